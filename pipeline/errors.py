@@ -1,0 +1,84 @@
+"""The one error tree of pricewatch.
+
+    PricewatchError                  anything the CLI prints as one line
+    ├── ConfigError                  bad config file, unknown source, bad argument   (exit 2)
+    ├── InputError                   unreadable file, malformed date                  (exit 2)
+    ├── FetchError                   the page could not be had                        (source failed)
+    │   ├── FetchTimeout             no answer in time
+    │   ├── HTTPStatusError          4xx/5xx after the retries
+    │   ├── TooLarge                 body or decompressed body above the cap
+    │   ├── Blocked                  a bot wall / challenge page
+    │   └── Refused                  robots.txt, a forbidden scheme or address
+    └── ParseError                   the page came, but held no prices we trust       (source failed)
+        ├── LayoutDrift              what the parser expects is not there
+        └── BadPrice                 a price text that is not a price
+
+Every error carries a `reason` code (stored in `fetches.outcome`) and, where known,
+the source id, so that the one line printed says which source failed and why.
+"""
+
+from __future__ import annotations
+
+
+class PricewatchError(Exception):
+    reason = "error"
+    exit_code = 1
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+
+    def __str__(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        return f"{prefix}{self.message}"
+
+
+class ConfigError(PricewatchError):
+    reason = "config_error"
+    exit_code = 2
+
+
+class InputError(PricewatchError):
+    reason = "input_error"
+    exit_code = 2
+
+
+class FetchError(PricewatchError):
+    reason = "fetch_error"
+
+
+class FetchTimeout(FetchError):
+    reason = "timeout"
+
+
+class HTTPStatusError(FetchError):
+    reason = "http_error"
+
+    def __init__(self, message: str, *, status: int, source: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.status = status
+
+
+class TooLarge(FetchError):
+    reason = "too_large"
+
+
+class Blocked(FetchError):
+    reason = "blocked"
+
+
+class Refused(FetchError):
+    reason = "refused"
+
+
+class ParseError(PricewatchError):
+    reason = "parse_error"
+
+
+class LayoutDrift(ParseError):
+    reason = "layout_drift"
+
+
+class BadPrice(ParseError):
+    reason = "bad_price"

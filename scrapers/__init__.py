@@ -1,0 +1,136 @@
+"""Vendor parsers, registered by name.
+
+A parser is a pure function `parse(page) -> list[Quote]` that raises a `ParseError`
+(usually `LayoutDrift`) when the page does not hold what it expects.  Each vendor
+lives in its own module here; `@register("name", version=N)` makes it known.  Adding
+a vendor means adding one module and one entry in `config/sources.toml`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+from pipeline.errors import ConfigError, LayoutDrift
+
+TOKENS_PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """Raw bytes of a fetched or saved page, with what we know of where it came from."""
+
+    content: bytes
+    url: str = ""
+    content_type: str | None = None
+
+    def text(self) -> str:
+        return decode_body(self.content, self.content_type)
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.text())
+        except ValueError as exc:
+            raise LayoutDrift(f"expected JSON, got something else ({exc.__class__.__name__})") from None
+
+    def html(self):
+        from selectolax.lexbor import LexborHTMLParser
+
+        return LexborHTMLParser(self.text())
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One published price, as the page states it.
+
+    `price` is per `per` units of `unit` (a page saying 元/千Token gives per=1000).
+    The normalise stage scales token prices to per 1M and converts currencies.
+    """
+
+    model: str
+    dimension: str
+    price: Decimal
+    currency: str
+    conditions: dict[str, Any] = field(default_factory=dict)
+    list_price: Decimal | None = None
+    per: int = TOKENS_PER_MILLION
+    unit: str = "token"
+
+
+@dataclass(frozen=True)
+class Parser:
+    name: str
+    version: int
+    parse: Callable[[Page], list[Quote]]
+    doc: str
+
+
+_REGISTRY: dict[str, Parser] = {}
+
+
+def register(name: str, *, version: int) -> Callable[[Callable[[Page], list[Quote]]], Callable[[Page], list[Quote]]]:
+    """Register a parser under `name`; raise `version` whenever its output for the same bytes changes."""
+
+    def wrap(func: Callable[[Page], list[Quote]]) -> Callable[[Page], list[Quote]]:
+        if name in _REGISTRY:
+            raise RuntimeError(f"parser {name!r} registered twice")
+        module_doc = importlib.import_module(func.__module__).__doc__ or ""
+        _REGISTRY[name] = Parser(name=name, version=version, parse=func, doc=module_doc.strip())
+        return func
+
+    return wrap
+
+
+def _load_all() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+def get_parser(name: str) -> Parser:
+    if not _REGISTRY:
+        _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown parser {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
+
+
+def all_parsers() -> dict[str, Parser]:
+    if not _REGISTRY:
+        _load_all()
+    return dict(_REGISTRY)
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.I)
+
+
+def decode_body(content: bytes, content_type: str | None = None) -> str:
+    """Decode a page, trusting valid UTF-8 over a declared charset that would garble it.
+
+    Servers often declare ISO-8859-1 for pages that are really UTF-8; Chinese prices would
+    then turn into mojibake.  A body that decodes as strict UTF-8 is UTF-8.
+    """
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8", errors="replace")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = None
+    if content_type and "charset=" in content_type.lower():
+        declared = content_type.lower().split("charset=")[1].split(";")[0].strip().strip("\"'")
+    if not declared:
+        match = _META_CHARSET.search(content[:4096])
+        declared = match.group(1).decode("ascii") if match else None
+    for encoding in filter(None, (declared, "gb18030")):
+        try:
+            return content.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return content.decode("utf-8", errors="replace")

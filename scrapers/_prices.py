@@ -1,0 +1,93 @@
+"""Price text to `Decimal`, currency and unit.
+
+Handles what real pages write: `$0.0028`, `$$1.5` (Mistral's RSC payload), `1.25€`,
+`0.02元`, `¥4.00`, `6元`, `免费` / `Free` (0), `限时免费` / `Limited-time Free` (0, promo),
+`$0.435 (75% off)` (promo), `元/千Token` or `per 1K tokens` (per 1,000), and thousands
+separators.  Text with no number raises `BadPrice`; `find_price` returns None instead,
+for cells such as `-`, `N/A` or `Not supported`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from pipeline.errors import BadPrice
+from scrapers._text import clean
+
+_CURRENCY_MARKS = [
+    (re.compile(r"US\$|USD|\$", re.I), "USD"),
+    (re.compile(r"€|EUR\b", re.I), "EUR"),
+    (re.compile(r"元|¥|￥|RMB|CNY", re.I), "CNY"),
+]
+_FREE = re.compile(r"免费|\bfree\b", re.I)
+_PROMO = re.compile(r"限时|limited[- ]time|\d+\s*%\s*off|discount|折|优惠|promo", re.I)
+_PER_THOUSAND = re.compile(r"千\s*tokens?|/\s*1\s*k\b|per\s*(?:1\s*)?k\b|1k\s*tokens|per\s+thousand|/\s*k\s*tokens", re.I)
+_PER_TEN_THOUSAND = re.compile(r"万\s*tokens?", re.I)
+_PER_MILLION = re.compile(r"百万|1\s*m\b|per\s*million|/\s*m\b|mtok|1m\s*tokens", re.I)
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?|(?<![\w.])-?\.\d+")
+_CURRENCY_THEN_NUMBER = re.compile(r"(?:US\$|\$+|€|¥|￥)\s*(-?\d[\d,]*(?:\.\d+)?)")
+_NUMBER_THEN_CURRENCY = re.compile(r"(-?\d[\d,]*(?:\.\d+)?)\s*(?:元|€|USD|EUR|CNY|RMB)")
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: Decimal
+    currency: str | None
+    per: int | None
+    promo: bool
+
+
+def currency_of(text: str) -> str | None:
+    for pattern, code in _CURRENCY_MARKS:
+        if pattern.search(text):
+            return code
+    return None
+
+
+def unit_of(text: str) -> int | None:
+    """Tokens per quoted amount, if the text says (`千Token` → 1000, `1M` → 1,000,000)."""
+    if _PER_THOUSAND.search(text):
+        return 1000
+    if _PER_TEN_THOUSAND.search(text):
+        return 10_000
+    if _PER_MILLION.search(text):
+        return 1_000_000
+    return None
+
+
+def to_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise BadPrice(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise BadPrice(f"not a finite number: {text!r}")
+    return value
+
+
+def find_price(text: str | None) -> Price | None:
+    """The price stated in `text`, or None if it states none."""
+    text = clean(text)
+    if not text:
+        return None
+    promo = bool(_PROMO.search(text))
+    match = _CURRENCY_THEN_NUMBER.search(text) or _NUMBER_THEN_CURRENCY.search(text)
+    number = match.group(1) if match else None
+    if number is None:
+        if _FREE.search(text):
+            return Price(Decimal(0), currency_of(text), unit_of(text), promo)
+        bare = _NUMBER.search(text)
+        if bare is None:
+            return None
+        number = bare.group(0)
+    return Price(to_decimal(number), currency_of(text), unit_of(text), promo)
+
+
+def parse_price(text: str | None) -> Price:
+    """Like `find_price`, but a text without a price is an error."""
+    price = find_price(text)
+    if price is None:
+        raise BadPrice(f"no price in {clean(text)!r}")
+    return price
