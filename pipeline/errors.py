@@ -5,6 +5,8 @@
     ├── InputError                   unreadable file, malformed date                  (exit 2)
     ├── FetchError                   the page could not be had                        (source failed)
     │   ├── FetchTimeout             no answer in time
+    │   ├── ConnectionFailed         refused, reset or dropped connection
+    │   ├── RedirectLoop             more redirects than allowed
     │   ├── HTTPStatusError          4xx/5xx after the retries
     │   ├── TooLarge                 body or decompressed body above the cap
     │   ├── Blocked                  a bot wall / challenge page
@@ -50,6 +52,14 @@ class FetchError(PricewatchError):
 
 class FetchTimeout(FetchError):
     reason = "timeout"
+
+
+class ConnectionFailed(FetchError):
+    reason = "connection_error"
+
+
+class RedirectLoop(FetchError):
+    reason = "redirect_loop"
 
 
 class HTTPStatusError(FetchError):

@@ -1,0 +1,1 @@
+"""The archive: SQLAlchemy models, sessions, migrations and the read side."""

@@ -1,0 +1,242 @@
+"""Tables of the archive.
+
+Raw pages (`snapshots`) are stored once per distinct content.  Each successful parse of a
+source at a moment is an `observation`, pointing at the `quote_set` it produced; identical
+price lists share one quote set, so storage grows with changes, not with runs.  The
+`price_intervals` and `events` are materialised from the ordered observations of a source,
+which is what lets a backfilled snapshot splice into history and a re-import change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; times must be UTC-aware")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class DecimalText(TypeDecorator):
+    """Exact decimals stored as text: SQLite's NUMERIC would pass through float."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"money must be Decimal, got {type(value).__name__}")
+        return format(value.normalize(), "f") if value else "0"
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, Decimal: DecimalText, dict[str, Any]: JSON}
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    compressed_size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    first_seen_at: Mapped[datetime]
+
+
+class Fetch(Base):
+    """One attempt to get one page: the log of everything the fetcher did."""
+
+    __tablename__ = "fetches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(40))
+    http_status: Mapped[int | None]
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duration_ms: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+
+
+class QuoteSet(Base):
+    """A distinct parsed price list; observations with the same prices share it."""
+
+    __tablename__ = "quote_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    quotes: Mapped[list["QuoteRow"]] = relationship(back_populates="quote_set", cascade="all, delete-orphan")
+
+
+class QuoteRow(Base):
+    __tablename__ = "quote_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_set_id: Mapped[int] = mapped_column(ForeignKey("quote_sets.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(300))
+    dimension: Mapped[str] = mapped_column(String(80))
+    conditions_key: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    unit: Mapped[str] = mapped_column(String(40))
+    price: Mapped[Decimal]
+    list_price: Mapped[Decimal | None]
+    promo: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot_index: Mapped[int] = mapped_column(Integer, default=0)
+    quote_set: Mapped[QuoteSet] = relationship(back_populates="quotes")
+
+
+class Observation(Base):
+    """A source parsed successfully at a moment (a live run, an import, or a 304)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (UniqueConstraint("source_id", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(100))
+    observed_at: Mapped[datetime]
+    content_digest: Mapped[str] = mapped_column(String(64))
+    parser: Mapped[str] = mapped_column(String(100))
+    parser_version: Mapped[int]
+    quote_set_id: Mapped[int] = mapped_column(ForeignKey("quote_sets.id"))
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    pages: Mapped[list["ObservationPage"]] = relationship(
+        cascade="all, delete-orphan", order_by="ObservationPage.position"
+    )
+
+
+class ObservationPage(Base):
+    __tablename__ = "observation_pages"
+
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+
+
+class PriceInterval(Base):
+    """A price in force from `first_seen` to `last_seen` (both observed), for one key."""
+
+    __tablename__ = "price_intervals"
+    __table_args__ = (
+        Index("ix_interval_key", "source_id", "model", "dimension", "currency", "conditions_key", "first_seen"),
+        Index("ix_interval_canonical", "canonical_model", "first_seen"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(100))
+    vendor: Mapped[str] = mapped_column(String(100))
+    market: Mapped[str] = mapped_column(String(10))
+    aggregator: Mapped[bool] = mapped_column(Boolean)
+    model: Mapped[str] = mapped_column(String(300))
+    canonical_model: Mapped[str] = mapped_column(String(300))
+    dimension: Mapped[str] = mapped_column(String(80))
+    conditions_key: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    unit: Mapped[str] = mapped_column(String(40))
+    price: Mapped[Decimal]
+    list_price: Mapped[Decimal | None]
+    promo: Mapped[bool] = mapped_column(Boolean, default=False)
+    usd: Mapped[Decimal | None]
+    eur: Mapped[Decimal | None]
+    fx_date: Mapped[str | None] = mapped_column(String(10))
+    eur_per_unit: Mapped[Decimal | None]
+    usd_per_eur: Mapped[Decimal | None]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    first_observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    last_observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    parser_version: Mapped[int]
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source_id", "model", "dimension", "currency", "conditions_key", "kind", "observed_at"),
+        Index("ix_event_observed", "observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[str] = mapped_column(String(100))
+    vendor: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(300))
+    canonical_model: Mapped[str] = mapped_column(String(300))
+    dimension: Mapped[str] = mapped_column(String(80))
+    conditions_key: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    old_price: Mapped[Decimal | None]
+    new_price: Mapped[Decimal | None]
+    old_usd: Mapped[Decimal | None]
+    new_usd: Mapped[Decimal | None]
+    change_pct: Mapped[Decimal | None]
+    observed_at: Mapped[datetime]
+    previous_observed_at: Mapped[datetime | None]
+    observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id"))
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    via_aggregator: Mapped[bool] = mapped_column(Boolean, default=False)
+    reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    verdict: Mapped[str | None] = mapped_column(String(30))
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class SourceHealth(Base):
+    """Per-source run counters, so an outage is reported once and its end noticed."""
+
+    __tablename__ = "source_health"
+
+    source_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_failure_reason: Mapped[str | None] = mapped_column(String(40))
+    last_failure_message: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)

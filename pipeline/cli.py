@@ -1,0 +1,124 @@
+"""The `pricewatch` command line: argument parsing and printing only; the work is elsewhere.
+
+Exit codes: 0 success, 1 a source failed (the others are stored), 2 usage or config error.
+Every PricewatchError becomes one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+from pipeline.config import Config, load_config
+from pipeline.errors import InputError, PricewatchError
+from pipeline.output import FORMATS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
+    """ISO 8601 date or date-time; naive times are UTC; a bare date means its start (or end)."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day, time.max if end_of_day else time.min)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(f"not an ISO 8601 date or date-time: {text!r} (e.g. 2026-07-17 or 2026-07-17T09:30:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        self.exit(EXIT_USAGE, f"pricewatch: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pricewatch", description="A dated, cited archive of AI API prices.")
+    parser.add_argument("--db", help="database URL or SQLite path (env PRICEWATCH_DB; default ./data/pricewatch.sqlite)")
+    parser.add_argument("--config", help="config directory (env PRICEWATCH_CONFIG; default: the shipped config/)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every fetch attempt to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="fetch, archive and diff all enabled sources (or --source ones)")
+    run.add_argument("--source", action="append", default=[], metavar="ID")
+
+    parse = commands.add_parser("parse", help="run a source's parser on a saved page; touches no database")
+    parse.add_argument("source")
+    parse.add_argument("file")
+    parse.add_argument("--json", action="store_true", help="print the quotes as a JSON array")
+    parse.add_argument("--observed-at", help="date for the USD/EUR conversion (default: today)")
+
+    imp = commands.add_parser("import", help="ingest a saved page as if fetched at --observed-at")
+    imp.add_argument("source")
+    imp.add_argument("file")
+    imp.add_argument("--observed-at", required=True, help="ISO 8601, e.g. 2026-07-17T08:00:00Z")
+
+    prices = commands.add_parser("prices", help="the comparative table of prices in force at a date")
+    prices.add_argument("--at", help="date or date-time (default: now)")
+    prices.add_argument("--vendor")
+    prices.add_argument("--dimension")
+    prices.add_argument("--currency", choices=("USD", "EUR", "native"), default=None)
+    prices.add_argument("--format", choices=FORMATS, default="table")
+
+    hist = commands.add_parser("history", help="the dated price intervals of one model")
+    hist.add_argument("model")
+    hist.add_argument("--vendor")
+    hist.add_argument("--dimension")
+    hist.add_argument("--since")
+    hist.add_argument("--until")
+    hist.add_argument("--format", choices=FORMATS, default="table")
+
+    commands.add_parser("status", help="per source: last success, last failure and reason, failures in a row")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands.add_parser("upgrade", help="apply the Alembic migrations")
+    db_commands.add_parser("stats", help="rows per table, distinct snapshots and bytes")
+
+    from pipeline import commands as more
+
+    more.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    try:
+        config = load_config(args.config)
+        from pipeline import commands
+
+        return commands.dispatch(args, config)
+    except PricewatchError as error:
+        print(f"pricewatch: {error}", file=sys.stderr)
+        return error.exit_code if error.exit_code != 1 else EXIT_FAILED
+    except KeyboardInterrupt:
+        print("pricewatch: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def open_database(args, config: Config, *, migrate: bool = True):
+    from db.session import Database, database_url
+
+    return Database(database_url(args.db), migrate=migrate)
+
+
+def read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def today_utc() -> datetime:
+    return datetime.now(timezone.utc)

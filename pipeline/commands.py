@@ -1,0 +1,182 @@
+"""What each `pricewatch` command does, given parsed arguments and the config."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import sys
+from datetime import datetime, timezone
+
+from pipeline.cli import EXIT_FAILED, EXIT_OK, open_database, parse_when, read_file, today_utc
+from pipeline.config import Config
+from pipeline.errors import ConfigError
+from pipeline.fetch import Fetched
+from pipeline.output import render
+
+PRICE_COLUMNS = ["vendor", "source", "model", "dimension", "conditions", "price", "currency", "usd", "eur",
+                 "fx_date", "list_price", "promo", "market", "aggregator", "first_seen", "last_seen", "snapshot_id"]
+HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "currency", "usd", "eur", "list_price",
+                   "promo", "first_seen", "last_seen", "snapshot_id", "parser_version"]
+
+
+def add_commands(commands) -> None:
+    """Commands beyond the core ones register here (kept apart so cli.py stays a table of contents)."""
+
+
+def dispatch(args, config: Config) -> int:
+    handler = HANDLERS.get(args.command)
+    if args.command == "db":
+        handler = {"upgrade": db_upgrade, "stats": db_stats}[args.db_command]
+    return handler(args, config)
+
+
+def _content_type(path: str) -> str | None:
+    guessed, _ = mimetypes.guess_type(path)
+    return guessed
+
+
+def cmd_parse(args, config: Config) -> int:
+    from pipeline.normalise import normalise_all, quote_json
+    from pipeline.run import parse_pages
+    from scrapers import Page
+
+    source = config.source(args.source)
+    content = read_file(args.file)
+    on = parse_when(args.observed_at) if args.observed_at else today_utc()
+    quotes_by_page, _version = parse_pages(source, [Page(content, source.urls[0], _content_type(args.file))])
+    rows = [quote_json(p, source=source.id, vendor=source.vendor, market=source.market,
+                       aggregator=source.aggregator, on=on.date()) for p in normalise_all(quotes_by_page)]
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render(rows, ["model", "dimension", "conditions", "price", "currency", "usd", "eur", "list_price"], "table")
+    return EXIT_OK
+
+
+def cmd_import(args, config: Config) -> int:
+    from pipeline.run import ingest
+
+    source = config.source(args.source)
+    observed_at = parse_when(args.observed_at)
+    content = read_file(args.file)
+    db = open_database(args, config)
+    page = Fetched(url=source.urls[0], final_url=source.urls[0], status=200, content=content,
+                   content_type=_content_type(args.file), fetched_at=observed_at)
+    result = ingest(db, config, source, [page], observed_at)
+    print(result.line())
+    _after_run(args, config, db, [result])
+    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+
+
+def cmd_run(args, config: Config) -> int:
+    from pipeline.run import run_all
+
+    if args.source:
+        sources = [config.source(s) for s in args.source]
+    else:
+        sources = [s for s in config.sources.values() if s.enabled]
+    if not sources:
+        raise ConfigError("no enabled sources to run")
+    db = open_database(args, config)
+    results = _with_progress(lambda on_done: run_all(db, config, sources, on_done=on_done), len(sources))
+    for result in results:
+        print(result.line())
+    _after_run(args, config, db, results)
+    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+
+
+def _with_progress(work, total: int):
+    if not sys.stderr.isatty():
+        return work(None)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("sources", total=total)
+        return work(lambda result: progress.update(task, advance=1, description=result.source))
+
+
+def _after_run(args, config: Config, db, results) -> None:
+    """Stages after the store: evidence and alerts (each a no-op until configured)."""
+
+
+def cmd_prices(args, config: Config) -> int:
+    from db.queries import prices_at
+
+    at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
+    db = open_database(args, config)
+    with db.session() as session:
+        rows = [r.as_dict() for r in prices_at(session, at, vendor=args.vendor, dimension=args.dimension)]
+    columns = list(PRICE_COLUMNS)
+    if args.currency == "USD":
+        columns.remove("eur")
+    elif args.currency == "EUR":
+        columns.remove("usd")
+    elif args.currency == "native":
+        columns = [c for c in columns if c not in ("usd", "eur", "fx_date")]
+    render(rows, columns, args.format)
+    return EXIT_OK
+
+
+def cmd_history(args, config: Config) -> int:
+    from db.queries import history
+
+    db = open_database(args, config)
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until, end_of_day=True) if args.until else None
+    with db.session() as session:
+        intervals = history(session, args.model, vendor=args.vendor, dimension=args.dimension,
+                            since=since, until=until)
+    rows = [{**{c: getattr(i, c, None) for c in HISTORY_COLUMNS}, "source": i.source_id,
+             "conditions": json.loads(i.conditions_key)} for i in intervals]
+    if not rows:
+        print(f"pricewatch: no history for model {args.model!r}", file=sys.stderr)
+    render(rows, HISTORY_COLUMNS, args.format)
+    return EXIT_OK
+
+
+def cmd_status(args, config: Config) -> int:
+    from db.queries import source_status
+
+    db = open_database(args, config)
+    with db.session() as session:
+        health = source_status(session)
+    rows = []
+    for source in config.sources.values():
+        h = health.get(source.id)
+        rows.append({
+            "source": source.id, "enabled": source.enabled,
+            "last_success": h.last_success_at if h else None,
+            "last_failure": h.last_failure_at if h else None,
+            "reason": h.last_failure_reason if h and h.last_failure_at else None,
+            "failures_in_a_row": h.consecutive_failures if h else 0,
+            "message": (h.last_failure_message or "")[:100] if h and h.consecutive_failures else "",
+        })
+    render(rows, ["source", "enabled", "last_success", "last_failure", "reason", "failures_in_a_row", "message"],
+           "table")
+    return EXIT_OK
+
+
+def db_upgrade(args, config: Config) -> int:
+    db = open_database(args, config)
+    print(f"database at the newest schema: {db.engine.url.render_as_string(hide_password=True)}")
+    return EXIT_OK
+
+
+def db_stats(args, config: Config) -> int:
+    from db.queries import snapshot_bytes_total, table_counts
+
+    db = open_database(args, config)
+    with db.session() as session:
+        counts = table_counts(session)
+        snapshots, raw, stored = snapshot_bytes_total(session)
+    rows = [{"table": name, "rows": count} for name, count in counts.items()]
+    render(rows, ["table", "rows"], "table")
+    print(f"snapshots: {snapshots} distinct, {raw} bytes raw, {stored} bytes stored (compressed)")
+    return EXIT_OK
+
+
+HANDLERS = {
+    "parse": cmd_parse, "import": cmd_import, "run": cmd_run, "prices": cmd_prices,
+    "history": cmd_history, "status": cmd_status,
+}

@@ -1,0 +1,197 @@
+"""The shipped configuration (`config/`), read into typed objects; any flaw is a ConfigError."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pipeline.errors import ConfigError
+
+_SHIPPED = Path(__file__).resolve().parent.parent / "config"
+_INSTALLED = Path(__file__).resolve().parent / "_shipped_config"
+
+
+def default_config_dir() -> Path:
+    env = os.environ.get("PRICEWATCH_CONFIG")
+    if env:
+        return Path(env)
+    return _SHIPPED if _SHIPPED.is_dir() else _INSTALLED
+
+
+@dataclass(frozen=True)
+class Schedule:
+    cron: str | None = None
+    interval_minutes: float | None = None
+    jitter_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    vendor: str
+    parser: str
+    urls: tuple[str, ...]
+    currency: str
+    market: str
+    fetch: str = "direct"
+    aggregator: bool = False
+    enabled: bool = True
+    schedule: Schedule = Schedule()
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = "pricewatch/0.1"
+    contact_url: str = ""
+    timeout_seconds: float = 30
+    retries: int = 3
+    backoff_seconds: float = 2
+    retry_after_max_seconds: float = 120
+    max_bytes: int = 25_000_000
+    max_decompressed_bytes: int = 100_000_000
+    max_redirects: int = 5
+    per_host_delay_seconds: float = 1.0
+    obey_robots: bool = True
+    allowed_networks: tuple[str, ...] = ()
+    reader_prefix: str = "https://r.jina.ai/"
+
+
+@dataclass(frozen=True)
+class DiffSettings:
+    withdrawn_after_runs: int = 3
+    quarantine_factor: float = 20
+
+
+@dataclass(frozen=True)
+class CanonicalModel:
+    id: str
+    vendor: str
+    open_weights: bool | None = None
+    params_total_b: float | None = None
+    params_active_b: float | None = None
+    group: str | None = None
+    aliases: tuple[str, ...] = ()
+    source_note: str = ""
+
+
+@dataclass
+class Config:
+    directory: Path
+    sources: dict[str, Source]
+    fetch: FetchSettings
+    diff: DiffSettings
+    models: dict[str, CanonicalModel] = field(default_factory=dict)
+    analysis: dict[str, Any] = field(default_factory=dict)
+    alerts: dict[str, Any] = field(default_factory=dict)
+
+    def source(self, source_id: str) -> Source:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            raise ConfigError(f"unknown source {source_id!r} (known: {', '.join(sorted(self.sources))})") from None
+
+    def canonical(self, model: str) -> str:
+        """One id for a model across sources: `deepseek/deepseek-v4-flash` → `deepseek-v4-flash`."""
+        return self._alias_index().get(model.lower()) or self._alias_index().get(_strip_prefix(model).lower()) or _strip_prefix(model).lower()
+
+    def _alias_index(self) -> dict[str, str]:
+        index = getattr(self, "_aliases", None)
+        if index is None:
+            index = {}
+            for model in self.models.values():
+                index[model.id.lower()] = model.id
+                for alias in model.aliases:
+                    index.setdefault(alias.lower(), model.id)
+            self._aliases = index
+        return index
+
+
+def _strip_prefix(model: str) -> str:
+    return model.rsplit("/", 1)[-1]
+
+
+def _read_toml(path: Path, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"missing config file {path}")
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _build(cls, data: dict[str, Any], where: str):
+    known = cls.__dataclass_fields__
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _source(raw: dict[str, Any]) -> Source:
+    where = f"source {raw.get('id', '?')!r}"
+    for key in ("id", "vendor", "parser", "urls", "currency", "market"):
+        if key not in raw:
+            raise ConfigError(f"{where}: missing '{key}'")
+    urls = raw["urls"]
+    if isinstance(urls, str) or not urls:
+        raise ConfigError(f"{where}: 'urls' must be a non-empty list")
+    for url in urls:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ConfigError(f"{where}: only http and https URLs are allowed, not {url!r}")
+    if raw["market"] not in ("intl", "cn"):
+        raise ConfigError(f"{where}: market must be 'intl' or 'cn'")
+    if raw.get("fetch", "direct") not in ("direct", "reader"):
+        raise ConfigError(f"{where}: fetch must be 'direct' or 'reader'")
+    schedule = _build(Schedule, dict(raw.get("schedule", {})), f"{where} schedule")
+    data = {**raw, "urls": tuple(urls), "schedule": schedule}
+    return _build(Source, data, where)
+
+
+def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
+    raw = {**raw, "allowed_networks": tuple(raw.get("allowed_networks", ()))}
+    return _build(FetchSettings, raw, "[fetch]")
+
+
+def _models(directory: Path) -> dict[str, CanonicalModel]:
+    models: dict[str, CanonicalModel] = {}
+    files = sorted((directory / "models").glob("*.toml")) if (directory / "models").is_dir() else []
+    for path in files:
+        for raw in _read_toml(path, True).get("model", []):
+            raw = {**raw, "aliases": tuple(raw.get("aliases", ()))}
+            model = _build(CanonicalModel, raw, f"{path.name} model {raw.get('id', '?')!r}")
+            models[model.id] = model
+    return models
+
+
+def load_config(directory: str | Path | None = None) -> Config:
+    directory = Path(directory) if directory else default_config_dir()
+    if not directory.is_dir():
+        raise ConfigError(f"config directory not found: {directory}")
+    raw = _read_toml(directory / "sources.toml", True)
+    sources: dict[str, Source] = {}
+    for entry in raw.get("source", []):
+        source = _source(entry)
+        if source.id in sources:
+            raise ConfigError(f"source {source.id!r} is defined twice")
+        sources[source.id] = source
+    return Config(
+        directory=directory,
+        sources=sources,
+        fetch=_fetch_settings(raw.get("fetch", {})),
+        diff=_build(DiffSettings, raw.get("diff", {}), "[diff]"),
+        models=_models(directory),
+        analysis=_read_toml(directory / "analysis.toml", False),
+        alerts=_read_toml(directory / "alerts.toml", False),
+    )

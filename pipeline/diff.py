@@ -1,0 +1,161 @@
+"""Stage 6, diff: the history of one source, walked in time order, as intervals and events.
+
+This is a pure function of the source's successful observations in date order, so an
+import out of order, or the same import twice, gives the history the vendor really had,
+and the same events, once.  Rules:
+
+- the source's first observation is the baseline: no events;
+- `cut` / `raise` when a price point's price changes, `promo_start` / `promo_end` when
+  its promotion flag does; compared as Decimals in the published currency, so an
+  exchange-rate move is never an event;
+- two observations of the very same raw content (a re-parse by a newer parser) may
+  correct the intervals but never emit events;
+- `new_model` for a model the source did not list before; `withdrawn` only after the
+  model was absent from `withdrawn_after` consecutive successful observations;
+- `tier_change` when a price point appears while another of the same model, dimension
+  and currency disappears (its conditions, such as tier bounds, moved).
+Failed or drifted parses never become observations, so they can produce nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+Key = tuple[str, str, str, str]  # model, dimension, currency, conditions_key
+
+
+@dataclass(frozen=True)
+class Point:
+    price: Decimal
+    list_price: Decimal | None
+    promo: bool
+    unit: str
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
+class Sighting:
+    observation_id: int
+    observed_at: datetime
+    content_digest: str
+    parser_version: int
+    points: dict[Key, Point]
+
+
+@dataclass
+class Interval:
+    key: Key
+    point: Point
+    first: Sighting
+    last: Sighting
+
+
+@dataclass
+class Change:
+    kind: str
+    key: Key
+    at: Sighting
+    previous_at: datetime | None
+    old: Point | None = None
+    new: Point | None = None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def natural_key(self) -> tuple:
+        return (*self.key, self.kind, self.at.observed_at)
+
+    @property
+    def change_pct(self) -> Decimal | None:
+        if self.old is None or self.new is None or not self.old.price:
+            return None
+        return ((self.new.price - self.old.price) / self.old.price * 100).quantize(Decimal("0.01"))
+
+
+def _same_price(a: Point, b: Point) -> bool:
+    return a.price == b.price and a.list_price == b.list_price and a.promo == b.promo and a.unit == b.unit
+
+
+def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[Interval], list[Change]]:
+    intervals: list[Interval] = []
+    changes: list[Change] = []
+    open_: dict[Key, Interval] = {}
+    absent_runs: dict[str, int] = {}
+    listed: set[str] = set()  # models listed now (not withdrawn)
+    previous: Sighting | None = None
+
+    for sighting in sorted(sightings, key=lambda s: s.observed_at):
+        baseline = previous is None
+        reparse = previous is not None and previous.content_digest == sighting.content_digest
+        quiet = baseline or reparse
+        present_models = {key[0] for key in sighting.points}
+        vanished = {key for key in open_ if key not in sighting.points}
+
+        for key, point in sighting.points.items():
+            current = open_.get(key)
+            if current is not None and _same_price(current.point, point):
+                current.last = sighting
+                continue
+            interval = Interval(key, point, sighting, sighting)
+            intervals.append(interval)
+            open_[key] = interval
+            if quiet:
+                continue
+            model = key[0]
+            if current is not None:
+                old = current.point
+                if old.price != point.price:
+                    kind = "cut" if point.price < old.price else "raise"
+                    changes.append(Change(kind, key, sighting, current.last.observed_at, old, point))
+                if point.promo and not old.promo:
+                    changes.append(Change("promo_start", key, sighting, current.last.observed_at, old, point))
+                if old.promo and not point.promo:
+                    changes.append(Change("promo_end", key, sighting, current.last.observed_at, old, point))
+            elif model in listed:
+                replaced = [k for k in vanished if k[:3] == key[:3]]
+                if replaced:
+                    before = open_[replaced[0]]
+                    changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
+                                          {"old_conditions": [k[3] for k in sorted(replaced)]}))
+
+        for model in sorted(present_models - listed):
+            listed.add(model)
+            absent_runs.pop(model, None)
+            if not quiet:
+                changes.append(Change("new_model", (model, "", "", ""), sighting, None))
+
+        for model in sorted(listed - present_models):
+            absent_runs[model] = absent_runs.get(model, 0) + 1
+            if absent_runs[model] >= withdrawn_after:
+                listed.discard(model)
+                gone = [k for k in open_ if k[0] == model]
+                last_seen = max(open_[k].last.observed_at for k in gone) if gone else None
+                first_absent = min((s for s in sightings if last_seen and s.observed_at > last_seen),
+                                   key=lambda s: s.observed_at, default=sighting)
+                for k in gone:
+                    del open_[k]
+                if not baseline:
+                    changes.append(Change("withdrawn", (model, "", "", ""), first_absent, last_seen))
+        for model in present_models:
+            absent_runs.pop(model, None)
+        for key in vanished:
+            if key[0] in present_models and key in open_:
+                # The model is still listed but this price point is gone: it ended here.
+                del open_[key]
+        previous = sighting
+    _mark_reversals(changes)
+    return intervals, changes
+
+
+def _mark_reversals(changes: list[Change]) -> None:
+    """A cut later undone by a raise back to (at least) the old price is a reversal, on both."""
+    by_key: dict[Key, list[Change]] = {}
+    for change in changes:
+        if change.kind in ("cut", "raise"):
+            by_key.setdefault(change.key, []).append(change)
+    for series in by_key.values():
+        for earlier, later in zip(series, series[1:]):
+            if earlier.kind == "cut" and later.kind == "raise" and later.new.price >= earlier.old.price:
+                earlier.detail["reversed_by_raise_at"] = later.at.observed_at.isoformat()
+                later.detail["reverses_cut_at"] = earlier.at.observed_at.isoformat()

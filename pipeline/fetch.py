@@ -1,0 +1,316 @@
+"""Stage 1, fetch: get a page politely, within bounds, and log every attempt.
+
+Bounds: a timeout per attempt, a fixed number of retries with backoff (Retry-After is
+honoured up to a cap), a cap on the body and on its decompressed size, a cap on
+redirects, and refusal of any hop to a non-http(s) URL or to a private, loopback or
+link-local address unless config allows that network.  Politeness: robots.txt, one
+request at a time per host with a delay, a User-Agent naming the project, and
+conditional GET so that an unchanged page costs a 304.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from protego import Protego
+
+from pipeline.config import FetchSettings
+from pipeline.errors import (
+    Blocked,
+    ConnectionFailed,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    RedirectLoop,
+    Refused,
+    TooLarge,
+)
+
+RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+_CHALLENGE_MARKERS = (
+    b"challenge-platform",
+    b"cf_chl_opt",
+    b"<title>Just a moment...</title>",
+    b"Attention Required! | Cloudflare",
+    b"captcha-delivery.com",
+    b"_Incapsula_Resource",
+    b"Please enable JS and disable any ad blocker",
+)
+
+
+def bot_wall(content: bytes, headers: httpx.Headers | dict | None = None) -> str | None:
+    """The name of the bot wall this response is, or None."""
+    if headers and str(headers.get("cf-mitigated", "")).lower() == "challenge":
+        return "Cloudflare challenge (cf-mitigated header)"
+    head = content[:200_000]
+    for marker in _CHALLENGE_MARKERS:
+        if marker in head:
+            return f"bot wall ({marker.decode()!s})"
+    return None
+
+
+@dataclass
+class Attempt:
+    url: str
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    http_status: int | None = None
+    bytes: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+@dataclass
+class Fetched:
+    url: str
+    final_url: str
+    status: int
+    content: bytes
+    content_type: str | None
+    fetched_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What we last saw of a URL, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class HostGate:
+    """One request at a time per host, at least `delay` seconds apart."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._locks: dict[str, threading.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def hold(self, host: str) -> "_HostSlot":
+        with self._guard:
+            lock = self._locks.setdefault(host, threading.Lock())
+        return _HostSlot(self, host, lock)
+
+
+class _HostSlot:
+    def __init__(self, gate: HostGate, host: str, lock: threading.Lock) -> None:
+        self.gate, self.host, self.lock = gate, host, lock
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        wait = self.gate._last.get(self.host, 0) + self.gate.delay - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def __exit__(self, *exc) -> None:
+        self.gate._last[self.host] = time.monotonic()
+        self.lock.release()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Fetcher:
+    """A polite HTTP client for one run; safe to share between threads."""
+
+    def __init__(self, settings: FetchSettings, *, transport: httpx.BaseTransport | None = None,
+                 sleep=time.sleep) -> None:
+        self.settings = settings
+        self.sleep = sleep
+        self.gate = HostGate(settings.per_host_delay_seconds)
+        self._robots: dict[str, Protego | None] = {}
+        self._robots_lock = threading.Lock()
+        self._allowed = [ipaddress.ip_network(n) for n in settings.allowed_networks]
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(settings.timeout_seconds),
+            follow_redirects=False,
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+            transport=transport,
+        )
+
+    @property
+    def user_agent(self) -> str:
+        agent = self.settings.user_agent
+        if self.settings.contact_url and self.settings.contact_url not in agent:
+            agent = f"{agent} (+{self.settings.contact_url})"
+        return agent
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- checks -------------------------------------------------------------------------
+    def check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused(f"refusing non-http(s) URL {url!r}")
+        try:
+            infos = socket.getaddrinfo(parts.hostname, parts.port or 0, proto=socket.IPPROTO_TCP)
+        except socket.gaierror as exc:
+            raise FetchError(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+                    or address.is_multicast or address.is_unspecified):
+                if not any(address in network for network in self._allowed):
+                    raise Refused(f"refusing {url}: {address} is a private, loopback or link-local address")
+
+    def robots_allow(self, url: str) -> bool:
+        if not self.settings.obey_robots:
+            return True
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._robots_lock:
+            if origin not in self._robots:
+                self._robots[origin] = self._load_robots(origin)
+            robots = self._robots[origin]
+        return robots is None or robots.can_fetch(url, self.settings.user_agent.split("/")[0])
+
+    def _load_robots(self, origin: str) -> Protego | None:
+        try:
+            with self.gate.hold(urlsplit(origin).netloc):
+                response = self.client.get(f"{origin}/robots.txt", timeout=min(10, self.settings.timeout_seconds))
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200 or len(response.content) > 500_000:
+            return None
+        return Protego.parse(response.text)
+
+    # -- the fetch ------------------------------------------------------------------------
+    def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
+        """GET `url`, or raise a FetchError whose `attempts` says what was tried."""
+        attempts: list[Attempt] = []
+        try:
+            self.check_url(url)
+            if not self.robots_allow(url):
+                raise Refused(f"robots.txt disallows {url}")
+            for number in range(1, self.settings.retries + 2):
+                try:
+                    return self._attempt(url, number, validators, attempts)
+                except _Retry as retry:
+                    if number > self.settings.retries:
+                        raise retry.error from None
+                    self.sleep(retry.wait if retry.wait is not None
+                               else self.settings.backoff_seconds * 2 ** (number - 1))
+            raise AssertionError("unreachable")
+        except FetchError as error:
+            error.attempts = attempts  # type: ignore[attr-defined]
+            if not attempts:
+                now = _now()
+                attempts.append(Attempt(url, 1, now, now, error.reason, error=str(error)))
+            raise
+
+    def _attempt(self, url: str, number: int, validators: Validators | None, attempts: list[Attempt]) -> Fetched:
+        started = _now()
+        current = url
+        log = Attempt(url, number, started, started, "error")
+        attempts.append(log)
+        headers = {}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        try:
+            for _hop in range(self.settings.max_redirects + 1):
+                with self.gate.hold(urlsplit(current).netloc):
+                    with self.client.stream("GET", current, headers=headers) as response:
+                        log.http_status = response.status_code
+                        if response.is_redirect:
+                            target = urljoin(current, response.headers.get("location", ""))
+                            self.check_url(target)
+                            current = target
+                            continue
+                        content = self._read_capped(response, log)
+                        return self._judge(url, current, response, content, log, attempts)
+            raise RedirectLoop(f"too many redirects (more than {self.settings.max_redirects}) from {url}")
+        except httpx.TimeoutException as exc:
+            self._fail(log, "timeout", f"timed out: {exc.__class__.__name__}")
+            raise _Retry(FetchTimeout(f"timed out fetching {url} ({exc.__class__.__name__})"))
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            self._fail(log, "connection_error", f"{exc.__class__.__name__}: {exc}")
+            raise _Retry(ConnectionFailed(f"connection failed for {url}: {exc.__class__.__name__}: {exc}"))
+        except FetchError as error:
+            self._fail(log, error.reason, str(error))
+            raise
+        finally:
+            log.finished_at = _now()
+
+    def _read_capped(self, response: httpx.Response, log: Attempt) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
+            raise TooLarge(f"body of {declared} bytes is above the cap of {self.settings.max_bytes}")
+        chunks, total = [], 0
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if response.num_bytes_downloaded > self.settings.max_bytes:
+                raise TooLarge(f"body above the cap of {self.settings.max_bytes} bytes")
+            if total > self.settings.max_decompressed_bytes:
+                raise TooLarge(f"decompressed body above the cap of {self.settings.max_decompressed_bytes} bytes")
+            chunks.append(chunk)
+        log.bytes = total
+        return b"".join(chunks)
+
+    def _judge(self, url: str, final: str, response: httpx.Response, content: bytes, log: Attempt,
+               attempts: list[Attempt]) -> Fetched:
+        status = response.status_code
+        wall = bot_wall(content, response.headers)
+        if wall:
+            raise Blocked(f"{wall} at {final} (HTTP {status})")
+        if status == 304:
+            log.outcome = "not_modified"
+            return Fetched(url, final, status, b"", None, _now(), not_modified=True, attempts=attempts)
+        if status in RETRYABLE_STATUS:
+            log.outcome, log.error = "http_error", f"HTTP {status}"
+            raise _Retry(HTTPStatusError(f"HTTP {status} from {final}", status=status), self._retry_after(response))
+        if status >= 400:
+            raise HTTPStatusError(f"HTTP {status} from {final}", status=status)
+        log.outcome = "ok"
+        log.etag = response.headers.get("etag")
+        log.last_modified = response.headers.get("last-modified")
+        return Fetched(url, final, status, content, response.headers.get("content-type"), _now(),
+                       etag=log.etag, last_modified=log.last_modified, attempts=attempts)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        value = response.headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is None:
+                return None
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            seconds = (parsed - _now()).total_seconds()
+        return max(0.0, min(seconds, self.settings.retry_after_max_seconds))
+
+    @staticmethod
+    def _fail(log: Attempt, outcome: str, error: str) -> None:
+        log.outcome, log.error = outcome, error
+
+
+class _Retry(Exception):
+    def __init__(self, error: FetchError, wait: float | None = None) -> None:
+        self.error, self.wait = error, wait

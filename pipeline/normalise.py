@@ -1,0 +1,117 @@
+"""Stage 4, normalise: every price per 1M tokens (or per one unit), keyed, with its conversions.
+
+Prices stay in their published currency; USD and EUR come from the ECB rate of the
+observation date (pipeline.fx), with the rate and its date kept.  `promo` is a flag on
+the price, not part of its key, so that a promotion starting is a change of the same
+price point rather than a new one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pipeline.errors import BadPrice
+from pipeline.fx import Conversion, ecb_rates
+from scrapers import TOKENS_PER_MILLION, Quote
+
+KEY_EXCLUDED_CONDITIONS = ("promo",)
+
+
+@dataclass(frozen=True)
+class Priced:
+    model: str
+    dimension: str
+    conditions: dict[str, Any]
+    currency: str
+    unit: str
+    price: Decimal
+    list_price: Decimal | None
+    promo: bool
+    page: int = 0
+
+    @property
+    def conditions_key(self) -> str:
+        return conditions_key(self.conditions)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.model, self.dimension, self.currency, self.conditions_key)
+
+
+def conditions_key(conditions: dict[str, Any]) -> str:
+    kept = {k: v for k, v in conditions.items() if k not in KEY_EXCLUDED_CONDITIONS}
+    return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _scale(amount: Decimal, per: int, unit: str) -> Decimal:
+    target = TOKENS_PER_MILLION if unit == "token" else 1
+    return (amount * target / per).normalize() if per != target else amount
+
+
+def normalise(quote: Quote, page: int = 0) -> Priced:
+    if not isinstance(quote.price, Decimal) or not quote.price.is_finite():
+        raise BadPrice(f"{quote.model} {quote.dimension}: price is not a finite Decimal")
+    if quote.per <= 0:
+        raise BadPrice(f"{quote.model} {quote.dimension}: non-positive unit size {quote.per}")
+    list_price = _scale(quote.list_price, quote.per, quote.unit) if quote.list_price is not None else None
+    return Priced(
+        model=quote.model,
+        dimension=quote.dimension,
+        conditions=dict(quote.conditions),
+        currency=quote.currency.upper(),
+        unit=quote.unit,
+        price=_scale(quote.price, quote.per, quote.unit),
+        list_price=list_price,
+        promo=bool(quote.conditions.get("promo")) or list_price is not None,
+        page=page,
+    )
+
+
+def normalise_all(quotes_by_page: list[list[Quote]]) -> list[Priced]:
+    """Normalised quotes of all pages of a source; a key priced twice keeps its first."""
+    seen: dict[tuple, Priced] = {}
+    for page, quotes in enumerate(quotes_by_page):
+        for quote in quotes:
+            priced = normalise(quote, page)
+            seen.setdefault(priced.key, priced)
+    return list(seen.values())
+
+
+def convert(amount: Decimal | None, currency: str, on: date) -> Conversion:
+    if amount is None:
+        return Conversion(None, None, None, None, None)
+    return ecb_rates().convert(amount, currency, on)
+
+
+def quote_json(priced: Priced, *, source: str, vendor: str, market: str, aggregator: bool, on: date) -> dict[str, Any]:
+    """The quote contract printed by `pricewatch parse --json`."""
+    conversion = convert(priced.price, priced.currency, on)
+    conditions = dict(priced.conditions)
+    if priced.promo:
+        conditions["promo"] = True
+    return {
+        "source": source,
+        "vendor": vendor,
+        "model": priced.model,
+        "dimension": priced.dimension,
+        "price": _text(priced.price),
+        "currency": priced.currency,
+        "unit": "1M tokens" if priced.unit == "token" else priced.unit,
+        "usd": _text(conversion.usd),
+        "eur": _text(conversion.eur),
+        "fx_date": conversion.fx_date.isoformat() if conversion.fx_date else None,
+        "conditions": conditions,
+        "list_price": _text(priced.list_price),
+        "market": market,
+        "aggregator": aggregator,
+    }
+
+
+def _text(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return format(value.normalize(), "f") if value else "0"

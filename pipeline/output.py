@@ -1,0 +1,64 @@
+"""Rows to a terminal table, CSV or JSON: Decimals stay exact text, times ISO 8601 UTC."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable
+
+FORMATS = ("table", "csv", "json")
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _cell(value: Any) -> str:
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return str(value)
+
+
+def render(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out=None) -> None:
+    out = out or sys.stdout
+    rows = list(rows)
+    if fmt == "json":
+        json.dump([plain({c: r.get(c) for c in columns}) for r in rows], out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+    else:
+        table = [[_cell(row.get(c)) for c in columns] for row in rows]
+        widths = [max([len(c)] + [len(r[i]) for r in table]) for i, c in enumerate(columns)]
+        out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        out.write("  ".join("-" * w for w in widths) + "\n")
+        for r in table:
+            out.write("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() + "\n")
+        if not table:
+            out.write("(no rows)\n")
+
+
+def to_csv_string(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    render(rows, columns, "csv", buffer)
+    return buffer.getvalue()

@@ -1,0 +1,216 @@
+"""The pipeline for one source, top to bottom: fetch, archive, parse, normalise, store, diff.
+
+A live run fetches; an import reads a saved file; from the archive stage on, both are the
+same line.  Parsing happens before the write transaction opens, and everything a source's
+run writes commits together, so a crash leaves the previous state intact, and a failed or
+drifted parse stores the raw page and the failure but no price and no event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import select
+
+from db.models import Event, Fetch, Snapshot, SourceHealth
+from db.session import Database
+from pipeline.archive import archive, snapshot_bytes
+from pipeline.config import Config, Source
+from pipeline.errors import Blocked, FetchError, LayoutDrift, ParseError, PricewatchError
+from pipeline.fetch import Attempt, Fetched, Fetcher, Validators, bot_wall
+from pipeline.locks import source_lock
+from pipeline.normalise import Priced, normalise_all
+from pipeline.store import store_observation
+from scrapers import Page, Quote, get_parser
+
+log = logging.getLogger("pricewatch.run")
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str  # ok, failed, skipped
+    reason: str | None = None
+    message: str = ""
+    quotes: int = 0
+    events: list[int] = field(default_factory=list)
+    changed: bool = False
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        if self.status == "ok":
+            detail = f"{self.quotes} prices, {len(self.events)} events" + ("" if self.changed else ", unchanged")
+            return f"{self.source}: ok ({detail})" + (f"; {self.message}" if self.message else "")
+        if self.status == "skipped":
+            return f"{self.source}: skipped ({self.message})"
+        return f"{self.source}: FAILED [{self.reason}] {self.message}"
+
+
+def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], int]:
+    """Run the source's parser on every page; a bot wall or an empty result is a failure."""
+    parser = get_parser(source.parser)
+    results = []
+    for page in pages:
+        wall = bot_wall(page.content)
+        if wall:
+            raise Blocked(f"{wall} in {page.url or 'page'}", source=source.id)
+        try:
+            quotes = parser.parse(page)
+        except PricewatchError as error:
+            error.source = source.id
+            raise
+        except Exception as exc:  # a parser bug on odd input is still a parse failure, not a crash
+            raise ParseError(f"parser {source.parser} failed on {page.url or 'page'}: "
+                             f"{exc.__class__.__name__}: {exc}", source=source.id) from exc
+        if not quotes:
+            raise LayoutDrift(f"parser {source.parser} found no prices in {page.url or 'page'}", source=source.id)
+        results.append(quotes)
+    return results, parser.version
+
+
+def _record_attempts(session, source: Source, attempts: list[Attempt], snapshot: Snapshot | None) -> None:
+    for attempt in attempts:
+        session.add(Fetch(source_id=source.id, url=attempt.url, attempt=attempt.attempt,
+                          started_at=attempt.started_at, finished_at=attempt.finished_at,
+                          outcome=attempt.outcome, http_status=attempt.http_status, bytes=attempt.bytes,
+                          duration_ms=attempt.duration_ms, error=attempt.error,
+                          etag=attempt.etag, last_modified=attempt.last_modified,
+                          snapshot_id=snapshot.id if snapshot and attempt.outcome in ("ok", "not_modified") else None))
+
+
+def _health(session, source_id: str) -> SourceHealth:
+    health = session.get(SourceHealth, source_id)
+    if health is None:
+        health = SourceHealth(source_id=source_id, consecutive_failures=0)
+        session.add(health)
+    return health
+
+
+def record_failure(db: Database, source: Source, error: PricewatchError, attempts: list[Attempt],
+                   pages: list[Fetched] = (), at: datetime | None = None) -> None:
+    """Log a failed run: its attempts, any pages it did get (kept as evidence), and the counters."""
+    at = at or datetime.now(timezone.utc)
+    with db.transaction() as session:
+        for fetched in pages:
+            snapshot = archive(session, fetched.content, url=fetched.final_url,
+                               content_type=fetched.content_type, seen_at=fetched.fetched_at)
+            _record_attempts(session, source, [a for a in fetched.attempts if a.outcome == "ok"][-1:], snapshot)
+        if not pages and not attempts:
+            attempts = [Attempt(source.urls[0], 1, at, at, error.reason, error=str(error))]
+        _record_attempts(session, source, [a for a in attempts if a.outcome != "ok"], None)
+        if pages:  # the fetch went fine, the parse did not: log that outcome for the last page
+            session.add(Fetch(source_id=source.id, url=pages[-1].final_url, attempt=0, started_at=at,
+                              finished_at=at, outcome=error.reason, error=str(error)))
+        health = _health(session, source.id)
+        health.last_failure_at, health.last_failure_reason = at, error.reason
+        health.last_failure_message = str(error)[:2000]
+        health.consecutive_failures = (health.consecutive_failures or 0) + 1
+
+
+def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
+           *, gate: bool = False) -> SourceResult:
+    """Archive, parse, normalise and store pages already in hand (fetched or imported)."""
+    started = time.monotonic()
+    page_objects = [Page(p.content, p.final_url, p.content_type) for p in pages]
+    try:
+        quotes_by_page, version = parse_pages(source, page_objects)
+        priced: list[Priced] = normalise_all(quotes_by_page)
+    except PricewatchError as error:
+        error.source = source.id
+        record_failure(db, source, error, [], pages, observed_at)
+        return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
+    with db.transaction() as session:
+        snapshots = []
+        for fetched in pages:
+            snapshot = archive(session, fetched.content, url=fetched.final_url,
+                               content_type=fetched.content_type, seen_at=fetched.fetched_at)
+            _record_attempts(session, source, fetched.attempts, snapshot)
+            snapshots.append(snapshot)
+        observation, events = store_observation(
+            session, config, source, observed_at=observed_at, snapshots=snapshots,
+            parser=source.parser, parser_version=version, priced=priced, gate=gate)
+        health = _health(session, source.id)
+        health.last_success_at, health.consecutive_failures = observed_at, 0
+        session.flush()
+        event_ids = [e.id for e in events]
+        quarantined = observation.status == "quarantined"
+    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids,
+                          changed=bool(event_ids), seconds=time.monotonic() - started)
+    if quarantined:
+        result.message = "quarantined for review (pricewatch quarantine)"
+    return result
+
+
+def _validators(db: Database, url: str) -> tuple[Validators | None, Snapshot | None]:
+    with db.session() as session:
+        last = session.scalars(select(Fetch).where(Fetch.url == url, Fetch.outcome == "ok",
+                                                   Fetch.snapshot_id.is_not(None))
+                               .order_by(Fetch.id.desc()).limit(1)).first()
+        if last is None:
+            return None, None
+        return Validators(last.etag, last.last_modified), session.get(Snapshot, last.snapshot_id)
+
+
+def fetch_source(fetcher: Fetcher, db: Database, source: Source) -> list[Fetched]:
+    """Every page of a source, or a FetchError; a 304 brings back the archived bytes."""
+    pages = []
+    for url in source.urls:
+        target = f"{fetcher.settings.reader_prefix}{url}" if source.fetch == "reader" else url
+        validators, previous = _validators(db, target)
+        fetched = fetcher.fetch(target, validators if previous is not None else None)
+        if fetched.not_modified and previous is not None:
+            fetched.content, fetched.content_type = snapshot_bytes(previous), previous.content_type
+        pages.append(fetched)
+    return pages
+
+
+def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source) -> SourceResult:
+    started = time.monotonic()
+    with source_lock(db, source.id) as held:
+        if not held:
+            return SourceResult(source.id, "skipped", message="another run holds this source")
+        try:
+            pages = fetch_source(fetcher, db, source)
+        except FetchError as error:
+            error.source = source.id
+            record_failure(db, source, error, getattr(error, "attempts", []))
+            return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
+        observed_at = max(p.fetched_at for p in pages)
+        result = ingest(db, config, source, pages, observed_at, gate=True)
+        result.seconds = time.monotonic() - started
+        log.info("source=%s status=%s reason=%s quotes=%d events=%d seconds=%.2f", result.source, result.status,
+                 result.reason or "-", result.quotes, len(result.events), result.seconds)
+        return result
+
+
+def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fetcher | None = None,
+            on_done: Callable[[SourceResult], None] | None = None, workers: int = 8) -> list[SourceResult]:
+    """One pass over `sources`: fetched in parallel (politeness is per host), stored one by one."""
+    own = fetcher is None
+    fetcher = fetcher or Fetcher(config.fetch)
+    results: list[SourceResult] = []
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
+            futures = [pool.submit(run_source, db, config, fetcher, source) for source in sources]
+            for future in futures:
+                result = future.result()
+                results.append(result)
+                if on_done:
+                    on_done(result)
+    finally:
+        if own:
+            fetcher.close()
+    return results
+
+
+def new_events(db: Database, results: list[SourceResult]) -> list[Event]:
+    ids = [i for r in results for i in r.events]
+    if not ids:
+        return []
+    with db.session() as session:
+        return list(session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.id)))

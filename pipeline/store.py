@@ -1,0 +1,240 @@
+"""Stage 5, store: an observation, its quote set, and the intervals and events derived from them.
+
+One call stores one source's observation and re-derives that source's intervals and events
+(pipeline.diff), applying only the difference to the tables: an unchanged run updates
+`last_seen` and adds no price row.  A sanity gate holds back (quarantines) an observation
+whose prices jump by more than the configured factor, or are negative, until released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
+from pipeline.config import Config, Source
+from pipeline.diff import Change, Interval, Point, Sighting, walk
+from pipeline.errors import InputError
+from pipeline.normalise import Priced, convert
+
+
+def _set_digest(priced: list[Priced]) -> str:
+    rows = sorted(
+        [p.model, p.dimension, p.currency, p.conditions_key, p.unit, str(p.price),
+         None if p.list_price is None else str(p.list_price), p.promo, p.page]
+        for p in priced
+    )
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+def content_digest(snapshots: list[Snapshot]) -> str:
+    return hashlib.sha256("\n".join(s.sha256 for s in snapshots).encode()).hexdigest()
+
+
+def quote_set(session: Session, priced: list[Priced]) -> QuoteSet:
+    digest = _set_digest(priced)
+    existing = session.scalar(select(QuoteSet).where(QuoteSet.digest == digest))
+    if existing is not None:
+        return existing
+    qset = QuoteSet(digest=digest, quotes=[
+        QuoteRow(model=p.model, dimension=p.dimension, conditions_key=p.conditions_key, currency=p.currency,
+                 unit=p.unit, price=p.price, list_price=p.list_price, promo=p.promo, snapshot_index=p.page)
+        for p in priced
+    ])
+    session.add(qset)
+    session.flush()
+    return qset
+
+
+def store_observation(session: Session, config: Config, source: Source, *, observed_at: datetime,
+                      snapshots: list[Snapshot], parser: str, parser_version: int,
+                      priced: list[Priced], gate: bool = False) -> tuple[Observation, list[Event]]:
+    """Record what `source` published at `observed_at`; return the observation and new events.
+
+    With `gate` (live runs), an observation failing the sanity check is quarantined instead.
+    Imports are deliberate backfills of archived pages and are not gated, so that the same
+    files imported in any order give the same history."""
+    digest = content_digest(snapshots)
+    qset = quote_set(session, priced)
+    observation = session.scalar(select(Observation).where(
+        Observation.source_id == source.id, Observation.observed_at == observed_at))
+    if observation is not None:
+        if observation.content_digest != digest:
+            raise InputError(f"{source.id} already has an observation at {observed_at.isoformat()} "
+                             "with different content; refusing to overwrite it")
+        if observation.quote_set_id == qset.id:
+            return observation, []
+        observation.quote_set_id = qset.id  # the same bytes re-read by a newer parser
+        observation.parser, observation.parser_version = parser, parser_version
+    else:
+        observation = Observation(source_id=source.id, observed_at=observed_at, content_digest=digest,
+                                  parser=parser, parser_version=parser_version, quote_set_id=qset.id,
+                                  status="ok", created_at=datetime.now(timezone.utc),
+                                  pages=[ObservationPage(position=i, snapshot_id=s.id)
+                                         for i, s in enumerate(snapshots)])
+        session.add(observation)
+        session.flush()
+        reason = gate and sanity_check(session, source, observation, priced, config.diff.quarantine_factor)
+        if reason:
+            observation.status, observation.status_reason = "quarantined", reason
+            return observation, []
+    return observation, materialise(session, config, source)
+
+
+def sanity_check(session: Session, source: Source, observation: Observation, priced: list[Priced],
+                 factor: float) -> str | None:
+    """Why this observation must wait for review, or None: negative prices, or jumps above `factor`."""
+    for p in priced:
+        if p.price < 0:
+            return f"{p.model} {p.dimension}: negative price {p.price}"
+    before = _points_before(session, source.id, observation.observed_at)
+    limit = Decimal(str(factor))
+    jumps = []
+    for p in priced:
+        old = before.get(p.key)
+        if old is None or not old.price or not p.price:
+            continue
+        ratio = p.price / old.price
+        if ratio > limit or ratio < 1 / limit:
+            jumps.append(f"{p.model} {p.dimension} {old.price}→{p.price} {p.currency} (×{ratio:.4g})")
+    if jumps:
+        return f"price moved more than {factor:g}x in one step: " + "; ".join(jumps[:5]) + (
+            f" (+{len(jumps) - 5} more)" if len(jumps) > 5 else "")
+    return None
+
+
+def _points_before(session: Session, source_id: str, at: datetime) -> dict[tuple, Point]:
+    previous = session.scalar(
+        select(Observation).where(Observation.source_id == source_id, Observation.status == "ok",
+                                  Observation.observed_at < at).order_by(Observation.observed_at.desc()).limit(1))
+    return _points(session, previous) if previous else {}
+
+
+_POINT_CACHE: dict[int, dict[tuple, tuple]] = {}
+
+
+def _set_rows(session: Session, quote_set_id: int) -> dict[tuple, tuple]:
+    """Rows of a quote set; sets never change once written, so they are cached by id."""
+    rows = _POINT_CACHE.get(quote_set_id)
+    if rows is None:
+        rows = {
+            (r.model, r.dimension, r.currency, r.conditions_key): (r.price, r.list_price, r.promo, r.unit,
+                                                                    r.snapshot_index)
+            for r in session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == quote_set_id))
+        }
+        if len(_POINT_CACHE) > 256:
+            _POINT_CACHE.clear()
+        _POINT_CACHE[quote_set_id] = rows
+    return rows
+
+
+def _points(session: Session, observation: Observation, pages: list[int] | None = None) -> dict[tuple, Point]:
+    pages = pages if pages is not None else [p.snapshot_id for p in observation.pages]
+    return {
+        key: Point(price, list_price, promo, unit, pages[index] if index < len(pages) else pages[0])
+        for key, (price, list_price, promo, unit, index) in _set_rows(session, observation.quote_set_id).items()
+    }
+
+
+def sightings(session: Session, source_id: str) -> list[Sighting]:
+    observations = session.scalars(
+        select(Observation).where(Observation.source_id == source_id, Observation.status == "ok")
+        .order_by(Observation.observed_at)).all()
+    pages: dict[int, list[int]] = {}
+    for obs_id, snapshot_id in session.execute(
+            select(ObservationPage.observation_id, ObservationPage.snapshot_id)
+            .join(Observation, Observation.id == ObservationPage.observation_id)
+            .where(Observation.source_id == source_id).order_by(ObservationPage.position)):
+        pages.setdefault(obs_id, []).append(snapshot_id)
+    return [Sighting(o.id, o.observed_at, o.content_digest, o.parser_version, _points(session, o, pages[o.id]))
+            for o in observations]
+
+
+def materialise(session: Session, config: Config, source: Source) -> list[Event]:
+    """Re-derive the source's intervals and events; write only what differs; return new events."""
+    intervals, changes = walk(sightings(session, source.id), withdrawn_after=config.diff.withdrawn_after_runs)
+    _apply_intervals(session, config, source, intervals)
+    return _apply_events(session, config, source, changes)
+
+
+def _apply_intervals(session: Session, config: Config, source: Source, intervals: list[Interval]) -> None:
+    existing = {
+        (row.model, row.dimension, row.currency, row.conditions_key, row.first_observation_id): row
+        for row in session.scalars(select(PriceInterval).where(PriceInterval.source_id == source.id))
+    }
+    for interval in intervals:
+        model, dimension, currency, cond = interval.key
+        row = existing.pop((*interval.key, interval.first.observation_id), None)
+        point = interval.point
+        if row is None:
+            conversion = convert(point.price, currency, interval.first.observed_at.date())
+            row = PriceInterval(
+                source_id=source.id, vendor=source.vendor, market=source.market, aggregator=source.aggregator,
+                model=model, canonical_model=config.canonical(model), dimension=dimension, conditions_key=cond,
+                currency=currency, first_observation_id=interval.first.observation_id,
+                first_seen=interval.first.observed_at, usd=conversion.usd, eur=conversion.eur,
+                fx_date=conversion.fx_date.isoformat() if conversion.fx_date else None,
+                eur_per_unit=conversion.per_eur, usd_per_eur=conversion.usd_per_eur,
+                unit=point.unit, price=point.price, list_price=point.list_price, promo=point.promo,
+                snapshot_id=point.snapshot_id, parser_version=interval.first.parser_version,
+                last_seen=interval.last.observed_at, last_observation_id=interval.last.observation_id,
+            )
+            session.add(row)
+            continue
+        if (row.price, row.list_price, row.promo, row.unit) != (point.price, point.list_price, point.promo, point.unit):
+            row.price, row.list_price, row.promo, row.unit = point.price, point.list_price, point.promo, point.unit
+            row.snapshot_id, row.parser_version = point.snapshot_id, interval.first.parser_version
+        if row.last_observation_id != interval.last.observation_id:
+            row.last_seen, row.last_observation_id = interval.last.observed_at, interval.last.observation_id
+    for stale in existing.values():
+        session.delete(stale)
+    session.flush()
+
+
+def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
+    existing = {
+        (e.model, e.dimension, e.currency, e.conditions_key, e.kind, e.observed_at): e
+        for e in session.scalars(select(Event).where(Event.source_id == source.id))
+    }
+    created: list[Event] = []
+    for change in changes:
+        model, dimension, currency, cond = change.key
+        row = existing.pop(change.natural_key, None)
+        old_usd = new_usd = None
+        on = change.at.observed_at.date()
+        if change.old is not None and currency:
+            old_usd = convert(change.old.price, currency, on).usd
+        if change.new is not None and currency:
+            new_usd = convert(change.new.price, currency, on).usd
+        values = dict(
+            old_price=change.old.price if change.old else None, new_price=change.new.price if change.new else None,
+            old_usd=old_usd, new_usd=new_usd, change_pct=change.change_pct,
+            previous_observed_at=change.previous_at, observation_id=change.at.observation_id,
+            snapshot_id=(change.new or change.old).snapshot_id if (change.new or change.old) else None,
+            reversal=bool(change.detail.get("reversed_by_raise_at") or change.detail.get("reverses_cut_at")),
+        )
+        if row is None:
+            row = Event(kind=change.kind, source_id=source.id, vendor=source.vendor, model=model,
+                        canonical_model=config.canonical(model), dimension=dimension, conditions_key=cond,
+                        currency=currency, observed_at=change.at.observed_at, via_aggregator=source.aggregator,
+                        created_at=datetime.now(timezone.utc), **values)
+            if row.snapshot_id is None:
+                row.snapshot_id = session.scalar(select(ObservationPage.snapshot_id).where(
+                    ObservationPage.observation_id == change.at.observation_id).limit(1))
+            session.add(row)
+            created.append(row)
+        else:
+            for name, value in values.items():
+                if name == "snapshot_id" and value is None:
+                    continue
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+    if existing:
+        session.execute(delete(Event).where(Event.id.in_([e.id for e in existing.values()])))
+    session.flush()
+    return created
