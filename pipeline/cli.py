@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return commands.dispatch(args, config)
     except PricewatchError as error:
-        print(f"pricewatch: {error}", file=sys.stderr)
+        print(f"pricewatch: {error.line()}", file=sys.stderr)
         return error.exit_code if error.exit_code != 1 else EXIT_FAILED
     except KeyboardInterrupt:
         print("pricewatch: interrupted", file=sys.stderr)

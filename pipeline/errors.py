@@ -35,6 +35,11 @@ class PricewatchError(Exception):
         prefix = f"{self.source}: " if self.source else ""
         return f"{prefix}{self.message}"
 
+    def line(self) -> str:
+        """The one line the CLI prints: source, kind of failure, and what was missing."""
+        label = "" if self.exit_code == 2 else f"[{self.reason.replace('_', ' ')}] "
+        return f"{self.source + ': ' if self.source else ''}{label}{self.message}"
+
 
 class ConfigError(PricewatchError):
     reason = "config_error"

@@ -236,7 +236,7 @@ class Fetcher:
                 with self.gate.hold(urlsplit(current).netloc):
                     with self.client.stream("GET", current, headers=headers) as response:
                         log.http_status = response.status_code
-                        if response.is_redirect:
+                        if response.has_redirect_location:
                             target = urljoin(current, response.headers.get("location", ""))
                             self.check_url(target)
                             current = target

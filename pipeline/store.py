@@ -115,12 +115,13 @@ def _points_before(session: Session, source_id: str, at: datetime) -> dict[tuple
     return _points(session, previous) if previous else {}
 
 
-_POINT_CACHE: dict[int, dict[tuple, tuple]] = {}
+_POINT_CACHE: dict[str, dict[tuple, tuple]] = {}
 
 
 def _set_rows(session: Session, quote_set_id: int) -> dict[tuple, tuple]:
-    """Rows of a quote set; sets never change once written, so they are cached by id."""
-    rows = _POINT_CACHE.get(quote_set_id)
+    """Rows of a quote set; a set's content is fixed by its digest, so they are cached by digest."""
+    digest = session.scalar(select(QuoteSet.digest).where(QuoteSet.id == quote_set_id))
+    rows = _POINT_CACHE.get(digest)
     if rows is None:
         rows = {
             (r.model, r.dimension, r.currency, r.conditions_key): (r.price, r.list_price, r.promo, r.unit,
@@ -129,7 +130,7 @@ def _set_rows(session: Session, quote_set_id: int) -> dict[tuple, tuple]:
         }
         if len(_POINT_CACHE) > 256:
             _POINT_CACHE.clear()
-        _POINT_CACHE[quote_set_id] = rows
+        _POINT_CACHE[digest] = rows
     return rows
 
 

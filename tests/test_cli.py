@@ -1,0 +1,82 @@
+"""The CLI contract: one-line errors, exit codes, parse --json, and a run against a real local server."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import FIXTURES, REPO, write_config
+from tests.httpserver import LocalServer
+
+LITELLM = FIXTURES / "litellm_core"
+
+
+def pricewatch(*args, cwd, env=None):
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True, text=True,
+                          env=environment, timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["parse", "nosuch", "x"], "unknown source 'nosuch'"),
+    (["parse", "litellm", "/no/such/file"], "cannot read /no/such/file"),
+    (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "yesterday"], "not an ISO 8601"),
+    (["history"], "the following arguments are required"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    result = pricewatch(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_page_without_prices_is_layout_drift_not_zero_quotes(tmp_path):
+    page = tmp_path / "empty.json"
+    page.write_text('{"note": "we moved our prices"}')
+    result = pricewatch("parse", "litellm", str(page), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "layout" in result.stderr.lower() or "no prices" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_parse_json_follows_the_quote_contract(tmp_path):
+    result = pricewatch("parse", "litellm", str(LITELLM / "2026-01.json"), "--json", "--observed-at", "2026-01-05",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    quotes = json.loads(result.stdout)
+    chat = {(q["model"], q["dimension"]): q for q in quotes}
+    q = chat[("deepseek/deepseek-chat", "input")]
+    assert q["price"] == "0.27" and q["currency"] == "USD" and q["usd"] == "0.27"
+    assert q["aggregator"] is True and q["market"] == "intl" and q["source"] == "litellm"
+    assert set(q) >= {"source", "vendor", "model", "dimension", "price", "currency", "usd", "eur", "conditions",
+                      "list_price", "market", "aggregator"}
+    assert not (tmp_path / "data").exists(), "parse must not touch a database"
+
+
+def test_run_against_a_real_server_stores_and_reports(tmp_path):
+    with LocalServer() as server:
+        server.route("/prices.json", (LITELLM / "2026-01.json").read_bytes(),
+                     headers={"Content-Type": "application/json", "ETag": '"a"'})
+        server.route("/gone.json", "", status=404)
+        server.route("/robots.txt", "User-agent: *\nDisallow: /private\n")
+        config = write_config(tmp_path / "config", [
+            {"id": "litellm", "parser": "litellm", "urls": [f"{server.url}/prices.json"], "aggregator": True},
+            {"id": "broken", "parser": "litellm", "urls": [f"{server.url}/gone.json"]},
+            {"id": "private", "parser": "litellm", "urls": [f"{server.url}/private/prices.json"]},
+        ])
+        env = {"PRICEWATCH_CONFIG": str(config), "PRICEWATCH_DB": str(tmp_path / "db.sqlite")}
+        first = pricewatch("run", cwd=tmp_path, env=env)
+        assert first.returncode == 1, first.stderr
+        assert "litellm: ok" in first.stdout
+        assert "broken: FAILED [http_error]" in first.stdout
+        assert "private: FAILED [refused] robots.txt disallows" in first.stdout
+        server.route("/prices.json", "", status=304)
+        second = pricewatch("run", "--source", "litellm", cwd=tmp_path, env=env)
+        assert second.returncode == 0 and "unchanged" in second.stdout
+        assert server.request_headers["/prices.json"][-1].get("If-None-Match") == '"a"'
+        status = pricewatch("status", cwd=tmp_path, env=env)
+        assert "broken" in status.stdout and "http_error" in status.stdout
+        prices = pricewatch("prices", "--format", "csv", cwd=tmp_path, env=env)
+        assert "gpt-4o,input,,2.5,USD" in prices.stdout

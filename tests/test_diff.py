@@ -1,0 +1,81 @@
+"""Event detection on constructed histories (pipeline.diff.walk is pure)."""
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
+
+from pipeline.diff import Point, Sighting, walk
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+IN = ("m", "input", "USD", "{}")
+OUT = ("m", "output", "USD", "{}")
+
+
+def sight(day: int, points: dict, digest: str | None = None, version: int = 1) -> Sighting:
+    return Sighting(day, T0 + timedelta(days=day), digest or f"content-{day}", version,
+                    {k: Point(D(v[0]), None if len(v) < 2 else v[1], len(v) > 2 and v[2], "token", day)
+                     if isinstance(v, tuple) else Point(D(v), None, False, "token", day) for k, v in points.items()})
+
+
+def kinds(changes):
+    return [(c.kind, c.key[0], c.key[1]) for c in changes]
+
+
+def test_baseline_emits_nothing_and_identical_runs_extend_one_interval():
+    intervals, changes = walk([sight(0, {IN: "1"}), sight(1, {IN: "1"}), sight(2, {IN: "1"})])
+    assert changes == []
+    assert len(intervals) == 1 and intervals[0].last.observation_id == 2
+
+
+def test_cut_and_raise_carry_old_new_and_dates():
+    _, changes = walk([sight(0, {IN: "1"}), sight(1, {IN: "0.5"}), sight(2, {IN: "0.75"})])
+    assert kinds(changes) == [("cut", "m", "input"), ("raise", "m", "input")]
+    cut = changes[0]
+    assert (cut.old.price, cut.new.price, cut.change_pct) == (D("1"), D("0.5"), D("-50.00"))
+    assert cut.previous_at == T0 and cut.at.observed_at == T0 + timedelta(days=1)
+
+
+def test_decimal_equality_no_event_for_same_value_written_differently():
+    _, changes = walk([sight(0, {IN: "1.50"}), sight(1, {IN: "1.5"})])
+    assert changes == []
+
+
+def test_new_model_and_withdrawn_after_n_absent_runs():
+    other = ("n", "input", "USD", "{}")
+    history = [sight(0, {IN: "1"}), sight(1, {IN: "1", other: "2"}), sight(2, {other: "2"}),
+               sight(3, {other: "2"}), sight(4, {other: "2"})]
+    _, changes = walk(history, withdrawn_after=3)
+    assert kinds(changes) == [("new_model", "n", ""), ("withdrawn", "m", "")]
+    withdrawn = changes[1]
+    assert withdrawn.at.observed_at == T0 + timedelta(days=2)
+    assert withdrawn.previous_at == T0 + timedelta(days=1)
+
+
+def test_absent_for_fewer_runs_than_n_is_not_withdrawn():
+    _, changes = walk([sight(0, {IN: "1", OUT: "2"}), sight(1, {OUT: "2"}), sight(2, {IN: "1", OUT: "2"})],
+                      withdrawn_after=3)
+    assert changes == []
+
+
+def test_promo_start_and_end():
+    promo = (D("0.5"), D("1"), True)
+    _, changes = walk([sight(0, {IN: "1"}), sight(1, {IN: promo}), sight(2, {IN: "1"})])
+    assert kinds(changes) == [("cut", "m", "input"), ("promo_start", "m", "input"),
+                              ("raise", "m", "input"), ("promo_end", "m", "input")]
+    assert changes[0].detail.get("reversed_by_raise_at")
+
+
+def test_tier_change_when_conditions_move():
+    low = ("m", "input", "USD", '{"context_tokens":{"max":32000,"min":0}}')
+    new_low = ("m", "input", "USD", '{"context_tokens":{"max":64000,"min":0}}')
+    _, changes = walk([sight(0, {low: "1"}), sight(1, {new_low: "1"})])
+    assert kinds(changes) == [("tier_change", "m", "input")]
+
+
+def test_reparse_of_same_content_is_not_a_vendor_change():
+    _, changes = walk([sight(0, {IN: "1"}, digest="same"), sight(1, {IN: "0.1"}, digest="same", version=2)])
+    assert changes == []
+
+
+def test_out_of_order_input_gives_the_same_history():
+    a, b, c = sight(0, {IN: "1"}), sight(1, {IN: "0.5"}), sight(2, {IN: "0.5"})
+    assert kinds(walk([c, a, b])[1]) == kinds(walk([a, b, c])[1]) == [("cut", "m", "input")]

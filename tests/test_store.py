@@ -1,0 +1,96 @@
+"""Interval storage and imports, on SQLite and PostgreSQL."""
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Event, Observation, PriceInterval, Snapshot
+from pipeline.fetch import Fetched
+from pipeline.run import ingest
+from tests.conftest import FIXTURES
+
+LITELLM = FIXTURES / "litellm_core"
+
+
+def at(month: int) -> datetime:
+    return datetime(2026, month, 1, 8, tzinfo=timezone.utc)
+
+
+def load(db, config, name: str, when: datetime):
+    source = config.source("litellm")
+    page = Fetched(source.urls[0], source.urls[0], 200, (LITELLM / name).read_bytes(), "application/json", when)
+    result = ingest(db, config, source, [page], when)
+    assert result.status == "ok", result.line()
+    return result
+
+
+def count(db, model) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def history_rows(db):
+    with db.session() as session:
+        return sorted((i.model, i.dimension, str(i.price), i.first_seen, i.last_seen)
+                      for i in session.scalars(select(PriceInterval)))
+
+
+def event_rows(db):
+    with db.session() as session:
+        return sorted((e.kind, e.model, e.dimension, str(e.old_price), str(e.new_price), e.observed_at,
+                       e.previous_observed_at) for e in session.scalars(select(Event)))
+
+
+def test_unchanged_rerun_adds_no_price_rows(db, config):
+    load(db, config, "2026-01.json", at(1))
+    rows = count(db, PriceInterval)
+    for month in (2, 3, 4):
+        load(db, config, "2026-01.json", at(month))
+    assert count(db, PriceInterval) == rows
+    assert count(db, Snapshot) == 1
+    with db.session() as session:
+        interval = session.scalars(select(PriceInterval).where(PriceInterval.model == "gpt-4o")).first()
+    assert interval.first_seen == at(1) and interval.last_seen == at(4)
+
+
+def test_import_twice_changes_nothing(db, config):
+    load(db, config, "2026-01.json", at(1))
+    load(db, config, "2026-02.json", at(2))
+    before = (history_rows(db), event_rows(db), count(db, Observation))
+    result = load(db, config, "2026-02.json", at(2))
+    assert result.events == []
+    assert (history_rows(db), event_rows(db), count(db, Observation)) == before
+
+
+def test_cut_raise_and_new_model_events(db, config):
+    for month, name in ((1, "2026-01.json"), (2, "2026-02.json"), (3, "2026-03.json")):
+        load(db, config, name, at(month))
+    events = event_rows(db)
+    assert ("cut", "deepseek/deepseek-chat", "input", "0.27", "0.14", at(2), at(1)) in events
+    assert ("raise", "gpt-4o", "output", "10", "12", at(3), at(2)) in events
+    assert ("new_model", "qwen/qwen-max", "", "None", "None", at(2), None) in events
+    assert len([e for e in events if e[0] in ("cut", "raise")]) == 3
+
+
+@pytest.mark.parametrize("order", [(1, 2, 3), (3, 1, 2), (2, 3, 1)])
+def test_any_import_order_gives_the_same_history(tmp_path, db, config, order):
+    names = {1: "2026-01.json", 2: "2026-02.json", 3: "2026-03.json"}
+    for month in order:
+        load(db, config, names[month], at(month))
+    expected_cuts = {("cut", "deepseek/deepseek-chat", "input"), ("cut", "deepseek/deepseek-chat", "output"),
+                     ("raise", "gpt-4o", "output"), ("new_model", "qwen/qwen-max", "")}
+    assert {e[:3] for e in event_rows(db)} == expected_cuts
+    with db.session() as session:
+        gpt = session.scalars(select(PriceInterval).where(PriceInterval.model == "gpt-4o",
+                                                          PriceInterval.dimension == "output")
+                              .order_by(PriceInterval.first_seen)).all()
+    assert [(str(i.price), i.first_seen, i.last_seen) for i in gpt] == [("10", at(1), at(2)), ("12", at(3), at(3))]
+
+
+def test_money_round_trips_exactly(db, config):
+    load(db, config, "2026-01.json", at(1))
+    with db.session() as session:
+        prices = {i.model: i.price for i in session.scalars(select(PriceInterval).where(
+            PriceInterval.dimension == "cached_input"))}
+    assert str(prices["deepseek/deepseek-chat"]) == "0.07"
