@@ -77,14 +77,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("status", help="per source: last success, last failure and reason, failures in a row")
 
+    events = commands.add_parser("events", help="detected price changes")
+    events.add_argument("--since")
+    events.add_argument("--until")
+    events.add_argument("--vendor")
+    events.add_argument("--kind", choices=("new_model", "withdrawn", "cut", "raise", "promo_start", "promo_end",
+                                           "tier_change"))
+    events.add_argument("--format", choices=FORMATS, default="table")
+
+    explain = commands.add_parser("explain", help="every evidence test behind one event, with its inputs")
+    explain.add_argument("event_id", type=int)
+
+    analyze = commands.add_parser("analyze", help="the evidence tests for a model's price in force")
+    analyze.add_argument("model")
+    analyze.add_argument("--at")
+    analyze.add_argument("--dimension", default="output")
+    analyze.add_argument("--vendor")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     db_commands.add_parser("upgrade", help="apply the Alembic migrations")
     db_commands.add_parser("stats", help="rows per table, distinct snapshots and bytes")
 
-    from pipeline import commands as more
-
-    more.add_commands(commands)
     return parser
 
 

@@ -19,10 +19,6 @@ HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "curre
                    "promo", "first_seen", "last_seen", "snapshot_id", "parser_version"]
 
 
-def add_commands(commands) -> None:
-    """Commands beyond the core ones register here (kept apart so cli.py stays a table of contents)."""
-
-
 def dispatch(args, config: Config) -> int:
     handler = HANDLERS.get(args.command)
     if args.command == "db":
@@ -176,7 +172,91 @@ def db_stats(args, config: Config) -> int:
     return EXIT_OK
 
 
+EVENT_COLUMNS = ["id", "kind", "source", "vendor", "model", "dimension", "conditions", "old_price", "new_price",
+                 "currency", "change_pct", "old_usd", "new_usd", "observed_at", "previous_observed_at",
+                 "via_aggregator", "verdict", "snapshot_id", "evidence"]
+
+
+def event_dict(event) -> dict:
+    return {"id": event.id, "kind": event.kind, "source": event.source_id, "vendor": event.vendor,
+            "model": event.model, "dimension": event.dimension,
+            "conditions": json.loads(event.conditions_key) if event.conditions_key else {},
+            "old_price": event.old_price, "new_price": event.new_price, "currency": event.currency,
+            "change_pct": event.change_pct, "old_usd": event.old_usd, "new_usd": event.new_usd,
+            "observed_at": event.observed_at, "previous_observed_at": event.previous_observed_at,
+            "via_aggregator": event.via_aggregator, "verdict": event.verdict, "snapshot_id": event.snapshot_id,
+            "evidence": event.evidence or []}
+
+
+def cmd_events(args, config: Config) -> int:
+    from db.queries import events
+
+    db = open_database(args, config)
+    with db.session() as session:
+        rows = [event_dict(e) for e in events(
+            session, since=parse_when(args.since) if args.since else None,
+            until=parse_when(args.until, end_of_day=True) if args.until else None,
+            vendor=args.vendor, kind=args.kind)]
+    columns = EVENT_COLUMNS if args.format == "json" else [c for c in EVENT_COLUMNS if c != "evidence"]
+    render(rows, columns, args.format)
+    return EXIT_OK
+
+
+def _print_tests(verdict: str, results) -> None:
+    print(f"verdict: {verdict} (what the computed tests are consistent with; not a claim of intent)")
+    for result in results:
+        figure = f" figure={result.figure}" if result.figure is not None else ""
+        print(f"\n- {result.test}: {result.points_to or 'neither'}{figure}\n  {result.summary}")
+        for item in result.inputs:
+            print("    input: " + ", ".join(f"{k}={v}" for k, v in item.items() if v not in (None, {}, "")))
+
+
+def cmd_explain(args, config: Config) -> int:
+    from db.models import Event
+    from pipeline.errors import InputError
+    from pipeline.evidence import weigh_event
+
+    db = open_database(args, config)
+    with db.session() as session:
+        event = session.get(Event, args.event_id)
+        if event is None:
+            raise InputError(f"no event with id {args.event_id}")
+        print(f"event {event.id}: {event.kind} of {event.model} {event.dimension} on {event.source_id}")
+        if event.old_price is not None:
+            print(f"  {event.old_price} -> {event.new_price} {event.currency} ({event.change_pct}%), "
+                  f"observed {event.observed_at.isoformat()} (previous state last seen "
+                  f"{event.previous_observed_at.isoformat() if event.previous_observed_at else '-'})")
+        print(f"  source URL: {config.sources[event.source_id].urls[0] if event.source_id in config.sources else '-'}"
+              f"; archived snapshot {event.snapshot_id}" + ("; seen only via an aggregator" if event.via_aggregator else ""))
+        weighed = weigh_event(session, config, event)
+        if weighed is None:
+            print("no evidence tests: this event has no price in force to weigh")
+            return EXIT_OK
+        _print_tests(*weighed)
+    return EXIT_OK
+
+
+def cmd_analyze(args, config: Config) -> int:
+    from db.queries import prices_at
+    from pipeline.errors import InputError
+    from pipeline.evidence import weigh
+
+    at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
+    db = open_database(args, config)
+    with db.session() as session:
+        rows = [r.interval for r in prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
+                if args.model in (r.interval.model, r.interval.canonical_model) and not r.superseded]
+        if not rows:
+            raise InputError(f"no {args.dimension} price in force for {args.model!r} on {at.date()}")
+        for subject in rows:
+            print(f"\n{subject.model} {subject.dimension} on {subject.source_id}: {subject.price} {subject.currency} "
+                  f"{subject.conditions_key if subject.conditions_key != '{}' else ''}")
+            _print_tests(*weigh(session, config, subject, at))
+    return EXIT_OK
+
+
 HANDLERS = {
+    "events": cmd_events, "explain": cmd_explain, "analyze": cmd_analyze,
     "parse": cmd_parse, "import": cmd_import, "run": cmd_run, "prices": cmd_prices,
     "history": cmd_history, "status": cmd_status,
 }

@@ -21,6 +21,7 @@ from db.models import Event, Fetch, Snapshot, SourceHealth
 from db.session import Database
 from pipeline.archive import archive, snapshot_bytes
 from pipeline.config import Config, Source
+from pipeline.evidence import weigh_new_cuts
 from pipeline.errors import Blocked, FetchError, LayoutDrift, ParseError, PricewatchError
 from pipeline.fetch import Attempt, Fetched, Fetcher, Validators, bot_wall
 from pipeline.locks import source_lock
@@ -138,6 +139,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
         health.last_success_at, health.consecutive_failures = observed_at, 0
         session.flush()
         event_ids = [e.id for e in events]
+        weigh_new_cuts(session, config, event_ids)
         quarantined = observation.status == "quarantined"
     result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids,
                           changed=bool(event_ids), seconds=time.monotonic() - started)

@@ -1,0 +1,226 @@
+"""Weighing a price on dumping versus advantage: five tests, each with its figure and inputs.
+
+1. home_vs_export: export price below the home-market price (WTO ADA Art. 2.1 "normal value");
+2. below_cost: price below a serving-cost floor (vendor-published figures, else 2 x active params);
+3. independent_hosts: first-party price against other hosts of the same open weights;
+4. peer_gap: ratio to the median of the model's peer group (a gap, not a verdict);
+5. durability: promotion markers, reversals, or a cut that held.
+
+Each test says `dumping`, `advantage` or None (neither), and the verdict only says what the
+computed tests are *consistent with*; missing data gives `inconclusive`, never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Event, Observation, PriceInterval
+from db.queries import prices_at
+from pipeline.config import Config
+from pipeline.fx import ecb_rates
+
+
+@dataclass
+class TestResult:
+    test: str
+    points_to: str | None
+    figure: str | None
+    summary: str
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _usd(interval: PriceInterval, at: datetime) -> Decimal | None:
+    return ecb_rates().convert(interval.price, interval.currency, at.date()).usd
+
+
+def _cite(interval: PriceInterval, at: datetime, **extra) -> dict[str, Any]:
+    usd = _usd(interval, at)
+    rate = ecb_rates().rate(interval.currency, at.date())
+    return {"source": interval.source_id, "model": interval.model, "dimension": interval.dimension,
+            "conditions": json.loads(interval.conditions_key), "price": str(interval.price),
+            "currency": interval.currency, "usd": None if usd is None else str(usd),
+            "fx_date": rate.date.isoformat() if rate else None, "first_seen": interval.first_seen.isoformat(),
+            "last_seen": interval.last_seen.isoformat(), "snapshot_id": interval.snapshot_id, **extra}
+
+
+def _in_force(session: Session, at: datetime, canonical: str, dimension: str) -> list[PriceInterval]:
+    return [r.interval for r in prices_at(session, at, dimension=dimension) if r.interval.canonical_model == canonical]
+
+
+def home_vs_export(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
+    settings = config.analysis.get("home_vs_export", {})
+    threshold = Decimal(str(settings.get("margin_threshold", "0.10")))
+    pairs = settings.get("pairs", [])
+    pair = next((p for p in pairs if subject.source_id in (p["export"], p["home"])), None)
+    if pair is None:
+        return TestResult("home_vs_export", None, None, "no home-market list is published beside this one")
+    candidates = {i.source_id: i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
+                  if i.conditions_key == subject.conditions_key}
+    export, home = candidates.get(pair["export"]), candidates.get(pair["home"])
+    if export is None or home is None:
+        missing = pair["export"] if export is None else pair["home"]
+        return TestResult("home_vs_export", None, None, f"no {missing} price in force for this model on {at.date()}")
+    export_usd, home_usd = _usd(export, at), _usd(home, at)
+    if not export_usd:
+        return TestResult("home_vs_export", None, None, "export price is zero or not convertible")
+    margin = (home_usd - export_usd) / export_usd
+    points = "dumping" if margin > threshold else None
+    summary = (f"home {home.price} {home.currency} = ${home_usd:.4f} vs export ${export_usd:.4f}: margin "
+               f"{margin:+.1%}" + (" > threshold, consistent with dumping" if points else
+                                   ", export not below home price: not consistent with dumping"))
+    return TestResult("home_vs_export", points, f"{margin:.4f}", summary,
+                      [_cite(export, at, role="export"), _cite(home, at, role="home (normal value)")])
+
+
+def cost_floor(config: Config, canonical: str, vendor: str) -> tuple[Decimal, dict[str, Any]] | None:
+    settings = config.analysis.get("cost_floor", {})
+    for published in settings.get("published", []):
+        if published.get("vendor") == vendor and canonical in published.get("models", []):
+            floor = Decimal(published["node_usd_per_hour"]) / (Decimal(published["output_tokens_per_second"]) * 3600)
+            return floor * 1_000_000, {"basis": "vendor-published serving figures",
+                                       "measured_on": published.get("measured_on"), "source": published.get("source")}
+    model = config.models.get(canonical)
+    if not model or not model.open_weights or not model.params_active_b or not settings:
+        return None
+    flops_per_token = Decimal(2) * Decimal(str(model.params_active_b)) * Decimal(10) ** 9
+    tokens_per_second = Decimal(settings["peak_flops"]) * Decimal(settings["utilisation"]) / flops_per_token
+    floor = Decimal(settings["accelerator_usd_per_hour"]) / (tokens_per_second * 3600) * 1_000_000
+    return floor, {"basis": "estimate from active parameters", "active_params_b": model.params_active_b,
+                   "accelerator": settings.get("accelerator"), "source": settings.get("source")}
+
+
+def below_cost(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
+    if subject.dimension != "output":
+        return TestResult("below_cost", None, None, "the cost floor is computed for output tokens only")
+    known = config.models.get(subject.canonical_model)
+    found = cost_floor(config, subject.canonical_model, known.vendor if known else subject.vendor)
+    if found is None:
+        return TestResult("below_cost", None, None, "no cost floor: weights not open or parameter counts unpublished")
+    floor, basis = found
+    price = _usd(subject, at)
+    if price is None:
+        return TestResult("below_cost", None, None, "price not convertible to USD")
+    ratio = price / floor
+    points = "dumping" if ratio < 1 else "advantage"
+    summary = (f"${price:.4f} per 1M output tokens is {ratio:.2f}x the serving floor of ${floor:.4f} "
+               f"({basis['basis']}" + (f", measured on {basis['measured_on']}" if basis.get("measured_on") else "")
+               + ")" + ("; below cost" if ratio < 1 else "; above cost"))
+    return TestResult("below_cost", points, f"{ratio:.4f}", summary,
+                      [_cite(subject, at), {"floor_usd_per_1m": f"{floor:.6f}", **basis}])
+
+
+def independent_hosts(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
+    model = config.models.get(subject.canonical_model)
+    if model is not None and model.open_weights is False:
+        return TestResult("independent_hosts", None, None, "closed weights: no independent host serves them")
+    hosts = [i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
+             if i.aggregator and "provider" in json.loads(i.conditions_key)
+             and json.loads(i.conditions_key)["provider"].lower() != subject.vendor.lower()]
+    prices = [(h, _usd(h, at)) for h in hosts]
+    prices = [(h, p) for h, p in prices if p]
+    if not prices:
+        return TestResult("independent_hosts", None, None, "no independent host price in the archive for this model")
+    own = _usd(subject, at)
+    cheapest = min(p for _, p in prices)
+    settings = config.analysis.get("independent_hosts", {})
+    ratio = own / cheapest
+    if ratio >= Decimal(str(settings.get("near_ratio", "0.8"))):
+        points, reading = "advantage", "near or above what independent hosts charge: sustainable for anyone with the weights"
+    elif ratio < Decimal(str(settings.get("far_ratio", "0.5"))):
+        points, reading = "dumping", "far below every independent host: a subsidy signal"
+    else:
+        points, reading = None, "somewhat below independent hosts"
+    return TestResult("independent_hosts", points, f"{ratio:.4f}",
+                      f"${own:.4f} vs cheapest of {len(prices)} hosts ${cheapest:.4f} ({ratio:.2f}x): {reading}",
+                      [_cite(subject, at, role="first party")] + [_cite(h, at, role="host") for h, _ in prices])
+
+
+def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
+    model = config.models.get(subject.canonical_model)
+    if model is None or not model.group:
+        return TestResult("peer_gap", None, None, "model has no configured peer group")
+    peers = {m.id for m in config.models.values() if m.group == model.group}
+    rows = [r.interval for r in prices_at(session, at, dimension=subject.dimension)
+            if r.interval.canonical_model in peers and not r.interval.aggregator and r.interval.conditions_key == "{}"]
+    by_model: dict[str, Decimal] = {}
+    for row in rows:
+        usd = _usd(row, at)
+        if usd is not None:
+            by_model[row.canonical_model] = min(usd, by_model.get(row.canonical_model, usd))
+    own = _usd(subject, at)
+    if len(by_model) < 2 or not own:
+        return TestResult("peer_gap", None, None, f"fewer than two priced peers in group {model.group!r}")
+    median = Decimal(statistics.median(by_model.values()))
+    ratio = median / own
+    return TestResult("peer_gap", None, f"{ratio:.4f}",
+                      f"group {model.group!r} median ${median:.4f} is {ratio:.1f}x this price (${own:.4f}); "
+                      "a gap, not a verdict", [{"model": k, "usd": str(v)} for k, v in sorted(by_model.items())])
+
+
+def durability(session: Session, config: Config, subject: PriceInterval, at: datetime,
+               event: Event | None = None) -> TestResult:
+    held_days = int(config.analysis.get("durability", {}).get("held_days", 90))
+    if subject.promo:
+        listed = f" (list price {subject.list_price})" if subject.list_price is not None else ""
+        return TestResult("durability", "dumping", None, f"marked as a promotion{listed}: a temporary price",
+                          [_cite(subject, at)])
+    if event is not None and event.reversal:
+        return TestResult("durability", "dumping", None, "this cut was later reversed by a raise", [])
+    held = (subject.last_seen - subject.first_seen)
+    if held >= timedelta(days=held_days):
+        return TestResult("durability", "advantage", f"{held.days}",
+                          f"held {held.days} days without a promotion marker (>= {held_days})", [_cite(subject, at)])
+    return TestResult("durability", None, f"{held.days}",
+                      f"held {held.days} days so far, fewer than {held_days}: too early to tell", [_cite(subject, at)])
+
+
+def verdict(results: list[TestResult]) -> str:
+    dumping = sum(r.points_to == "dumping" for r in results)
+    advantage = sum(r.points_to == "advantage" for r in results)
+    if dumping > advantage:
+        return "dumping-consistent"
+    if advantage > dumping:
+        return "advantage-consistent"
+    return "inconclusive"
+
+
+def weigh(session: Session, config: Config, subject: PriceInterval, at: datetime,
+          event: Event | None = None) -> tuple[str, list[TestResult]]:
+    results = [home_vs_export(session, config, subject, at), below_cost(session, config, subject, at),
+               independent_hosts(session, config, subject, at), peer_gap(session, config, subject, at),
+               durability(session, config, subject, at, event)]
+    return verdict(results), results
+
+
+def interval_of_event(session: Session, event: Event) -> PriceInterval | None:
+    return session.scalar(select(PriceInterval).where(
+        PriceInterval.source_id == event.source_id, PriceInterval.model == event.model,
+        PriceInterval.dimension == event.dimension, PriceInterval.currency == event.currency,
+        PriceInterval.conditions_key == event.conditions_key, PriceInterval.first_observation_id == event.observation_id))
+
+
+def weigh_event(session: Session, config: Config, event: Event) -> tuple[str, list[TestResult]] | None:
+    subject = interval_of_event(session, event)
+    if subject is None:
+        return None
+    return weigh(session, config, subject, event.observed_at, event)
+
+
+def weigh_new_cuts(session: Session, config: Config, event_ids: list[int]) -> None:
+    """Attach the verdict and evidence to each new cut."""
+    for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind == "cut")):
+        weighed = weigh_event(session, config, event)
+        if weighed:
+            event.verdict, results = weighed[0], weighed[1]
+            event.evidence = [r.as_dict() for r in results]
