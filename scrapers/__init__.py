@@ -71,13 +71,14 @@ class Parser:
 
 
 _REGISTRY: dict[str, Parser] = {}
+_LOADED = False
 
 
 def register(name: str, *, version: int) -> Callable[[Callable[[Page], list[Quote]]], Callable[[Page], list[Quote]]]:
     """Register a parser under `name`; raise `version` whenever its output for the same bytes changes."""
 
     def wrap(func: Callable[[Page], list[Quote]]) -> Callable[[Page], list[Quote]]:
-        if name in _REGISTRY:
+        if name in _REGISTRY and _REGISTRY[name].parse is not func:
             raise RuntimeError(f"parser {name!r} registered twice")
         module_doc = importlib.import_module(func.__module__).__doc__ or ""
         _REGISTRY[name] = Parser(name=name, version=version, parse=func, doc=module_doc.strip())
@@ -87,14 +88,18 @@ def register(name: str, *, version: int) -> Callable[[Callable[[Page], list[Quot
 
 
 def _load_all() -> None:
+    """Import every vendor module once, whatever was imported before (tests import single ones)."""
+    global _LOADED
+    if _LOADED:
+        return
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
+    _LOADED = True
 
 
 def get_parser(name: str) -> Parser:
-    if not _REGISTRY:
-        _load_all()
+    _load_all()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -102,8 +107,7 @@ def get_parser(name: str) -> Parser:
 
 
 def all_parsers() -> dict[str, Parser]:
-    if not _REGISTRY:
-        _load_all()
+    _load_all()
     return dict(_REGISTRY)
 
 
