@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
+import scrapers.google  # noqa: F401  (registers the parser even when the registry is already partly loaded)
 from scrapers import Page, get_parser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "google"
@@ -117,3 +118,62 @@ def test_challenge_page_is_blocked():
     text = "Title: Just a moment...\n\nURL Source: https://ai.google.dev/gemini-api/docs/pricing\n\nMarkdown Content:\n"
     with pytest.raises(Blocked):
         parse(text)
+
+
+def test_thinking_modes_of_the_2025_layout():
+    text = """Title: Gemini Developer API Pricing
+
+URL Source: https://ai.google.dev/gemini-api/docs/pricing
+
+Markdown Content:
+## Gemini 2.5 Flash Preview
+
+_`gemini-2.5-flash-preview-05-20`_
+
+|  | Free Tier | Paid Tier, per 1M tokens in USD |
+| --- | --- | --- |
+| Input price | Free of charge | $0.15 (text / image / video) $1.00 (audio) |
+| Output price | Free of charge | Non-thinking: $0.60 Thinking: $3.50 |
+
+## Gemini 2.0 Flash
+
+_`gemini-2.0-flash`_
+
+|  | Free Tier | Paid Tier, per 1M tokens in USD |
+| --- | --- | --- |
+| Input price | Free of charge | $0.10 (text / image / video) $0.70 (audio) |
+| Output price | Free of charge | $0.40 |
+
+## Gemini 2.5 Pro Preview
+
+_`gemini-2.5-pro-preview-06-05`_
+
+|  | Free Tier | Paid Tier, per 1M tokens in USD |
+| --- | --- | --- |
+| Input price | Not available | $1.25, prompts <= 200k tokens $2.50, prompts > 200k tokens |
+| Output price (including thinking tokens) | Not available | $10.00, prompts <= 200k tokens $15.00, prompts > 200k |
+
+## Gemini 2.0 Flash-Lite
+
+_`gemini-2.0-flash-lite`_
+
+|  | Free Tier | Paid Tier, per 1M tokens in USD |
+| --- | --- | --- |
+| Input price | Free of charge | $0.075 |
+| Output price | Free of charge | $0.30 |
+
+## Gemini 2.5 Flash-Lite
+
+_`gemini-2.5-flash-lite`_
+
+|  | Free Tier | Paid Tier, per 1M tokens in USD |
+| --- | --- | --- |
+| Input price (text, image, video) | Free of charge | $0.10 (text / image / video) $0.30 (audio) |
+| Output price (including thinking tokens) | Free of charge | $0.40 |
+"""
+    quotes = parse(text)
+    assert find(quotes, "gemini-2.0-flash", "output").price == Decimal("0.40")
+    assert find(quotes, "gemini-2.5-pro-preview-06-05", "output", context_tokens={"min": 200_000, "max": None}).price == Decimal("15.00")
+    assert find(quotes, "gemini-2.5-flash-preview-05-20", "input_audio").price == Decimal("1.00")
+    assert find(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="non_thinking").price == Decimal("0.60")
+    assert find(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="thinking").price == Decimal("3.50")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
+import scrapers.mistral  # noqa: F401  (registers the parser even when the registry is already partly loaded)
 from scrapers import Page, get_parser
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mistral"
@@ -121,4 +123,14 @@ def test_payload_without_price_cards_drifts():
 def test_challenge_page_is_blocked():
     html = "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf-chl</body></html>"
     with pytest.raises(Blocked):
+        parse(html)
+
+
+def test_only_the_featured_grid_is_too_few_models():
+    row = (
+        '0:{"models":[{"name":"Mistral Medium 3.5","api":"mistral-medium-latest","price":'
+        '[{"value":"Input (/M tokens)","price_dollar":"$$1.5","price_euro":"1.25€"}]}]}\n'
+    )
+    html = f"<html><head></head><body><script>self.__next_f.push([1,{json.dumps(row)}])</script></body></html>"
+    with pytest.raises(LayoutDrift, match="too few"):
         parse(html)
