@@ -1,0 +1,101 @@
+"""The alibaba parser on every real page in ../shared/vendor-pages/alibaba_qwen."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from decimal import Decimal
+
+import pytest
+
+from scrapers import Page, all_parsers, get_parser
+from tests.conftest import vendor_page, vendor_pages
+
+FOLDER = "alibaba_qwen"
+MODEL_STUDIO = f"{FOLDER}/2026-08-10_help_aliyun_model-studio_model-pricing_api.json"
+# Hologres managed models: a different price list (Qwen as Hologres managed models,
+# 元/千 Token, ~1.2x Model Studio), read as an accepted format of the same parser.
+HOLOGRES = f"{FOLDER}/2026-07-20_help_aliyun_hologres_managed_models_billing.html"
+
+
+def parser():
+    # get_parser() loads every parser module only while nothing is registered; a test module
+    # elsewhere that imports one parser module directly leaves the registry partly filled.
+    all_parsers()
+    importlib.import_module("scrapers.alibaba")
+    return get_parser("alibaba")
+
+
+def tier(low, high):
+    return {"context_tokens": {"min": low, "max": high}}
+
+
+# (page, minimum quotes, per, [(model, dimension, conditions, price, list_price)])
+CASES = [
+    (
+        MODEL_STUDIO,
+        700,
+        1_000_000,
+        [
+            ("qwen3.7-max", "input", {**tier(0, 1_000_000), "promo": True}, "6.0", "12"),
+            ("qwen3-max", "output", tier(128_000, 256_000), "28", None),
+            ("qwen-plus", "output", {**tier(0, 128_000), "mode": "thinking"}, "8", None),
+            ("qwen3-235b-a22b", "output", {"mode": "thinking"}, "20", None),
+            ("qwen3-coder-480b-a35b-instruct", "input", tier(128_000, 200_000), "15", None),
+            ("deepseek-v4-pro", "input", {}, "12", None),
+            ("glm-4.5-air", "output", tier(32_000, 96_000), "8", None),
+            ("qwen3.5-omni-plus", "output_audio", {}, "213", None),
+            ("text-embedding-v4", "input", {}, "0.5", None),
+        ],
+    ),
+    (
+        HOLOGRES,
+        50,
+        1000,
+        [
+            ("qwen3.7-max", "input", {}, "0.01440", None),
+            ("qwen3.7-plus", "cached_input", {**tier(256_000, 1_000_000), "cache_type": "implicit"}, "0.00144", None),
+            ("qwen3.6-flash", "output", tier(0, 256_000), "0.00864", None),
+            ("qwen3-vl-embedding", "input_image", {}, "0.00216", None),
+            ("text-embedding-v4", "input", {}, "0.00060", None),
+        ],
+    ),
+]
+
+
+def find(quotes, model, dimension, conditions):
+    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
+    assert len(hits) == 1, (model, dimension, conditions, hits)
+    return hits[0]
+
+
+def test_every_page_is_covered():
+    covered = {case[0] for case in CASES}
+    for path in vendor_pages(FOLDER):
+        assert f"{FOLDER}/{path.name}" in covered, f"new real page without a conformance case: {path.name}"
+
+
+@pytest.mark.parametrize("relative, minimum, per, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
+def test_real_page(relative, minimum, per, expected):
+    quotes = parser().parse(Page(vendor_page(relative).read_bytes(), url=""))
+    assert len(quotes) >= minimum
+    for model, dimension, conditions, price, list_price in expected:
+        quote = find(quotes, model, dimension, conditions)
+        assert (quote.price, quote.currency, quote.per) == (Decimal(price), "CNY", per)
+        assert quote.list_price == (Decimal(list_price) if list_price else None)
+    keys = [(q.model, q.dimension, json.dumps(q.conditions, sort_keys=True)) for q in quotes]
+    assert len(keys) == len(set(keys)), "two prices for the same model, dimension and conditions"
+
+
+def test_model_studio_has_no_international_prices():
+    quotes = parser().parse(Page(vendor_page(MODEL_STUDIO).read_bytes(), url=""))
+    models = {q.model for q in quotes}
+    assert not [m for m in models if m.endswith("-us")]
+    assert len(models) >= 200
+    # 国际 qwen3.7-max is 18.736 元 (list); mainland is 12 元
+    assert not [q for q in quotes if q.list_price == Decimal("18.736") or q.price == Decimal("18.736")]
+
+
+def test_hologres_has_no_singapore_prices():
+    quotes = parser().parse(Page(vendor_page(HOLOGRES).read_bytes(), url=""))
+    assert not [q for q in quotes if q.price in (Decimal("0.02248"), Decimal("0.06745"))]
