@@ -17,7 +17,7 @@ from pipeline.errors import BadPrice
 from scrapers._text import clean
 
 _CURRENCY_MARKS = [
-    (re.compile(r"US\$|USD|\$", re.I), "USD"),
+    (re.compile(r"US\$|USD|\$|美元", re.I), "USD"),
     (re.compile(r"€|EUR\b", re.I), "EUR"),
     (re.compile(r"元|¥|￥|RMB|CNY", re.I), "CNY"),
 ]
@@ -50,10 +50,10 @@ def unit_of(text: str) -> int | None:
     """Tokens per quoted amount, if the text says (`千Token` → 1000, `1M` → 1,000,000)."""
     if _PER_THOUSAND.search(text):
         return 1000
-    if _PER_TEN_THOUSAND.search(text):
-        return 10_000
     if _PER_MILLION.search(text):
         return 1_000_000
+    if _PER_TEN_THOUSAND.search(text):
+        return 10_000
     return None
 
 
