@@ -7,6 +7,7 @@ Every PricewatchError becomes one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from datetime import date, datetime, time, timezone
@@ -17,6 +18,11 @@ from pipeline.errors import InputError, PricewatchError
 from pipeline.output import FORMATS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Modules that add their own commands: each has `add_commands(subparsers)`, which sets
+# `handler=function(args, config) -> exit code` on the parsers it adds.
+EXTENSIONS: tuple[str, ...] = (
+)
 
 
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
@@ -99,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the Alembic migrations")
     db_commands.add_parser("stats", help="rows per table, distinct snapshots and bytes")
 
+    for module in EXTENSIONS:
+        importlib.import_module(module).add_commands(commands)
     return parser
 
 

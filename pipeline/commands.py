@@ -20,7 +20,7 @@ HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "curre
 
 
 def dispatch(args, config: Config) -> int:
-    handler = HANDLERS.get(args.command)
+    handler = getattr(args, "handler", None) or HANDLERS.get(args.command)
     if args.command == "db":
         handler = {"upgrade": db_upgrade, "stats": db_stats}[args.db_command]
     return handler(args, config)
