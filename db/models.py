@@ -123,6 +123,7 @@ class QuoteRow(Base):
     model: Mapped[str] = mapped_column(String(300))
     dimension: Mapped[str] = mapped_column(String(80))
     conditions_key: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3))
     unit: Mapped[str] = mapped_column(String(40))
     price: Mapped[Decimal]
@@ -179,6 +180,7 @@ class PriceInterval(Base):
     canonical_model: Mapped[str] = mapped_column(String(300))
     dimension: Mapped[str] = mapped_column(String(80))
     conditions_key: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3))
     unit: Mapped[str] = mapped_column(String(40))
     price: Mapped[Decimal]

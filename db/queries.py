@@ -27,7 +27,7 @@ class PriceRow:
         i = self.interval
         return {
             "source": i.source_id, "vendor": i.vendor, "model": i.model, "canonical_model": i.canonical_model,
-            "dimension": i.dimension, "conditions": json.loads(i.conditions_key), "price": i.price,
+            "dimension": i.dimension, "conditions": json.loads(i.conditions), "price": i.price,
             "currency": i.currency, "unit": "1M tokens" if i.unit == "token" else i.unit,
             "usd": self.usd, "eur": self.eur, "fx_date": self.fx_date, "list_price": i.list_price,
             "promo": i.promo, "market": i.market, "aggregator": i.aggregator,

@@ -124,7 +124,7 @@ def cmd_history(args, config: Config) -> int:
         intervals = history(session, args.model, vendor=args.vendor, dimension=args.dimension,
                             since=since, until=until)
     rows = [{**{c: getattr(i, c, None) for c in HISTORY_COLUMNS}, "source": i.source_id,
-             "conditions": json.loads(i.conditions_key)} for i in intervals]
+             "conditions": json.loads(i.conditions)} for i in intervals]
     if not rows:
         print(f"pricewatch: no history for model {args.model!r}", file=sys.stderr)
     render(rows, HISTORY_COLUMNS, args.format)

@@ -19,6 +19,7 @@ Failed or drifted parses never become observations, so they can produce nothing 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -33,6 +34,7 @@ class Point:
     promo: bool
     unit: str
     snapshot_id: int
+    conditions: str = "{}"  # the full conditions, including descriptive ones such as peak hours
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,32 @@ class Change:
 
 
 def _same_price(a: Point, b: Point) -> bool:
-    return a.price == b.price and a.list_price == b.list_price and a.promo == b.promo and a.unit == b.unit
+    return (a.price == b.price and a.list_price == b.list_price and a.promo == b.promo and a.unit == b.unit
+            and a.conditions == b.conditions)
+
+
+def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, new: Point) -> list[Change]:
+    changes = []
+    if old.price != new.price:
+        changes.append(Change("cut" if new.price < old.price else "raise", key, at, previous_at, old, new))
+    if new.promo and not old.promo:
+        changes.append(Change("promo_start", key, at, previous_at, old, new))
+    if old.promo and not new.promo:
+        changes.append(Change("promo_end", key, at, previous_at, old, new))
+    return changes
+
+
+def _closest(key: Key, candidates: list[Key], open_: dict) -> Key:
+    """Of the price points that vanished, the one a new point replaces: most conditions in common,
+    then the standard (highest) price, since off-peak and promotional prices are the exceptions."""
+    new_conditions = json.loads(key[3])
+
+    def score(candidate: Key) -> tuple:
+        old_conditions = json.loads(candidate[3])
+        shared = sum(1 for k, v in new_conditions.items() if old_conditions.get(k) == v)
+        return (shared, -abs(len(old_conditions) - len(new_conditions)), open_[candidate].point.price, candidate)
+
+    return max(candidates, key=score)
 
 
 def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[Interval], list[Change]]:
@@ -105,19 +132,18 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             model = key[0]
             if current is not None:
                 old = current.point
-                if old.price != point.price:
-                    kind = "cut" if point.price < old.price else "raise"
-                    changes.append(Change(kind, key, sighting, current.last.observed_at, old, point))
-                if point.promo and not old.promo:
-                    changes.append(Change("promo_start", key, sighting, current.last.observed_at, old, point))
-                if old.promo and not point.promo:
-                    changes.append(Change("promo_end", key, sighting, current.last.observed_at, old, point))
+                changes += _price_changes(key, sighting, current.last.observed_at, old, point)
+                if old.conditions != point.conditions:
+                    changes.append(Change("tier_change", key, sighting, current.last.observed_at, old, point,
+                                          {"old_conditions": old.conditions}))
             elif model in listed:
                 replaced = [k for k in vanished if k[:3] == key[:3]]
                 if replaced:
-                    before = open_[replaced[0]]
+                    before = open_[_closest(key, replaced, open_)]
                     changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
-                                          {"old_conditions": [k[3] for k in sorted(replaced)]}))
+                                          {"old_conditions": before.point.conditions,
+                                           "vanished": sorted(open_[k].point.conditions for k in replaced)}))
+                    changes += _price_changes(key, sighting, before.last.observed_at, before.point, point)
 
         for model in sorted(present_models - listed):
             listed.add(model)

@@ -48,7 +48,7 @@ def _cite(interval: PriceInterval, at: datetime, **extra) -> dict[str, Any]:
     usd = _usd(interval, at)
     rate = ecb_rates().rate(interval.currency, at.date())
     return {"source": interval.source_id, "model": interval.model, "dimension": interval.dimension,
-            "conditions": json.loads(interval.conditions_key), "price": str(interval.price),
+            "conditions": json.loads(interval.conditions), "price": str(interval.price),
             "currency": interval.currency, "usd": None if usd is None else str(usd),
             "fx_date": rate.date.isoformat() if rate else None, "first_seen": interval.first_seen.isoformat(),
             "last_seen": interval.last_seen.isoformat(), "snapshot_id": interval.snapshot_id, **extra}

@@ -18,7 +18,9 @@ from pipeline.errors import BadPrice
 from pipeline.fx import Conversion, ecb_rates
 from scrapers import TOKENS_PER_MILLION, Quote
 
-KEY_EXCLUDED_CONDITIONS = ("promo",)
+# Conditions that describe a price point rather than identify it: a promotion starting, or
+# the peak hours being reworded, is a change of the same price point, not a new one.
+KEY_EXCLUDED_CONDITIONS = ("promo", "time_window_hours")
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,21 @@ class Priced:
         return conditions_key(self.conditions)
 
     @property
+    def conditions_text(self) -> str:
+        """The full conditions (less the promo flag, kept apart), as canonical JSON."""
+        return canonical_json({k: v for k, v in self.conditions.items() if k != "promo"})
+
+    @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.model, self.dimension, self.currency, self.conditions_key)
 
 
+def canonical_json(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def conditions_key(conditions: dict[str, Any]) -> str:
-    kept = {k: v for k, v in conditions.items() if k not in KEY_EXCLUDED_CONDITIONS}
-    return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_json({k: v for k, v in conditions.items() if k not in KEY_EXCLUDED_CONDITIONS})
 
 
 def _scale(amount: Decimal, per: int, unit: str) -> Decimal:

@@ -25,7 +25,7 @@ from pipeline.normalise import Priced, convert
 
 def _set_digest(priced: list[Priced]) -> str:
     rows = sorted(
-        [p.model, p.dimension, p.currency, p.conditions_key, p.unit, str(p.price),
+        [p.model, p.dimension, p.currency, p.conditions_text, p.unit, str(p.price),
          None if p.list_price is None else str(p.list_price), p.promo, p.page]
         for p in priced
     )
@@ -42,7 +42,8 @@ def quote_set(session: Session, priced: list[Priced]) -> QuoteSet:
     if existing is not None:
         return existing
     qset = QuoteSet(digest=digest, quotes=[
-        QuoteRow(model=p.model, dimension=p.dimension, conditions_key=p.conditions_key, currency=p.currency,
+        QuoteRow(model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
+                 conditions=p.conditions_text, currency=p.currency,
                  unit=p.unit, price=p.price, list_price=p.list_price, promo=p.promo, snapshot_index=p.page)
         for p in priced
     ])
@@ -125,7 +126,7 @@ def _set_rows(session: Session, quote_set_id: int) -> dict[tuple, tuple]:
     if rows is None:
         rows = {
             (r.model, r.dimension, r.currency, r.conditions_key): (r.price, r.list_price, r.promo, r.unit,
-                                                                    r.snapshot_index)
+                                                                    r.snapshot_index, r.conditions)
             for r in session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == quote_set_id))
         }
         if len(_POINT_CACHE) > 256:
@@ -137,8 +138,9 @@ def _set_rows(session: Session, quote_set_id: int) -> dict[tuple, tuple]:
 def _points(session: Session, observation: Observation, pages: list[int] | None = None) -> dict[tuple, Point]:
     pages = pages if pages is not None else [p.snapshot_id for p in observation.pages]
     return {
-        key: Point(price, list_price, promo, unit, pages[index] if index < len(pages) else pages[0])
-        for key, (price, list_price, promo, unit, index) in _set_rows(session, observation.quote_set_id).items()
+        key: Point(price, list_price, promo, unit, pages[index] if index < len(pages) else pages[0], conditions)
+        for key, (price, list_price, promo, unit, index, conditions)
+        in _set_rows(session, observation.quote_set_id).items()
     }
 
 
@@ -177,7 +179,7 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
             row = PriceInterval(
                 source_id=source.id, vendor=source.vendor, market=source.market, aggregator=source.aggregator,
                 model=model, canonical_model=config.canonical(model), dimension=dimension, conditions_key=cond,
-                currency=currency, first_observation_id=interval.first.observation_id,
+                conditions=point.conditions, currency=currency, first_observation_id=interval.first.observation_id,
                 first_seen=interval.first.observed_at, usd=conversion.usd, eur=conversion.eur,
                 fx_date=conversion.fx_date.isoformat() if conversion.fx_date else None,
                 eur_per_unit=conversion.per_eur, usd_per_eur=conversion.usd_per_eur,
@@ -187,8 +189,10 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
             )
             session.add(row)
             continue
-        if (row.price, row.list_price, row.promo, row.unit) != (point.price, point.list_price, point.promo, point.unit):
+        if ((row.price, row.list_price, row.promo, row.unit, row.conditions)
+                != (point.price, point.list_price, point.promo, point.unit, point.conditions)):
             row.price, row.list_price, row.promo, row.unit = point.price, point.list_price, point.promo, point.unit
+            row.conditions = point.conditions
             row.snapshot_id, row.parser_version = point.snapshot_id, interval.first.parser_version
         if row.last_observation_id != interval.last.observation_id:
             row.last_seen, row.last_observation_id = interval.last.observed_at, interval.last.observation_id

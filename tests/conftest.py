@@ -64,6 +64,17 @@ def db(db_url):
 
 
 @pytest.fixture
+def another_db(request, db_url, tmp_path):
+    """A second, empty database of the same kind as `db`."""
+    from db.session import Database
+
+    url = f"sqlite:///{tmp_path / 'another.sqlite'}" if db_url.startswith("sqlite") else _fresh_postgres_database()
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def config():
     from pipeline.config import load_config
 

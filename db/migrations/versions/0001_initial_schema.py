@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 19:24:34.687349
+Create Date: 2026-11-28 19:43:23.956385
 """
 from alembic import op
 import sqlalchemy as sa
@@ -86,6 +86,7 @@ def upgrade() -> None:
     sa.Column('model', sa.String(length=300), nullable=False),
     sa.Column('dimension', sa.String(length=80), nullable=False),
     sa.Column('conditions_key', sa.Text(), nullable=False),
+    sa.Column('conditions', sa.Text(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('unit', sa.String(length=40), nullable=False),
     sa.Column('price', db.models.DecimalText(length=64), nullable=False),
@@ -148,6 +149,7 @@ def upgrade() -> None:
     sa.Column('canonical_model', sa.String(length=300), nullable=False),
     sa.Column('dimension', sa.String(length=80), nullable=False),
     sa.Column('conditions_key', sa.Text(), nullable=False),
+    sa.Column('conditions', sa.Text(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('unit', sa.String(length=40), nullable=False),
     sa.Column('price', db.models.DecimalText(length=64), nullable=False),

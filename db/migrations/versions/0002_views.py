@@ -13,7 +13,7 @@ depends_on = None
 PRICE_HISTORY = """
 CREATE VIEW price_history AS
 SELECT i.id AS interval_id, i.source_id AS source, i.vendor, i.market, i.aggregator,
-       i.model, i.canonical_model, i.dimension, i.conditions_key AS conditions,
+       i.model, i.canonical_model, i.dimension, i.conditions,
        i.price, i.currency, i.unit, i.list_price, i.promo,
        i.usd AS usd_at_first_seen, i.eur AS eur_at_first_seen, i.fx_date,
        i.first_seen, i.last_seen, i.snapshot_id, s.url AS snapshot_url, s.sha256 AS snapshot_sha256,
