@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Event, Observation, PriceInterval
+from db.models import Event, PriceInterval
 from db.queries import prices_at
 from pipeline.config import Config
 from pipeline.fx import ecb_rates

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._prices import to_decimal
 from scrapers._table import Cell, grid
 from scrapers._text import clean
@@ -59,7 +60,6 @@ _INTERNATIONAL = re.compile(
     r"沙特|韩国|首尔|泰国|菲律宾|墨西哥|国际|全球|欧盟"
 )
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/:]*$")
-_CHALLENGE = re.compile(r"<title>\s*(?:Just a moment|Attention Required|Access denied|验证码|安全验证)|cf-browser-verification|_____tmd_____|punish\?", re.I)
 
 # --- document ---------------------------------------------------------------------
 
@@ -80,8 +80,8 @@ def _document_html(page: Page) -> str:
         if not isinstance(content, str) or "<table" not in content:
             raise LayoutDrift("help-center JSON without data.content HTML tables")
         return content
-    if _CHALLENGE.search(text[:30000]) and "<table" not in text:
-        raise Blocked("bot challenge page instead of the pricing document")
+    if "<table" not in text:
+        raise_if_walled(text, "the pricing document")
     return text
 
 

@@ -32,17 +32,15 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import find_price
 from scrapers._table import grid
 from scrapers._text import clean
 
 _MIN_MODELS = 3
-_CHALLENGE = re.compile(
-    r"challenge-platform|cf_chl_opt|Just a moment\.\.\.|Enable JavaScript and cookies to continue", re.I
-)
 _FAMILY = re.compile(r"\b(opus|sonnet|haiku|instant)\b", re.I)
 
 
@@ -242,8 +240,8 @@ def parse(page: Page) -> list[Quote]:
     collector = _Collector()
     markdown = tables(text)
     looks_html = bool(re.search(r"<(?:html|body|div|table)\b", text[:200000], re.I))
-    if not markdown and _CHALLENGE.search(text[:20000]) and "MTok" not in text:
-        raise Blocked("bot challenge page instead of the Anthropic pricing page")
+    if not markdown and "MTok" not in text:
+        raise_if_walled(text, "the Anthropic pricing page")
     for table in markdown:
         _read_table(table.header, table.rows, collector)
     if looks_html and not markdown:

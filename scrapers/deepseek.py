@@ -35,18 +35,14 @@ import json
 import re
 from decimal import Decimal
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import clean_cell, split_row, struck_text
 from scrapers._prices import Price, find_price, parse_price
 from scrapers._table import Cell, grid
 from scrapers._text import clean
 
-_CHALLENGE = re.compile(
-    r"_cf_chl_opt|/chl_page/|cf-chl-widget|<title>\s*just a moment|^title:\s*just a moment|"
-    r"attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human",
-    re.I | re.M,
-)
 _FOOTNOTE_MARK = re.compile(r"(?:\s*[(（]\d+[)）])+")
 _MODEL_LABEL = re.compile(r"^(?:model|models|model name|模型|模型名称)$", re.I)
 _API_ID = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)+$")
@@ -88,8 +84,7 @@ def parse(page: Page) -> list[Quote]:
         found, page_text = _text_tables(text), text
     in_force = [(rows, expanded) for rows, expanded, before in found if not _ANNOUNCEMENT.search(before)]
     if not in_force:
-        if _CHALLENGE.search(text):
-            raise Blocked("bot challenge instead of the DeepSeek pricing page")
+        raise_if_walled(text, "the DeepSeek pricing page")
         if found:
             raise LayoutDrift("only an announced (not yet in force) price table, no current 'MODEL' table")
         raise LayoutDrift("no table with a 'MODEL' / '模型' row")

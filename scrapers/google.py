@@ -32,8 +32,9 @@ import json
 import re
 from decimal import Decimal
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import split_row, tables
 from scrapers._prices import to_decimal
 from scrapers._text import clean
@@ -59,21 +60,13 @@ _LEAD_LABEL = re.compile(r"([A-Za-z][A-Za-z /-]*):\s*$")
 _PER_IMAGE = re.compile(r"per\s+(?:([\d.]+K(?:/[\d.]+K)?)\s+)?image", re.I)
 _NOT_PRICED = re.compile(r"^\s*(?:not available|n/?a|-|—)?\s*$", re.I)
 _FREE = re.compile(r"free of charge", re.I)
-_CHALLENGE = re.compile(
-    # Markers of a Cloudflare-style interstitial, not of a normal page (normal pages may load
-    # /cdn-cgi/challenge-platform/scripts/jsd/..., so that path alone is not a challenge).
-    r"_cf_chl_opt|/chl_page/|cf-chl-widget|<title>\s*just a moment|^title:\s*just a moment|"
-    r"attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human",
-    re.I | re.M,
-)
 
 
 @register("google", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text[:5000]
-    if _CHALLENGE.search(text):
-        raise Blocked("bot challenge instead of the Gemini pricing page")
+    raise_if_walled(text, "the Gemini pricing page")
     if _looks_like_html(head):
         title = re.search(r"<title[^>]*>([^<]*)</title>", text[:200_000], re.I)
         if title and re.search(r"google cloud|vertex|agent platform", title.group(1), re.I):

@@ -27,8 +27,9 @@ import json
 import re
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables as markdown_tables
 from scrapers._prices import to_decimal
 from scrapers._table import grid
@@ -36,7 +37,6 @@ from scrapers._text import clean
 
 _MIN_MODELS = 2
 _TEXT_COLUMNS = ("input", "output", "cached_input", "cache_write")
-_CHALLENGE = re.compile(r"<title>\s*(?:Just a moment|Attention Required|Access denied)|cf-browser-verification", re.I)
 _MODEL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9._\-/]*$")
 _AMOUNT = re.compile(r"(US\$|\$|¥|￥)\s*(\d[\d,]*(?:\.\d+)?)")
 
@@ -254,8 +254,7 @@ def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text.lstrip()[:2000]
     if head.startswith("<") or re.search(r"<!doctype|<html\b", head, re.I):
-        if _CHALLENGE.search(text[:30000]):
-            raise Blocked("bot challenge page instead of the MiniMax pricing page")
+        raise_if_walled(text, "the MiniMax pricing page")
         tree = page.html()
         quotes = _grid_quotes(tree) or _html_table_quotes(tree)
         what = "no language-model price grid (div.grid with a '模型 | 输入价格 | 输出价格' header) or input/output price table"

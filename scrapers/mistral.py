@@ -34,8 +34,9 @@ import json
 import re
 from decimal import Decimal
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
 from scrapers._text import clean
@@ -43,13 +44,6 @@ from scrapers._text import clean
 _MIN_MODELS = 3  # the 2024 docs tables list 4-6 models
 _MIN_MODELS_RSC = 8  # the pricing page lists ~30; a handful means only the featured grid came
 
-_CHALLENGE = re.compile(
-    # Markers of a Cloudflare-style interstitial, not of a normal page (normal pages may load
-    # /cdn-cgi/challenge-platform/scripts/jsd/..., so that path alone is not a challenge).
-    r"_cf_chl_opt|/chl_page/|cf-chl-widget|<title>\s*just a moment|^title:\s*just a moment|"
-    r"attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human",
-    re.I | re.M,
-)
 
 _PUSH = re.compile(r'self\.__next_f\.push\(\[1,\s*("(?:[^"\\]|\\.)*")\]\)')
 _ROW_ID = re.compile(rb"([0-9a-zA-Z]*):")
@@ -65,8 +59,7 @@ _MODALITY = re.compile(r"^\s*\(\s*(audio|text|image|video)\s*\)", re.I)
 @register("mistral", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    if _CHALLENGE.search(text):
-        raise Blocked("bot challenge instead of the Mistral pricing page")
+    raise_if_walled(text, "the Mistral pricing page")
     minimum = _MIN_MODELS
     if "self.__next_f.push" in text:
         quotes = _parse_rsc(text)

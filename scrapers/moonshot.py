@@ -25,20 +25,14 @@ import json
 import re
 from decimal import Decimal
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
 from scrapers._table import grid
 from scrapers._text import clean
 
-_CHALLENGE = re.compile(
-    # Markers of a Cloudflare-style interstitial, not of a normal page (normal pages may load
-    # /cdn-cgi/challenge-platform/scripts/jsd/..., so that path alone is not a challenge).
-    r"_cf_chl_opt|/chl_page/|cf-chl-widget|<title>\s*just a moment|^title:\s*just a moment|"
-    r"attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human",
-    re.I | re.M,
-)
 
 _MONEY = re.compile(r"(?:(\$|US\$|¥|￥)\s*(\d[\d,]*(?:\.\d+)?))|(?:(\d[\d,]*(?:\.\d+)?)\s*(元|USD|CNY))")
 _DOC_TABLE = re.compile(r"<DocTable\b(.*?\]\})\s*/>", re.S)
@@ -49,8 +43,7 @@ _JSX_CELL = re.compile(r'"((?:[^"\\]|\\.)*)"|<>(.*?)</>', re.S)
 @register("moonshot", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    if _CHALLENGE.search(text):
-        raise Blocked("bot challenge instead of the Kimi pricing page")
+    raise_if_walled(text, "the Kimi pricing page")
     quotes: list[Quote] = []
     for header, rows in _tables(page, text):
         quotes += _table_quotes(header, rows)

@@ -41,8 +41,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import MarkdownTable, tables
 from scrapers._prices import find_price
 from scrapers._text import clean
@@ -55,9 +56,6 @@ _TABS = {
     "flex": {"tier": "flex"},
     "priority": {"tier": "priority"},
 }
-_CHALLENGE = re.compile(
-    r"challenge-platform|cf_chl_opt|Just a moment\.\.\.|Enable JavaScript and cookies to continue", re.I
-)
 _SKIP_SECTION = re.compile(r"fine[- ]?tun|built-in tools|\btools\b", re.I)
 _SIZE = re.compile(r"(\d{3,4})\s*[x×]\s*(\d{3,4})")
 _RESOLUTION_COLUMN = re.compile(r"^\s*\d{3,4}\s*[x×]\s*\d{3,4}\s*$")
@@ -70,8 +68,8 @@ _MODALITY_DIMENSIONS = {
 
 
 def _check_blocked(text: str, has_tables: bool) -> None:
-    if not has_tables and _CHALLENGE.search(text[:20000]):
-        raise Blocked("Cloudflare challenge page instead of the OpenAI pricing page")
+    if not has_tables:
+        raise_if_walled(text, "the OpenAI pricing page")
 
 
 def _model_id(name: str) -> str:

@@ -30,8 +30,9 @@ import json
 import re
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._prices import find_price, to_decimal, unit_of
 from scrapers._table import Cell, grid
 from scrapers._text import clean
@@ -39,7 +40,6 @@ from scrapers._text import clean
 _MIN_MODELS = 5
 _MAINLAND = re.compile(r"广州|北京|上海|南京|成都|重庆|深圳|中国内地|中国大陆")
 _SKIP_SECTIONS = re.compile(r"视觉模型|图片生成|图像生成|视频生成|3D|语音模型|联网搜索|相关文档|Token Plan", re.I)
-_CHALLENGE = re.compile(r"<title>\s*(?:Just a moment|Attention Required|Access denied|验证码|安全验证)|cf-browser-verification", re.I)
 _REGION_ATTR = "data-pricewatch-region"
 
 
@@ -212,8 +212,8 @@ def _quote(model: str, dimension: str, cell: Cell, conditions: dict, per: int, c
 @register("tencent", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    if _CHALLENGE.search(text[:30000]) and "<table" not in text:
-        raise Blocked("bot challenge page instead of the TokenHub pricing document")
+    if "<table" not in text:
+        raise_if_walled(text, "the TokenHub pricing document")
     tables = _tables(page.html())
     if not tables:
         raise LayoutDrift("no <table> in the TokenHub pricing document")

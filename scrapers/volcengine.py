@@ -33,8 +33,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables as markdown_tables
 from scrapers._prices import currency_of, find_price, to_decimal, unit_of
 from scrapers._table import Cell, grid
@@ -53,10 +54,6 @@ class _Table:
 
 _HEADING_CLASS = re.compile(r"\bheading-h([1-6])\b")
 _MD_ESCAPE = re.compile(r"\\([^|\s])")
-_CHALLENGE = re.compile(
-    r"<title>\s*(?:Just a moment|Attention Required|Access denied|验证码|安全验证)|cf-browser-verification|captcha-delivery",
-    re.I,
-)
 
 
 def _html_tables(tree) -> list[_Table]:
@@ -130,8 +127,7 @@ def _document_tables(page: Page) -> list[_Table]:
         return _markdown_to_tables(markdown)
     if not head.startswith("<") and not re.search(r"<!doctype|<html\b", head, re.I):
         return _markdown_to_tables(text)
-    if _CHALLENGE.search(text[:20000]):
-        raise Blocked("bot challenge page instead of the pricing document")
+    raise_if_walled(text, "the pricing document")
     tree = page.html()
     found = _html_tables(tree)
     if not found:

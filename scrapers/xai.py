@@ -31,8 +31,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import find_price
 from scrapers._text import clean
@@ -40,9 +41,6 @@ from scrapers._text import clean
 _MIN_MODELS = 2
 _MARKER = "__XAI_PUBLIC_MODELS__"
 _TOKEN_SCALE = Decimal(10_000)  # payload units per $1 of a per-1M-tokens price
-_CHALLENGE = re.compile(
-    r"challenge-platform|cf_chl_opt|Just a moment\.\.\.|Enable JavaScript and cookies to continue", re.I
-)
 _PREFERRED_CLUSTER = "us-east-1"
 _TOKEN_FIELDS = (
     ("promptTextTokenPrice", "input"),
@@ -203,8 +201,8 @@ def parse(page: Page) -> list[Quote]:
         _parse_payload(text, collector)
     else:
         markdown = tables(text)
-        if not markdown and _CHALLENGE.search(text[:20000]):
-            raise Blocked("bot challenge page instead of the xAI models page")
+        if not markdown:
+            raise_if_walled(text, "the xAI models page")
         _parse_markdown(text, collector)
     models = {q.model for q in collector.quotes}
     if len(models) < _MIN_MODELS:

@@ -22,8 +22,9 @@ import json
 import re
 from decimal import Decimal
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
 from scrapers._table import grid
@@ -31,13 +32,6 @@ from scrapers._text import clean
 
 _MIN_MODELS = 5
 
-_CHALLENGE = re.compile(
-    # Markers of a Cloudflare-style interstitial, not of a normal page (normal pages may load
-    # /cdn-cgi/challenge-platform/scripts/jsd/..., so that path alone is not a challenge).
-    r"_cf_chl_opt|/chl_page/|cf-chl-widget|<title>\s*just a moment|^title:\s*just a moment|"
-    r"attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human",
-    re.I | re.M,
-)
 
 _DOLLAR = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)")
 _NO_PRICE = re.compile(r"^(?:-|—|\\|/|n/?a|not supported|not available)?$", re.I)
@@ -54,8 +48,7 @@ _COLUMNS = {
 @register("zai", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    if _CHALLENGE.search(text):
-        raise Blocked("bot challenge instead of the Z.AI pricing page")
+    raise_if_walled(text, "the Z.AI pricing page")
     head = text.lstrip()[:2000].lower()
     if head.startswith(("<!doctype html", "<html")) or "<head" in head:
         found = _html_tables(page)

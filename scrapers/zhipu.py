@@ -30,21 +30,15 @@ import json
 import re
 from decimal import Decimal
 
-from pipeline.errors import Blocked, LayoutDrift
+from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._walls import raise_if_walled
 from scrapers._table import Cell, grid
 from scrapers._prices import to_decimal
 from scrapers._text import clean
 
 _MIN_MODELS = 5
 
-_CHALLENGE = re.compile(
-    # Markers of a Cloudflare-style interstitial, not of a normal page (normal pages may load
-    # /cdn-cgi/challenge-platform/scripts/jsd/..., so that path alone is not a challenge).
-    r"_cf_chl_opt|/chl_page/|cf-chl-widget|<title>\s*just a moment|^title:\s*just a moment|"
-    r"attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human",
-    re.I | re.M,
-)
 
 _SKIP_TABLE = ("部署版本", "训练版本", "套餐", "刊例价", "工具名称", "产品名称", "私有实例", "微调")
 _MODEL_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[.\-_][A-Za-z0-9]+)*")
@@ -61,8 +55,7 @@ _APPROX = re.compile(r"\(约[^)]*\)")
 @register("zhipu", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    if _CHALLENGE.search(text):
-        raise Blocked("bot challenge instead of the bigmodel.cn pricing page")
+    raise_if_walled(text, "the bigmodel.cn pricing page")
     tree = page.html()
     quotes: list[Quote] = []
     for header, body in _tables(tree):
