@@ -242,3 +242,55 @@ class SourceHealth(Base):
     last_failure_reason: Mapped[str | None] = mapped_column(String(40))
     last_failure_message: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMessage(Base):
+    """A mail stored before any attempt to send it, so that an SMTP outage loses nothing.
+
+    `content` is the whole RFC 5322 message, rendered once: every attempt sends the same
+    bytes under the same `message_id`, the idempotency key.  `status` is `pending`, then
+    `sending` from the moment the end of the message is handed to the server (from then on
+    the server may have it), then `sent` once the server said so; `rejected` when the
+    server refused it for good (a 5xx reply), kept with the reply for the operator.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # digest, operator
+    sender: Mapped[str] = mapped_column(String(320))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    server_reply: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    handed_over_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+
+class AlertLog(Base):
+    """Which recipient was told of which event, and in which message: never the same event twice."""
+
+    __tablename__ = "alert_log"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("outbox.message_id"))
+    created_at: Mapped[datetime]
+
+
+class OperatorAlert(Base):
+    """A source's outage as the alert stage saw it: one row while it lasts, gone on recovery."""
+
+    __tablename__ = "operator_alerts"
+
+    source_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    outage_started_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(String(40))
+    alerted_at: Mapped[datetime | None]

@@ -1,0 +1,178 @@
+"""One SMTP session (standard library smtplib): STARTTLS, implicit TLS or none, optional AUTH.
+
+`send()` speaks the mail transaction itself instead of calling `smtplib.sendmail`, for one
+reason: it calls `before_end_of_data` after the whole message has gone out but before the
+final "." that commits it.  Until that dot the server holds an open transaction that it
+must discard if the connection drops (RFC 5321, 3.8), so a crash anywhere before it sends
+nothing.  The outbox records "sending" in that callback; only a crash between the dot and
+the recorded reply leaves a message whose fate is unknown.
+
+Errors, all PricewatchError (one line on the CLI, exit 1):
+
+    MailError
+    ├── SMTPUnavailable      the server could not be reached, or refused TLS or AUTH: nothing sent
+    ├── MessageDeferred      a 4xx reply for this message: try again later
+    ├── MessageRejected      a 5xx reply for this message: the server will not take it
+    └── DeliveryUncertain    the connection broke after the final dot, before the reply
+
+Credentials come from the environment variables named in the config; they are passed to
+smtplib's AUTH and never put in a message, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+from typing import Callable
+
+from pipeline.alerts.config import SMTPSettings
+from pipeline.errors import ConfigError, PricewatchError
+
+
+class MailError(PricewatchError):
+    reason = "mail_error"
+
+
+class SMTPUnavailable(MailError):
+    reason = "smtp_unavailable"
+
+
+class MessageDeferred(MailError):
+    reason = "mail_deferred"
+
+
+class MessageRejected(MailError):
+    reason = "mail_rejected"
+
+
+class DeliveryUncertain(MailError):
+    reason = "mail_uncertain"
+
+
+def describe(error: BaseException) -> str:
+    """A short, credential-free account of what went wrong."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+        return f"{error.smtp_code} {' '.join(text.split())}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({error.verify_message})"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return "timed out"
+    if isinstance(error, socket.gaierror):
+        return f"host not found ({error.strerror})"
+    text = str(error).strip()
+    return f"{error.__class__.__name__}: {text}" if text else error.__class__.__name__
+
+
+def _dot_stuffed(content: bytes) -> bytes:
+    """The DATA payload without its final dot: CRLF line ends, leading dots doubled."""
+    content = re.sub(rb"\r?\n", b"\r\n", content)
+    if not content.endswith(b"\r\n"):
+        content += b"\r\n"
+    return re.sub(rb"(?m)^\.", b"..", content)
+
+
+class SMTPSession:
+    """A logged-in connection to the configured server, for one or more messages."""
+
+    def __init__(self, settings: SMTPSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SMTPSession":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self.settings.ca_file or None)
+        except OSError as error:
+            raise ConfigError(f"alerts.toml [smtp]: cannot read ca_file {self.settings.ca_file}: "
+                              f"{error.strerror or error}") from None
+
+    def open(self) -> None:
+        settings = self.settings
+        credentials = settings.credentials()
+        context = self._tls_context() if settings.tls != "none" else None
+        try:
+            if settings.tls == "implicit":
+                self._smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds,
+                                              context=context)
+            else:
+                self._smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+            self._smtp.ehlo()
+            if settings.tls == "starttls":
+                self._smtp.starttls(context=context)
+                self._smtp.ehlo()
+            if credentials is not None:
+                self._smtp.login(*credentials)
+        except (smtplib.SMTPException, OSError) as error:
+            self.close()
+            raise SMTPUnavailable(f"smtp {settings.address}: {describe(error)}") from None
+
+    def close(self) -> None:
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self._smtp.close()
+        self._smtp = None
+
+    def _abort(self) -> None:
+        """Drop the connection without QUIT: the server discards the open transaction."""
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    def _refused(self, code: int, reply: bytes, step: str) -> MailError:
+        text = " ".join(reply.decode("utf-8", "replace").split())
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._abort()
+        kind = MessageRejected if 500 <= code < 600 else MessageDeferred
+        return kind(f"smtp {self.settings.address}: {step} refused: {code} {text}")
+
+    def send(self, sender: str, recipient: str, content: bytes, *,
+             before_end_of_data: Callable[[], None] = lambda: None) -> str:
+        """Send `content` to `recipient`; return the server's acceptance reply."""
+        if self._smtp is None:
+            raise SMTPUnavailable(f"smtp {self.settings.address}: the connection was closed")
+        smtp = self._smtp
+        try:
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                raise self._refused(code, reply, "MAIL FROM")
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                raise self._refused(code, reply, f"RCPT TO {recipient}")
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                raise self._refused(code, reply, "DATA")
+            smtp.send(_dot_stuffed(content))
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._abort()
+            raise SMTPUnavailable(f"smtp {self.settings.address}: {describe(error)}") from None
+        try:
+            before_end_of_data()
+        except BaseException:
+            self._abort()
+            raise
+        try:
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            self._abort()
+            raise DeliveryUncertain(f"smtp {self.settings.address}: connection lost after the end of the "
+                                    f"message, before the server's reply ({describe(error)})") from None
+        if code != 250:
+            raise self._refused(code, reply, "end of data")
+        return f"{code} {' '.join(reply.decode('utf-8', 'replace').split())}"

@@ -1,0 +1,44 @@
+"""Shared steps of the alert tests: a config with a DeepSeek source, imports, the CLI in process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline.cli import main
+from tests.conftest import FIXTURES, write_config
+
+PAGES = FIXTURES / "alerts"
+BEFORE, AFTER = PAGES / "deepseek_2026-08-02.html", PAGES / "deepseek_2026-08-14.html"
+DEEPSEEK_URL = "https://api-docs.deepseek.com/quick_start/pricing"
+LITELLM_URL = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
+EVIL_MODEL = "evil-<script>alert(1)</script>"
+
+
+def config_dir(tmp_path: Path) -> Path:
+    """deepseek (first party) and litellm (an aggregator) sources; no alerts.toml yet."""
+    return write_config(tmp_path / "config", [
+        {"id": "deepseek", "vendor": "deepseek", "parser": "deepseek", "urls": [DEEPSEEK_URL]},
+        {"id": "litellm", "vendor": "litellm", "parser": "litellm", "urls": [LITELLM_URL], "aggregator": True},
+    ])
+
+
+def pricewatch(db_url: str, config: Path, *args: str) -> int:
+    return main(["--db", db_url, "--config", str(config), *args])
+
+
+def import_page(db_url: str, config: Path, page: Path, observed_at: str, source: str = "deepseek") -> int:
+    return pricewatch(db_url, config, "import", source, str(page), "--observed-at", observed_at)
+
+
+def litellm_pages(directory: Path) -> tuple[Path, Path]:
+    """Two LiteLLM price files in which a model named with a <script> tag is cut by half."""
+    base = json.loads((FIXTURES / "litellm_core" / "2026-01.json").read_text())
+    pages = []
+    for name, price in (("before.json", 2e-06), ("after.json", 1e-06)):
+        data = {**base, EVIL_MODEL: {"input_cost_per_token": price, "output_cost_per_token": price * 2,
+                                     "litellm_provider": "deepseek", "mode": "chat"}}
+        path = directory / name
+        path.write_text(json.dumps(data))
+        pages.append(path)
+    return pages[0], pages[1]

@@ -1,0 +1,157 @@
+"""Digests end to end: two imported DeepSeek pages with a cut, delivered to a real SMTP server
+(STARTTLS and AUTH) on SQLite and PostgreSQL; one digest, the right content, never twice."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from db.models import AlertLog, Event, OutboxMessage
+from db.session import Database
+from pipeline.alerts.config import alert_settings
+from pipeline.alerts.digest import amount, percent, queue_digests, subject
+from pipeline.config import load_config
+from pipeline.fetch import Fetched
+from pipeline.run import ingest
+from tests.alerting import AFTER, BEFORE, DEEPSEEK_URL, EVIL_MODEL, config_dir, import_page, litellm_pages, pricewatch
+from tests.conftest import vendor_page
+from tests.smtpserver import USER, LocalSMTPServer
+
+
+@pytest.fixture
+def smtp(tmp_path, monkeypatch):
+    server = LocalSMTPServer(tmp_path)
+    for name, value in server.credentials_env().items():
+        monkeypatch.setenv(name, value)
+    with server:
+        yield server
+
+
+def test_two_imports_with_a_cut_deliver_one_correct_digest(tmp_path, db_url, smtp, capsys):
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, charts=1, rule=[{"name": "deepseek", "recipients": ["analyst@example.org"],
+                                               "vendors": ["deepseek"], "kinds": ["cut"], "min_change_pct": 10}])
+    assert import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z") == 0
+    assert smtp.messages == [], "the first observation is the baseline: no alert"
+    assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 0
+    assert "alerts: 1 queued, 1 sent, 0 pending" in capsys.readouterr().out
+
+    assert len(smtp.messages) == 1 and smtp.logins == [USER]
+    mail = smtp.messages[0]
+    assert mail.rcpt_tos == ["analyst@example.org"] and mail.mail_from == "pricewatch@example.org"
+    assert mail.message["Subject"] == "pricewatch: 3 price cuts — deepseek-v4-pro −50%"
+    text, html = mail.part("plain"), mail.part("html")
+    assert "price per 1M tokens: 1.74 USD → 0.87 USD" in text
+    assert "in USD: $1.74 → $0.87" in text
+    assert re.search(r"in EUR: €1\.\d+ → €0\.\d+ \(ECB reference rate of 2026-08-1\d\)", text)
+    assert "0.87 USD → 0.435 USD" in text and "0.00725 USD → 0.003625 USD" in text
+    output = text[text.index("deepseek-v4-pro output"):]
+    assert "verdict: advantage-consistent" in output
+    tests = re.findall(r"^     - (\w+): (dumping|advantage|neither)\. .+$", output.split("\n\n")[0], re.MULTILINE)
+    assert [name for name, _ in tests] == ["home_vs_export", "below_cost", "independent_hosts", "peer_gap",
+                                           "durability"]
+    assert ("below_cost", "advantage") in tests
+    assert f"source URL: {DEEPSEEK_URL}" in text
+
+    db = Database(db_url)
+    with db.session() as session:
+        cut = session.scalars(select(Event).where(Event.dimension == "output")).one()
+        row = session.scalars(select(OutboxMessage)).one()
+    db.dispose()
+    assert f"archived snapshot: {cut.snapshot_id} (sha256 " in text
+    assert f"pricewatch explain {cut.id}" in text
+    assert f'<a href="{DEEPSEEK_URL}">' in html and "advantage-consistent" in html
+    assert (row.status, row.attempts, mail.message["Message-ID"]) == ("sent", 1, row.message_id)
+    chart = [part for part in mail.message.walk() if part.get_content_type() == "image/png"]
+    assert len(chart) == 1 and chart[0].get_content().startswith(b"\x89PNG")
+    assert f'src="cid:{chart[0]["Content-ID"].strip("<>")}"' in html
+
+
+def test_a_second_run_delivers_nothing(tmp_path, db_url, smtp):
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=[{"name": "all", "recipients": ["analyst@example.org"]}])
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z")
+    assert len(smtp.messages) == 1
+    assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 0  # the same import again
+    assert import_page(db_url, config, AFTER, "2026-08-15T08:00:00Z") == 0  # a later, unchanged page
+    assert import_page(db_url, config, BEFORE, "2026-08-01T08:00:00Z") == 0  # a backfill before the baseline
+    assert pricewatch(db_url, config, "alerts", "flush") == 0
+    assert len(smtp.messages) == 1
+
+
+def test_html_escapes_a_scraped_model_name(tmp_path, db_url, smtp):
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=[
+        {"name": "aggregators too", "recipients": ["wide@example.org"], "aggregator_events": True},
+        {"name": "first party only", "recipients": ["narrow@example.org"]},
+    ])
+    before, after = litellm_pages(tmp_path)
+    import_page(db_url, config, before, "2026-01-01T08:00:00Z", source="litellm")
+    assert import_page(db_url, config, after, "2026-02-01T08:00:00Z", source="litellm") == 0
+    assert [m.rcpt_tos for m in smtp.messages] == [["wide@example.org"]], "aggregator events are opt-in"
+    mail = smtp.messages[0]
+    html = mail.part("html")
+    assert "<script" not in html
+    assert "evil-&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert EVIL_MODEL in mail.part("plain")  # plain text is not markup
+    assert mail.message["Subject"].startswith(f"pricewatch: 2 price cuts — {EVIL_MODEL} −50%")
+
+
+def test_an_event_is_queued_once_per_recipient(tmp_path, db):
+    directory = config_dir(tmp_path)
+    LocalSMTPServer(tmp_path).write_alerts(directory, rule=[
+        {"name": "a", "recipients": ["one@example.org", "two@example.org"]},
+        {"name": "b", "recipients": ["two@example.org"], "kinds": ["cut"]},
+    ])
+    config = load_config(directory)
+    settings = alert_settings(config)
+    source = config.source("deepseek")
+    for page, day in ((BEFORE, 2), (AFTER, 14)):
+        when = datetime(2026, 8, day, 8, tzinfo=timezone.utc)
+        result = ingest(db, config, source, [Fetched(DEEPSEEK_URL, DEEPSEEK_URL, 200, page.read_bytes(),
+                                                     "text/html", when)], when)
+    assert len(result.events) == 3
+    now = datetime.now(timezone.utc)
+    with db.transaction() as session:
+        assert queue_digests(session, config, settings, result.events, now) == 2
+    with db.transaction() as session:
+        assert queue_digests(session, config, settings, result.events, now) == 0
+    with db.session() as session:
+        logged = session.execute(select(AlertLog.recipient, AlertLog.event_id)).all()
+        recipients = session.scalars(select(OutboxMessage.recipient)).all()
+    assert sorted(recipients) == ["one@example.org", "two@example.org"]
+    assert len(logged) == 2 * 3
+
+
+def test_subject_and_amounts():
+    def event(kind, model, pct=None):
+        return Event(kind=kind, model=model, change_pct=pct)
+
+    events = [event("cut", "a", Decimal("-50.00")), event("cut", "b", Decimal("-33.33")),
+              event("raise", "c", Decimal("12.5")), event("new_model", "d"), event("cut", "a", Decimal("-20"))]
+    assert subject(events) == "pricewatch: 3 price cuts, 1 price rise, 1 new model — a −50%, b −33.3%, c +12.5%, …"
+    assert subject([event("withdrawn", "x\nSubject: injected")]) == \
+        "pricewatch: 1 model withdrawn — x Subject: injected (withdrawn)"
+    assert amount(Decimal("0.389366272825")) == "0.389366" and amount(Decimal("1.74")) == "1.74"
+    assert amount(Decimal("0")) == "0" and amount(None) == "n/a"
+    assert percent(Decimal("-50.00")) == "−50%" and percent(Decimal("12.50")) == "+12.5%"
+
+
+def test_real_deepseek_pages_give_one_digest(tmp_path, db_url, smtp):
+    """The published move to peak/off-peak prices (2026-08-14 → 2026-08-17): price rises."""
+    before = vendor_page("deepseek/markdown_mirror/2026-08-14_en_pricing.md")
+    after = vendor_page("deepseek/markdown_mirror/2026-08-17_en_pricing.md")
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=[{"name": "rises", "recipients": ["analyst@example.org"], "kinds": ["raise"]}])
+    assert import_page(db_url, config, before, "2026-08-14T08:00:00Z") == 0
+    assert import_page(db_url, config, after, "2026-08-17T08:00:00Z") == 0
+    (mail,) = smtp.messages
+    assert re.fullmatch(r"pricewatch: \d+ price rises — deepseek-v4-\w+ \+\d+(\.\d)?%, .+", mail.message["Subject"])
+    text = mail.part("plain")
+    assert "price per 1M tokens: 0.87 USD → 3.96 USD" in text and "conditions: time_window=peak" in text
+    assert f"source URL: {DEEPSEEK_URL}" in text and "archived snapshot: 2 (sha256 " in text
