@@ -1,4 +1,4 @@
-"""The read side: prices in force at a date, one model's history, source health."""
+"""The read side: prices in force at a date, models' history, source health and outages, export rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -65,9 +65,11 @@ def prices_at(session: Session, at: datetime, *, vendor: str | None = None,
     return rows
 
 
-def history(session: Session, model: str, *, vendor: str | None = None, dimension: str | None = None,
+def history(session: Session, *models: str, vendor: str | None = None, dimension: str | None = None,
             since: datetime | None = None, until: datetime | None = None) -> list[PriceInterval]:
-    query = select(PriceInterval).where(or_(PriceInterval.model == model, PriceInterval.canonical_model == model))
+    """The intervals of the models named (as a source lists them, or by canonical id) that
+    overlap [since, until]."""
+    query = select(PriceInterval).where(or_(PriceInterval.model.in_(models), PriceInterval.canonical_model.in_(models)))
     if vendor:
         query = query.where(or_(PriceInterval.vendor == vendor, PriceInterval.source_id == vendor))
     if dimension:
@@ -80,8 +82,16 @@ def history(session: Session, model: str, *, vendor: str | None = None, dimensio
                                                PriceInterval.conditions_key, PriceInterval.first_seen)))
 
 
+def interval_counts(session: Session, dimension: str) -> dict[tuple[str, str], int]:
+    """How many price intervals each (source, model) has in `dimension`: how often it changed."""
+    query = (select(PriceInterval.source_id, PriceInterval.model, func.count())
+             .where(PriceInterval.dimension == dimension).group_by(PriceInterval.source_id, PriceInterval.model))
+    return {(source_id, model): count for source_id, model, count in session.execute(query)}
+
+
 def events(session: Session, *, since: datetime | None = None, until: datetime | None = None,
-           vendor: str | None = None, kind: str | None = None, model: str | None = None) -> list[Event]:
+           vendor: str | None = None, kind: str | None = None,
+           model: str | Iterable[str] | None = None) -> list[Event]:
     query = select(Event)
     if since:
         query = query.where(Event.observed_at >= since)
@@ -92,7 +102,8 @@ def events(session: Session, *, since: datetime | None = None, until: datetime |
     if kind:
         query = query.where(Event.kind == kind)
     if model:
-        query = query.where(or_(Event.model == model, Event.canonical_model == model))
+        names = [model] if isinstance(model, str) else list(model)
+        query = query.where(or_(Event.model.in_(names), Event.canonical_model.in_(names)))
     return list(session.scalars(query.order_by(Event.observed_at, Event.id)))
 
 
@@ -115,3 +126,92 @@ def snapshot_bytes_total(session: Session) -> tuple[int, int, int]:
 
 def last_fetch(session: Session, source_id: str) -> Fetch | None:
     return session.scalars(select(Fetch).where(Fetch.source_id == source_id).order_by(Fetch.id.desc()).limit(1)).first()
+
+
+OK_OUTCOMES = ("ok", "not_modified")
+
+
+def failed_runs(session: Session, source_ids: Iterable[str] | None = None) -> dict[str, list[datetime]]:
+    """When each source's runs failed: a fetch whose every attempt failed, or a page that came
+    but did not parse (logged as attempt 0).  A failed attempt that a retry of the same fetch
+    recovered is not a failure; retries follow their attempt as attempt + 1."""
+    query = select(Fetch.source_id, Fetch.url, Fetch.attempt, Fetch.outcome, Fetch.finished_at).order_by(Fetch.id)
+    if source_ids is not None:
+        query = query.where(Fetch.source_id.in_(list(source_ids)))
+    failures: dict[str, list[datetime]] = {}
+    open_chains: dict[tuple[str, str], Any] = {}
+
+    def close(last) -> None:
+        if last.outcome not in OK_OUTCOMES:
+            failures.setdefault(last.source_id, []).append(last.finished_at)
+
+    for row in session.execute(query):
+        previous = open_chains.get((row.source_id, row.url))
+        if previous is not None and not (row.attempt > 1 and row.attempt == previous.attempt + 1):
+            close(previous)
+        open_chains[(row.source_id, row.url)] = row
+    for last in open_chains.values():
+        close(last)
+    return failures
+
+
+def source_outages(session: Session, source_ids: Iterable[str] | None = None
+                   ) -> dict[str, list[tuple[datetime, datetime | None]]]:
+    """Spans in which a source was failing: from its first failed run after a success to its
+    next successful observation (None: still failing).  Nothing is known of its prices there."""
+    failures = failed_runs(session, source_ids)
+    successes: dict[str, list[datetime]] = {}
+    if failures:
+        for source_id, observed_at in session.execute(
+                select(Observation.source_id, Observation.observed_at)
+                .where(Observation.status == "ok", Observation.source_id.in_(list(failures)))):
+            successes.setdefault(source_id, []).append(observed_at)
+    outages: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    for source_id, failed_at in failures.items():
+        # On a tie the failure sorts first, so a success at the same moment closes it at once.
+        marks = sorted([(t, False) for t in failed_at] + [(t, True) for t in successes.get(source_id, [])])
+        spans, start = [], None
+        for moment, ok in marks:
+            if ok and start is not None:
+                if moment > start:
+                    spans.append((start, moment))
+                start = None
+            elif not ok and start is None:
+                start = moment
+        if start is not None:
+            spans.append((start, None))
+        if spans:
+            outages[source_id] = spans
+    return outages
+
+
+def export_rows(session: Session, *, since: datetime | None = None,
+                until: datetime | None = None) -> list[dict[str, Any]]:
+    """Every price interval overlapping [since, until], with where it came from: the archived
+    snapshot (URL, sha256, when those bytes were first fetched), the parser version, and the
+    ECB rate (currency units per EUR, USD per EUR) and its date used for USD and EUR."""
+    query = (select(PriceInterval, Snapshot.url, Snapshot.sha256, Snapshot.first_seen_at)
+             .join(Snapshot, Snapshot.id == PriceInterval.snapshot_id))
+    if since:
+        query = query.where(PriceInterval.last_seen >= since)
+    if until:
+        query = query.where(PriceInterval.first_seen <= until)
+    query = query.order_by(PriceInterval.source_id, PriceInterval.model, PriceInterval.dimension,
+                           PriceInterval.currency, PriceInterval.conditions_key, PriceInterval.first_seen)
+    rows = []
+    for interval, url, sha256, fetched_at in session.execute(query):
+        rows.append({
+            "source": interval.source_id, "vendor": interval.vendor, "market": interval.market,
+            "aggregator": interval.aggregator, "model": interval.model, "canonical_model": interval.canonical_model,
+            "dimension": interval.dimension, "conditions": json.loads(interval.conditions),
+            "currency": interval.currency, "unit": "1M tokens" if interval.unit == "token" else interval.unit,
+            "price": interval.price, "list_price": interval.list_price, "promo": interval.promo,
+            "usd": interval.usd, "eur": interval.eur, "fx_date": interval.fx_date,
+            "fx_rate_per_eur": interval.eur_per_unit, "usd_per_eur": interval.usd_per_eur,
+            "first_seen": interval.first_seen, "last_seen": interval.last_seen,
+            "snapshot_id": interval.snapshot_id, "snapshot_url": url, "snapshot_sha256": sha256,
+            "fetched_at": fetched_at, "parser_version": interval.parser_version,
+            "first_observation_id": interval.first_observation_id,
+            "last_observation_id": interval.last_observation_id,
+        })
+    return rows

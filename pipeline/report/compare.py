@@ -1,0 +1,317 @@
+"""Comparative tables: the wide price table, the peer-group ratios and the biggest moves.
+
+A model is often listed several times: by its vendor in two markets and currencies, by
+resellers, by aggregators, and in tiers (context length, batch, off-peak, flex).  To put
+one number per model side by side, `headline()` picks, within one price list (a source's
+prices of one model, dimension and currency), the unconditional price, or else the cheapest
+*standard* tier (no batch, off-peak, promotion or special service tier), and says which it
+took.  `pick()` then prefers the model's own vendor over a reseller and a reseller over an
+aggregator, the international list over the home market, and USD over other currencies.
+`headline_steps()` follows a list's headline through time, for charts and for dating moves.
+Every row keeps its source, dates and snapshot id.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy.orm import Session
+
+from db.models import PriceInterval
+from db.queries import PriceRow, history, prices_at
+from pipeline.config import Config
+from pipeline.errors import InputError
+
+WIDE_DIMENSIONS = ("input", "cached_input", "output")
+UNCONDITIONAL, STANDARD_TIER, SPECIAL_TIER = "unconditional", "cheapest standard tier", "cheapest special tier"
+BASIS_RANK = {UNCONDITIONAL: 0, STANDARD_TIER: 1, SPECIAL_TIER: 2}
+VIA_RANK = {"vendor": 0, "reseller": 1, "aggregator": 2}
+SPECIAL_SERVICE_TIERS = {"flex", "priority", "free", "low_latency"}
+RATIO_PLACES = Decimal("0.01")
+
+Steps = list[tuple[datetime, Decimal | None]]
+
+
+def is_standard(conditions: dict[str, Any]) -> bool:
+    """A price a customer pays by default.  Context-length tiers, peak hours and thinking modes
+    are standard; batch, fine-tuned, off-peak, promotional and flex / priority / free /
+    low-latency service tiers are not."""
+    if conditions.get("batch") or conditions.get("fine_tuned") or conditions.get("promo"):
+        return False
+    if conditions.get("tier") in SPECIAL_SERVICE_TIERS:
+        return False
+    return conditions.get("time_window") in (None, "peak", "standard")
+
+
+def headline(intervals: Sequence[PriceInterval]) -> tuple[PriceInterval, str] | None:
+    """The one price that stands for a list, and the basis on which it was chosen."""
+    unconditional = [i for i in intervals if i.conditions_key == "{}"]
+    if unconditional:
+        return min(unconditional, key=lambda i: i.price), UNCONDITIONAL
+    standard = [i for i in intervals if is_standard(json.loads(i.conditions_key))]
+    if standard:
+        return min(standard, key=lambda i: (i.price, i.conditions_key)), STANDARD_TIER
+    if intervals:
+        return min(intervals, key=lambda i: (i.price, i.conditions_key)), SPECIAL_TIER
+    return None
+
+
+def headline_row(rows: Sequence[PriceRow]) -> tuple[PriceRow, str]:
+    """`headline()` of a list of rows in force, as the row (with its conversions)."""
+    by_interval = {id(r.interval): r for r in rows}
+    interval, basis = headline([r.interval for r in rows])
+    return by_interval[id(interval)], basis
+
+
+def headline_steps(intervals: Sequence[PriceInterval], value: Callable[[PriceInterval], Decimal | None], *,
+                   observed: Sequence[datetime] = (),
+                   outages: Sequence[tuple[datetime, datetime | None]] = ()) -> tuple[Steps, set[str]]:
+    """A list's headline value through time, as (from, value) steps; None is a gap.  Also the
+    conditions keys the headline used.
+
+    A price is known at observations only and holds until one shows another, so the value can
+    change only where an interval starts, at the first observation (of `observed`, the
+    source's) after one was last seen (the model or tier may be gone there), and where one of
+    the source's `outages` starts or ends.  The last step marks where the list ends."""
+    first, last = min(i.first_seen for i in intervals), max(i.last_seen for i in intervals)
+    moments = {i.first_seen for i in intervals} | {i.last_seen for i in intervals}
+    for interval in intervals:
+        after = bisect.bisect_right(observed, interval.last_seen)
+        if after < len(observed):
+            moments.add(observed[after])
+    moments.update(m for span in outages for m in span if m is not None and m >= first)
+    steps: Steps = []
+    keys: set[str] = set()
+    for moment in sorted(m for m in moments if m >= first):
+        failing = any(start <= moment and (end is None or moment < end) for start, end in outages)
+        chosen = None if failing else headline([i for i in intervals if i.first_seen <= moment <= i.last_seen])
+        if chosen:
+            keys.add(chosen[0].conditions_key)
+        current = value(chosen[0]) if chosen else None
+        if not steps or steps[-1][1] != current:
+            steps.append((moment, current))
+        if current is None and moment > last:
+            break  # the list is gone and nothing of it comes back
+    if steps[-1][1] is not None and steps[-1][0] < last:
+        steps.append((last, steps[-1][1]))
+    return steps, keys
+
+
+def via(interval: PriceInterval, config: Config) -> str:
+    """`vendor` when the model's own vendor sells it, `reseller` for another direct seller."""
+    if interval.aggregator:
+        return "aggregator"
+    model = config.models.get(config.canonical(interval.model))
+    return "vendor" if model is None or model.vendor == interval.vendor else "reseller"
+
+
+@dataclass
+class Pick:
+    row: PriceRow
+    basis: str
+    via: str
+
+
+def pick(rows: Iterable[PriceRow], config: Config) -> Pick | None:
+    """The price that stands for a model: its headline in the most authoritative list."""
+    lists: dict[tuple[str, str], list[PriceRow]] = {}
+    for row in rows:
+        lists.setdefault((row.interval.source_id, row.interval.currency), []).append(row)
+    candidates = [Pick(*headline_row(listed), via(listed[0].interval, config)) for listed in lists.values()]
+    return min(candidates, default=None, key=lambda p: (
+        VIA_RANK[p.via], BASIS_RANK[p.basis], p.row.interval.market != "intl", p.row.interval.currency != "USD",
+        p.row.interval.source_id))
+
+
+def for_terminal(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows shortened for a terminal table: money to six significant digits, times to the
+    minute.  CSV and JSON keep the exact values."""
+    def short(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return format(Decimal(f"{value:.6g}").normalize(), "f") if value else "0"
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        return value
+    return [{key: short(value) for key, value in row.items()} for row in rows]
+
+
+# -- the wide comparative table ------------------------------------------------------------------
+
+def wide_columns(dimensions: Sequence[str], currency: str | None) -> list[str]:
+    """Columns of the wide table; `currency` (USD, EUR, native or None for all) narrows the money."""
+    money = {"native": list(dimensions), "USD": [f"{d}_usd" for d in dimensions],
+             "EUR": [f"{d}_eur" for d in dimensions]}
+    chosen = money[currency] if currency else money["native"] + money["USD"] + money["EUR"]
+    tail = ["promo"] + ([] if currency == "native" else ["fx_date"]) + ["since", "snapshot_ids"]
+    return ["vendor", "source", "market", "aggregator", "superseded", "model", "canonical_model", "conditions",
+            "currency", *chosen, *tail]
+
+
+def _row_identity(row: PriceRow) -> dict[str, Any]:
+    plain = row.as_dict()
+    return {name: plain[name] for name in ("vendor", "source", "market", "aggregator", "model", "canonical_model",
+                                           "conditions", "currency", "fx_date")}
+
+
+def wide_table(rows: Iterable[PriceRow], dimensions: Sequence[str] = WIDE_DIMENSIONS) -> list[dict[str, Any]]:
+    """One row per (source, model, currency, conditions): each dimension's price in the published
+    currency, in USD and in EUR, with the fx date and the snapshots the prices come from.  An
+    aggregator's row for a model a direct seller lists is marked `superseded`."""
+    cells: dict[tuple, list[PriceRow]] = {}
+    for row in rows:
+        i = row.interval
+        if i.dimension in dimensions:
+            cells.setdefault((i.vendor, i.canonical_model, i.source_id, i.model, i.currency, i.conditions_key),
+                             []).append(row)
+    return [_wide_row(cells[key], {row.interval.dimension: row for row in cells[key]}) for key in sorted(cells)]
+
+
+def _wide_row(rows: list[PriceRow], by_dimension: dict[str, PriceRow]) -> dict[str, Any]:
+    entry = _row_identity(rows[0])
+    for dimension, row in by_dimension.items():
+        entry[dimension], entry[f"{dimension}_usd"], entry[f"{dimension}_eur"] = row.interval.price, row.usd, row.eur
+    entry["superseded"] = any(r.superseded for r in rows)
+    entry["promo"] = any(r.interval.promo for r in rows)
+    entry["since"] = max(r.interval.first_seen for r in rows)
+    entry["snapshot_ids"] = ";".join(str(s) for s in sorted({r.interval.snapshot_id for r in rows}))
+    return entry
+
+
+def headline_rows(rows: Iterable[PriceRow]) -> list[dict[str, Any]]:
+    """One row per (source, model, currency), each dimension at its own headline conditions (a
+    page may tier the output by thinking mode but not the input).  `conditions` lists
+    (dimensions, conditions) pairs, a single ("", conditions) when every dimension shares them;
+    `basis` is the least direct basis of the row."""
+    lists: dict[tuple, dict[str, list[PriceRow]]] = {}
+    for row in rows:
+        i = row.interval
+        if i.dimension in WIDE_DIMENSIONS:
+            key = (i.vendor, i.canonical_model, i.source_id, i.model, i.currency)
+            lists.setdefault(key, {}).setdefault(i.dimension, []).append(row)
+    table = []
+    for key in sorted(lists):
+        chosen = {d: headline_row(lists[key][d]) for d in WIDE_DIMENSIONS if d in lists[key]}
+        entry = _wide_row([row for row, _ in chosen.values()], {d: row for d, (row, _) in chosen.items()})
+        shared: dict[str, list[str]] = {}
+        for dimension, (row, _) in chosen.items():
+            shared.setdefault(json.dumps(row.as_dict()["conditions"], sort_keys=True), []).append(dimension)
+        entry["conditions"] = [("" if len(shared) == 1 else ", ".join(dims), json.loads(text))
+                               for text, dims in shared.items()]
+        entry["basis"] = max((basis for _, basis in chosen.values()), key=BASIS_RANK.__getitem__)
+        table.append(entry)
+    return table
+
+
+# -- peer groups -------------------------------------------------------------------------------
+
+PEER_COLUMNS = ["group", "model", "vendor", "usd", "eur", "to_cheapest", "to_median", "price", "currency",
+                "conditions", "basis", "source", "via", "listed_as", "since", "last_seen", "fx_date", "snapshot_id"]
+
+
+def groups(config: Config) -> list[str]:
+    return sorted({m.group for m in config.models.values() if m.group})
+
+
+def peer_table(session: Session, config: Config, at: datetime, *, dimension: str = "output",
+               group: str | None = None) -> list[dict[str, Any]]:
+    """Each peer group's models side by side, cheapest first, with each one's ratio to the
+    cheapest (positive) price and to the group median, in USD at the ECB rate of `at`."""
+    known = groups(config)
+    if group is not None and group not in known:
+        raise InputError(f"unknown peer group {group!r} (known: {', '.join(known)})")
+    wanted = [group] if group else known
+    by_model: dict[str, list[PriceRow]] = {}
+    for row in prices_at(session, at, dimension=dimension):
+        canonical = config.canonical(row.interval.model)
+        model = config.models.get(canonical)
+        if model is not None and model.group in wanted:
+            by_model.setdefault(canonical, []).append(row)
+    table: list[dict[str, Any]] = []
+    for name in wanted:
+        picks = {canonical: pick(rows, config) for canonical, rows in by_model.items()
+                 if config.models[canonical].group == name}
+        priced = {canonical: p for canonical, p in picks.items() if p is not None and p.row.usd is not None}
+        positive = [p.row.usd for p in priced.values() if p.row.usd > 0]
+        if not positive:
+            continue  # no price, or every one zero (an embedding model's output): nothing to compare
+        cheapest, median = min(positive), statistics.median(p.row.usd for p in priced.values())
+        for canonical, chosen in sorted(priced.items(), key=lambda item: (item[1].row.usd, item[0])):
+            table.append({**_peer_row(name, canonical, chosen, cheapest, median, config),
+                          "since": price_since(session, chosen.row.interval, at)})
+    return table
+
+
+def _ratio(value: Decimal, base: Decimal) -> Decimal | None:
+    return (value / base).quantize(RATIO_PLACES) if base else None
+
+
+def _peer_row(group: str, canonical: str, chosen: Pick, cheapest: Decimal, median: Decimal,
+              config: Config) -> dict[str, Any]:
+    row = chosen.row
+    i = row.interval
+    return {"group": group, "model": canonical, "vendor": config.models[canonical].vendor, "usd": row.usd,
+            "eur": row.eur, "to_cheapest": _ratio(row.usd, cheapest), "to_median": _ratio(row.usd, median),
+            "price": i.price, "currency": i.currency, "conditions": row.as_dict()["conditions"],
+            "basis": chosen.basis, "source": i.source_id, "via": chosen.via,
+            "listed_as": i.model if i.model != canonical else "", "last_seen": i.last_seen,
+            "fx_date": row.fx_date, "snapshot_id": i.snapshot_id}
+
+
+# -- biggest moves -----------------------------------------------------------------------------
+
+def _headlines(rows: list[PriceRow], dimensions: Sequence[str], aggregators: bool
+               ) -> dict[tuple, tuple[PriceRow, str]]:
+    lists: dict[tuple, list[PriceRow]] = {}
+    for row in rows:
+        i = row.interval
+        if i.dimension in dimensions and (aggregators or not i.aggregator):
+            lists.setdefault((i.source_id, i.model, i.currency, i.dimension), []).append(row)
+    return {key: headline_row(listed) for key, listed in lists.items()}
+
+
+def moves(session: Session, at: datetime, days: int, *, dimensions: Sequence[str] = ("input", "output"),
+          limit: int = 10, aggregators: bool = False) -> list[dict[str, Any]]:
+    """The largest changes of each list's headline price between `at - days` and `at`, in the
+    published currency (an exchange-rate move is not a price move), each dated by the first
+    observation that showed the price now in force."""
+    before = _headlines(prices_at(session, at - timedelta(days=days)), dimensions, aggregators)
+    after = _headlines(prices_at(session, at), dimensions, aggregators)
+    found = []
+    for key in before.keys() & after.keys():
+        (old, old_basis), (new, new_basis) = before[key], after[key]
+        old_price, new_price = old.interval.price, new.interval.price
+        if old_price == new_price:
+            continue
+        change = ((new_price - old_price) / old_price * 100).quantize(RATIO_PLACES) if old_price else None
+        found.append(({"vendor": new.interval.vendor, "model": key[1], "source": key[0], "dimension": key[3],
+                       "old_price": old_price, "new_price": new_price, "currency": key[2], "change_pct": change,
+                       "new_usd": new.usd, "old_basis": old_basis, "new_basis": new_basis,
+                       "old_snapshot_id": old.interval.snapshot_id, "new_snapshot_id": new.interval.snapshot_id},
+                      new.interval))
+    # Largest first; a price that was zero before moved the most.
+    found.sort(key=lambda item: (-abs(item[0]["change_pct"]) if item[0]["change_pct"] is not None
+                                 else -Decimal("Infinity"), item[0]["source"], item[0]["model"], item[0]["dimension"]))
+    top = found[:limit]
+    for move, interval in top:
+        move["changed_at"] = price_since(session, interval, at)
+    return [move for move, _ in top]
+
+
+def price_since(session: Session, listed: PriceInterval, at: datetime) -> datetime:
+    """When the headline price of `listed`'s list, in force at `at`, was first observed (after
+    another price): a rewording of its conditions starts a new interval, not a new price."""
+    intervals = [i for i in history(session, listed.model, dimension=listed.dimension, until=at)
+                 if (i.source_id, i.model, i.currency) == (listed.source_id, listed.model, listed.currency)]
+    steps, _ = headline_steps(intervals, lambda i: i.price)
+    known = [(moment, value) for moment, value in steps if value is not None]
+    final = known[-1][1]
+    for index in range(len(known) - 1, 0, -1):
+        if known[index - 1][1] != final:
+            return known[index][0]
+    return known[0][0]

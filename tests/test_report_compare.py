@@ -1,0 +1,179 @@
+"""Comparative tables on a constructed history with known answers (tests/report_history.py):
+headline choice, peer ratios, the wide `prices` table in three currencies, `compare`,
+`history` with its events, and the biggest moves."""
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from db.models import PriceInterval
+from pipeline.cli import main
+from pipeline.report.compare import (
+    SPECIAL_TIER,
+    STANDARD_TIER,
+    UNCONDITIONAL,
+    headline,
+    headline_steps,
+    is_standard,
+    moves,
+    peer_table,
+)
+from tests.report_history import CNY_PER_EUR_DAY40, USD_PER_EUR_DAY40, at, build, write_config
+
+
+def interval(price: str, conditions: str = "{}", first: int = 0, last: int = 0) -> PriceInterval:
+    return PriceInterval(price=Decimal(price), conditions_key=conditions, first_seen=at(first), last_seen=at(last))
+
+
+def test_headline_prefers_unconditional_then_cheapest_standard_tier():
+    flat, batch = interval("10"), interval("5", '{"batch":true}')
+    assert headline([batch, flat]) == (flat, UNCONDITIONAL)
+    low = interval("4", '{"context_tokens":{"max":128000,"min":0}}')
+    high = interval("6", '{"context_tokens":{"max":null,"min":128000}}')
+    off_peak, peak = interval("0.66", '{"time_window":"off_peak"}'), interval("1.32", '{"time_window":"peak"}')
+    assert headline([high, batch, low]) == (low, STANDARD_TIER)
+    assert headline([off_peak, peak]) == (peak, STANDARD_TIER)
+    flex, priority = interval("3", '{"tier":"flex"}'), interval("9", '{"tier":"priority"}')
+    assert headline([priority, flex]) == (flex, SPECIAL_TIER)
+    assert headline([]) is None
+    assert is_standard({"mode": "thinking", "context_tokens": {"min": 0, "max": 32000}})
+    assert not is_standard({"fine_tuned": True}) and not is_standard({"tier": "free"})
+
+
+def test_headline_steps_follow_the_headline_through_tier_changes_and_gaps():
+    flat = interval("0.28", first=0, last=10)
+    peak = interval("1.32", '{"time_window":"peak"}', first=20, last=30)
+    off_peak = interval("0.66", '{"time_window":"off_peak"}', first=20, last=30)
+    steps, keys = headline_steps([flat, peak, off_peak], lambda i: i.price,
+                                 observed=[at(d) for d in (0, 10, 20, 30, 40)], outages=[(at(12), at(20))])
+    assert steps == [(at(0), Decimal("0.28")), (at(12), None), (at(20), Decimal("1.32")), (at(40), None)]
+    assert keys == {"{}", '{"time_window":"peak"}'}
+
+
+@pytest.fixture
+def archive(db, db_url, tmp_path):
+    config = write_config(tmp_path / "config")
+    build(db, config)
+    return db, db_url, config
+
+
+def run(capsys, archive, *args) -> str:
+    _, db_url, config = archive
+    assert main(["--db", db_url, "--config", str(config.directory), *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_peer_ratios_with_known_answers(archive):
+    db, _, config = archive
+    with db.session() as session:
+        table = peer_table(session, config, at(40), dimension="output")
+        small = peer_table(session, config, at(40), group="small")
+    frontier = [(r["model"], r["usd"], r["to_cheapest"], r["to_median"], r["source"], r["via"], r["basis"])
+                for r in table if r["group"] == "frontier"]
+    assert frontier == [
+        ("bolt-pro", 4, Decimal("1.00"), Decimal("0.50"), "bolt", "vendor", STANDARD_TIER),
+        ("acme-large", 8, Decimal("2.00"), Decimal("1.00"), "acme", "vendor", UNCONDITIONAL),  # not resell's 7
+        ("quux-1", 20, Decimal("5.00"), Decimal("2.50"), "hub", "aggregator", UNCONDITIONAL),
+    ]
+    bolt = table[0]
+    assert bolt["conditions"] == {"context_tokens": {"max": 128000, "min": 0}}
+    assert (bolt["since"], bolt["snapshot_id"] is not None) == (at(0), True)
+    assert (table[1]["since"], table[1]["last_seen"]) == (at(20), at(40))  # acme-large's price since the cut
+    assert [(r["model"], r["to_cheapest"], r["to_median"]) for r in small] == [
+        ("acme-small", Decimal("1.00"), Decimal("1.00"))]
+
+
+def test_an_earlier_date_compares_the_prices_then(archive):
+    db, _, config = archive
+    with db.session() as session:
+        table = peer_table(session, config, at(10), group="frontier")
+    assert [(r["model"], r["usd"], r["to_median"]) for r in table] == [
+        ("bolt-pro", 4, Decimal("0.40")), ("acme-large", 10, Decimal("1.00")), ("quux-1", 20, Decimal("2.00"))]
+
+
+def test_compare_command_prints_the_peer_table(capsys, archive):
+    rows = list(csv.DictReader(io.StringIO(run(capsys, archive, "compare", "--at", "2026-04-11", "--group",
+                                               "frontier", "--format", "csv"))))
+    assert [(r["model"], r["to_cheapest"], r["to_median"], r["source"]) for r in rows] == [
+        ("bolt-pro", "1", "0.5", "bolt"), ("acme-large", "2", "1", "acme"), ("quux-1", "5", "2.5", "hub")]
+    assert rows[2]["listed_as"] == "quux/quux-1" and rows[2]["via"] == "aggregator"
+    table = run(capsys, archive, "compare", "--at", "2026-04-11")
+    assert "to_cheapest" in table.splitlines()[0] and "small" in table
+    _, db_url, config = archive
+    assert main(["--db", db_url, "--config", str(config.directory), "compare", "--group", "nosuch"]) == 2
+    assert "unknown peer group 'nosuch' (known: frontier, small)" in capsys.readouterr().err
+
+
+def test_prices_wide_table_in_published_currency_usd_and_eur(capsys, archive):
+    out = run(capsys, archive, "prices", "--at", "2026-04-11T08:00:00Z", "--format", "csv")
+    rows = {(r["source"], r["model"], r["conditions"]): r for r in csv.DictReader(io.StringIO(out))}
+    acme = rows[("acme", "acme-large", "")]
+    assert (acme["input"], acme["output"], acme["input_usd"], acme["output_usd"]) == ("2", "8", "2", "8")
+    assert acme["fx_date"] == "2026-04-10" and acme["snapshot_ids"]
+    cny = rows[("acme-cn", "acme-large", "")]
+    assert (cny["currency"], cny["input"], cny["output"]) == ("CNY", "10", "50")
+    assert abs(Decimal(cny["output_eur"]) - 50 / CNY_PER_EUR_DAY40) < Decimal("1e-9")
+    assert abs(Decimal(cny["output_usd"]) - 50 / CNY_PER_EUR_DAY40 * USD_PER_EUR_DAY40) < Decimal("1e-9")
+    assert rows[("acme", "acme-large", '{"batch":true}')]["output"] == "5"
+    assert rows[("hub", "acme/acme-large", "")]["superseded"] == "yes"
+    assert rows[("hub", "quux/quux-1", "")]["superseded"] == ""
+    assert ("bolt", "bolt-mini", "") not in rows  # no longer listed on day 40
+
+    header = run(capsys, archive, "prices", "--currency", "EUR", "--format", "csv").splitlines()[0].split(",")
+    assert "output_eur" in header and "output_usd" not in header and "output" not in header
+    header = run(capsys, archive, "prices", "--currency", "native", "--format", "csv").splitlines()[0].split(",")
+    assert "output" in header and "fx_date" not in header and "output_usd" not in header
+    header = run(capsys, archive, "prices", "--dimension", "input", "--format", "csv").splitlines()[0].split(",")
+    assert "input_usd" in header and "output" not in header
+
+
+def test_prices_as_of_a_date_and_the_long_layout(capsys, archive):
+    def acme_output(*args):
+        out = run(capsys, archive, "prices", "--vendor", "acme", "--format", "csv", *args)
+        return [r["output"] for r in csv.DictReader(io.StringIO(out)) if r["source"] == "acme"
+                and r["model"] == "acme-large" and not r["conditions"]]
+
+    assert acme_output("--at", "2026-03-21") == ["10"]             # end of the day before the cut
+    assert acme_output("--at", "2026-03-22") == ["8"]              # a bare date is the end of that day
+    assert acme_output("--at", "2026-03-22T07:59:59Z") == ["10"]
+    assert acme_output("--at", "2026-03-22T08:00:00Z") == ["8"]
+    assert acme_output("--at", "2026-03-01") == []
+    long = list(csv.DictReader(io.StringIO(run(capsys, archive, "prices", "--long", "--format", "csv",
+                                               "--dimension", "output", "--currency", "USD"))))
+    assert {"price", "usd", "superseded"} <= set(long[0]) and "eur" not in long[0]
+    assert {r["dimension"] for r in long} == {"output"}
+    table = run(capsys, archive, "prices")
+    assert "input_usd" in table.splitlines()[0] and "canonical_model" not in table.splitlines()[0]
+
+
+def test_history_shows_intervals_and_the_events_of_the_span(capsys, archive):
+    document = json.loads(run(capsys, archive, "history", "acme/acme-large", "--dimension", "output",
+                              "--since", "2026-03-15", "--format", "json"))
+    assert {(i["source"], i["price"]) for i in document["intervals"]} == {
+        ("acme", "8"), ("acme", "5"), ("acme-cn", "50"), ("resell", "7"), ("hub", "9")}
+    assert [(e["kind"], e["old_price"], e["new_price"], e["verdict"]) for e in document["events"]] == [
+        ("cut", "10", "8", "inconclusive")]
+    before = json.loads(run(capsys, archive, "history", "acme-large", "--until", "2026-03-21", "--format", "json"))
+    assert before["events"] == [] and "8" not in {i["price"] for i in before["intervals"] if i["source"] == "acme"}
+    sheet = list(csv.DictReader(io.StringIO(run(capsys, archive, "history", "acme-large", "--format", "csv"))))
+    assert {r["record"] for r in sheet} == {"interval", "event"}
+    assert next(r for r in sheet if r["record"] == "event")["kind"] == "cut"
+    table = run(capsys, archive, "history", "acme-large", "--since", "2026-03-15")
+    assert "events from 2026-03-15 to now: 1" in table
+
+
+def test_biggest_moves_are_dated_by_the_observation_that_showed_them(archive):
+    db, _, _ = archive
+    with db.session() as session:
+        month = moves(session, at(40), 30)
+        week = moves(session, at(40), 7)
+        with_aggregators = moves(session, at(40), 40, aggregators=True)
+    assert [(m["source"], m["model"], m["dimension"], m["old_price"], m["new_price"], m["change_pct"], m["changed_at"])
+            for m in month] == [("acme", "acme-large", "output", 10, 8, Decimal("-20.00"), at(20))]
+    assert week == []
+    assert not any(m["source"] == "hub" for m in with_aggregators)  # the hub's prices did not move
+    assert datetime(2026, 3, 22, 8, tzinfo=timezone.utc) == month[0]["changed_at"]
