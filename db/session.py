@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,10 @@ from pipeline.errors import ConfigError
 
 DEFAULT_DB_PATH = Path("data") / "pricewatch.sqlite"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# On PostgreSQL, what BEGIN IMMEDIATE gives on SQLite: one writing transaction at a time, so that
+# two runs creating the same snapshot or quote set never collide on its unique key, and two
+# processes starting together migrate in turn.
+ONE_WRITER = text("SELECT pg_advisory_xact_lock(7021777960000000001)")
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -68,6 +72,8 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(ONE_WRITER)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -90,6 +96,8 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits together, or not at all."""
         with self._sessions() as session, session.begin():
+            if self.dialect == "postgresql":
+                session.execute(ONE_WRITER)
             yield session
 
     def session(self) -> Session:

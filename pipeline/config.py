@@ -26,7 +26,7 @@ def default_config_dir() -> Path:
 class Schedule:
     cron: str | None = None
     interval_minutes: float | None = None
-    jitter_seconds: int = 0
+    jitter_seconds: float = 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,9 @@ def _source(raw: dict[str, Any]) -> Source:
     if isinstance(urls, str) or not urls:
         raise ConfigError(f"{where}: 'urls' must be a non-empty list")
     for url in urls:
+        if "@" in urlsplit(url).netloc:  # never echo it: the URL itself holds the secret
+            raise ConfigError(f"{where}: a URL must not carry credentials (user:password@); "
+                              "they would end up in logs and in the archive")
         if urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{where}: only http and https URLs are allowed, not {url!r}")
     if raw["market"] not in ("intl", "cn"):

@@ -1,0 +1,104 @@
+"""The per-source lock: overlapping `pricewatch run` processes on one database (SQLite and
+PostgreSQL) never fetch or write a source twice; the second one skips it, says so, exits 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from sqlalchemy import func, select
+
+from db.models import Event, Observation
+from db.session import Database
+from pipeline.locks import source_lock
+from tests.conftest import FIXTURES, REPO, write_config
+from tests.httpserver import TimedServer, wait_until
+
+JANUARY = (FIXTURES / "litellm_core" / "2026-01.json").read_bytes()
+FEBRUARY = (FIXTURES / "litellm_core" / "2026-02.json").read_bytes()
+
+
+def test_the_lock_is_exclusive_between_runs_and_reentrant_within_one(db):
+    def try_elsewhere(source_id: str) -> bool:
+        outcome: list[bool] = []
+
+        def attempt() -> None:
+            with source_lock(db, source_id) as held:
+                outcome.append(held)
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join()
+        return outcome[0]
+
+    with source_lock(db, "deepseek") as held:
+        assert held
+        with source_lock(db, "deepseek") as again:  # a scheduler job, then run_source
+            assert again
+        assert not try_elsewhere("deepseek"), "still held after the inner block"
+        assert try_elsewhere("openai")
+    assert try_elsewhere("deepseek")
+
+
+def run_process(env, cwd, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "run", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(REPO), **env})
+
+
+def sources_config(tmp_path, server):
+    return write_config(tmp_path / "config", [
+        {"id": name, "vendor": "litellm", "parser": "litellm", "urls": [f"{server.url}/{name}.json"]}
+        for name in ("slow", "fast")])
+
+
+def test_an_overlapping_run_skips_the_busy_source_and_exits_0(tmp_path, db_url):
+    with TimedServer() as server:
+        server.route("/slow.json", JANUARY)
+        server.route("/fast.json", FEBRUARY)
+        release = server.hold("/slow.json")  # the first run sits in this fetch until released
+        env = {"PRICEWATCH_CONFIG": str(sources_config(tmp_path, server)), "PRICEWATCH_DB": db_url}
+        first = run_process(env, tmp_path)
+        try:
+            wait_until(lambda: server.visits_to("/slow.json"))
+            second = run_process(env, tmp_path)
+            out2, err2 = second.communicate(timeout=60)
+        finally:
+            release.set()
+            out1, err1 = first.communicate(timeout=60)
+    assert second.returncode == 0, err2
+    assert "slow: skipped (another run holds this source)" in out2.splitlines()
+    assert first.returncode == 0, err1
+    assert "slow: ok (12 prices, 0 events, unchanged)" in out1.splitlines()
+    assert len(server.visits_to("/slow.json")) == 1
+    fast_runs = sum(out.splitlines().count("fast: ok (14 prices, 0 events, unchanged)") for out in (out1, out2))
+    database = Database(db_url, migrate=False)
+    try:
+        with database.session() as session:
+            observations = dict(session.execute(select(Observation.source_id, func.count())
+                                                .group_by(Observation.source_id)).all())
+            events = session.scalar(select(func.count()).select_from(Event))
+    finally:
+        database.dispose()
+    assert observations == {"slow": 1, "fast": fast_runs} and fast_runs >= 1
+    assert events == 0
+
+
+def test_a_killed_run_leaves_no_stale_lock(tmp_path, db_url):
+    with TimedServer() as server:
+        server.route("/slow.json", JANUARY)
+        server.route("/fast.json", FEBRUARY)
+        release = server.hold("/slow.json")
+        env = {"PRICEWATCH_CONFIG": str(sources_config(tmp_path, server)), "PRICEWATCH_DB": db_url}
+        killed = run_process(env, tmp_path, "--source", "slow")
+        wait_until(lambda: server.visits_to("/slow.json"))
+        killed.send_signal(signal.SIGKILL)
+        killed.communicate(timeout=30)
+        release.set()
+        again = run_process(env, tmp_path, "--source", "slow")
+        out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert out.startswith("slow: ok"), out

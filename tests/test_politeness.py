@@ -1,0 +1,188 @@
+"""Politeness toward vendors' sites, judged from the side of a real local server: robots.txt
+(obeyed, cached, redirects followed), conditional GET, Retry-After within its bound, one
+request at a time per host with the configured delay, and a User-Agent that says who we are."""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import (
+    Event,
+    Fetch,
+    Observation,
+    PriceInterval,
+    QuoteRow,
+    QuoteSet,
+    Snapshot,
+)
+from db.session import Database
+from pipeline.config import FetchSettings, load_config
+from pipeline.errors import Refused
+from pipeline.fetch import Fetcher
+from pipeline.run import run_all
+from tests.conftest import FIXTURES, REPO, write_config
+from tests.httpserver import Route, TimedServer
+
+JANUARY = (FIXTURES / "litellm_core" / "2026-01.json").read_bytes()
+FEBRUARY = (FIXTURES / "litellm_core" / "2026-02.json").read_bytes()
+CONTACT = "https://example.org/pricewatch-contact"
+
+
+def local_fetcher(**settings) -> Fetcher:
+    return Fetcher(FetchSettings(**{"user_agent": "pricewatch-test/0.1", "allowed_networks": ("127.0.0.0/8",),
+                                    "per_host_delay_seconds": 0, "backoff_seconds": 0.01, **settings}))
+
+
+def config_for(tmp_path, server, paths: dict[str, str], **fetch):
+    return load_config(write_config(tmp_path / "config", [
+        {"id": source_id, "vendor": "litellm", "parser": "litellm", "urls": [f"{server.url}{path}"], "aggregator": True}
+        for source_id, path in paths.items()], **fetch))
+
+
+def test_robots_txt_is_obeyed_and_fetched_once_per_origin_per_run(tmp_path, db):
+    with TimedServer() as server:
+        # our group (matched by the product token of the User-Agent) replaces the `*` one
+        server.route("/robots.txt", "User-agent: *\nDisallow: /\n\n"
+                                    "User-agent: pricewatch-test\nDisallow: /private/\nDisallow: /not-for-us/\n")
+        for path, page in (("/a.json", JANUARY), ("/b.json", FEBRUARY), ("/private/c.json", JANUARY),
+                           ("/not-for-us/d.json", JANUARY)):
+            server.route(path, page)
+        config = config_for(tmp_path, server, {"a": "/a.json", "b": "/b.json", "c": "/private/c.json",
+                                               "d": "/not-for-us/d.json"})
+        sources = list(config.sources.values())
+        results = {r.source: r for r in run_all(db, config, sources)}
+        run_all(db, config, sources)
+    assert results["a"].status == results["b"].status == "ok"
+    for refused in ("c", "d"):
+        assert (results[refused].status, results[refused].reason) == ("failed", "refused")
+        assert "robots.txt disallows" in results[refused].message
+    assert not server.visits_to("/private/c.json") and not server.visits_to("/not-for-us/d.json")
+    assert len(server.visits_to("/robots.txt")) == 2, "one robots.txt per origin per run"
+
+
+def test_robots_txt_is_refreshed_after_its_time_to_live(monkeypatch):
+    monkeypatch.setattr("pipeline.fetch.ROBOTS_TTL_SECONDS", 0.2)
+    with TimedServer() as server:
+        server.route("/robots.txt", "User-agent: *\nAllow: /\n")
+        server.route("/a.json", JANUARY)
+        fetcher = local_fetcher()
+        try:
+            fetcher.fetch(f"{server.url}/a.json")
+            fetcher.fetch(f"{server.url}/a.json")
+            assert len(server.visits_to("/robots.txt")) == 1
+            time.sleep(0.3)
+            server.route("/robots.txt", "User-agent: *\nDisallow: /\n")
+            with pytest.raises(Refused, match="robots.txt disallows"):
+                fetcher.fetch(f"{server.url}/a.json")
+        finally:
+            fetcher.close()
+    assert len(server.visits_to("/robots.txt")) == 2
+
+
+def test_a_redirected_robots_txt_is_followed():
+    with TimedServer() as server:
+        server.route("/robots.txt", "", status=301, headers={"Location": "/robots-moved.txt"})
+        server.route("/robots-moved.txt", "User-agent: *\nDisallow: /\n")
+        server.route("/a.json", JANUARY)
+        fetcher = local_fetcher()
+        try:
+            with pytest.raises(Refused, match="robots.txt disallows"):
+                fetcher.fetch(f"{server.url}/a.json")
+        finally:
+            fetcher.close()
+    assert not server.visits_to("/a.json")
+
+
+def counts(db) -> dict[str, int]:
+    with db.session() as session:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                for model in (Snapshot, QuoteSet, QuoteRow, PriceInterval, Event, Observation)}
+
+
+def test_a_304_counts_as_unchanged_and_extends_the_intervals(tmp_path, db):
+    last_modified = "Sat, 01 Aug 2026 00:00:00 GMT"
+    with TimedServer() as server:
+        server.route("/p.json", JANUARY, headers={"Content-Type": "application/json", "ETag": '"v1"',
+                                                  "Last-Modified": last_modified}, conditional=True)
+        config = config_for(tmp_path, server, {"litellm": "/p.json"})
+        sources = list(config.sources.values())
+        [first] = run_all(db, config, sources)
+        before = counts(db)
+        [second] = run_all(db, config, sources)
+    assert first.status == second.status == "ok" and not second.changed
+    sent = server.request_headers["/p.json"][-1]
+    assert sent.get("If-None-Match") == '"v1"' and sent.get("If-Modified-Since") == last_modified
+    after = counts(db)
+    assert after == {**before, "observations": before["observations"] + 1}, "no new price rows, one more sighting"
+    with db.session() as session:
+        outcomes = session.scalars(select(Fetch.outcome).order_by(Fetch.id)).all()
+        last_observed = session.scalar(select(func.max(Observation.observed_at)))
+        last_seen = set(session.scalars(select(PriceInterval.last_seen)))
+    assert outcomes == ["ok", "not_modified"]
+    assert last_seen == {last_observed}, "every interval now runs to the 304's moment"
+
+
+def http_date(seconds_from_now: float) -> str:
+    return email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now), usegmt=True)
+
+
+@pytest.mark.parametrize("retry_after, bound, shortest, longest", [
+    ("1", 5, 0.95, 3.0),  # honoured
+    ("3600", 0.5, 0.45, 2.5),  # an hour asked, the bound kept
+    ("http-date", 5, 0.95, 3.5),  # an HTTP date two seconds ahead (whole seconds: 1 to 2 s)
+    ("soon", 5, 0.0, 1.0),  # neither seconds nor a date: the usual short backoff
+])
+def test_retry_after_is_honoured_within_the_bound(retry_after, bound, shortest, longest):
+    with TimedServer() as server:
+        value = http_date(2) if retry_after == "http-date" else retry_after
+        server.routes["/busy.json"] = Route(status=503, headers={"Retry-After": value}, times=1, then=Route(JANUARY))
+        fetcher = local_fetcher(obey_robots=False, retry_after_max_seconds=bound)
+        try:
+            fetched = fetcher.fetch(f"{server.url}/busy.json")
+        finally:
+            fetcher.close()
+    assert fetched.content == JANUARY
+    refused, accepted = server.visits_to("/busy.json")
+    assert shortest <= accepted.started - refused.finished <= longest
+
+
+def test_one_request_at_a_time_per_host_with_the_configured_delay(tmp_path):
+    paths = {f"s{i}": f"/s{i}.json" for i in range(4)}
+    with TimedServer() as server:
+        server.route("/robots.txt", "User-agent: *\nAllow: /\n", delay=0.05)
+        for path in paths.values():
+            server.route(path, JANUARY, delay=0.1)
+        config = config_for(tmp_path, server, paths, per_host_delay_seconds=0.3)
+        database = Database(f"sqlite:///{tmp_path / 'archive.sqlite'}")
+        try:
+            started = time.monotonic()
+            results = run_all(database, config, list(config.sources.values()), workers=8)
+            elapsed = time.monotonic() - started
+        finally:
+            database.dispose()
+    assert all(r.status == "ok" for r in results)
+    visits = sorted(server.visits, key=lambda v: v.started)
+    assert len(visits) == 5
+    for earlier, later in itertools.pairwise(visits):
+        assert later.started - earlier.finished >= 0.29, "a request began before the delay after the last one"
+    assert elapsed < 15
+
+
+def test_the_user_agent_names_the_project_and_the_contact_url(tmp_path, db):
+    with TimedServer() as server:
+        server.route("/robots.txt", "User-agent: *\nAllow: /\n")
+        server.route("/a.json", JANUARY)
+        config = config_for(tmp_path, server, {"a": "/a.json"}, contact_url=CONTACT)
+        run_all(db, config, list(config.sources.values()))
+    for path in ("/robots.txt", "/a.json"):
+        agent = server.request_headers[path][0]["User-Agent"]
+        assert agent.startswith("pricewatch") and f"+{CONTACT}" in agent
+    shipped = load_config(REPO / "config").fetch
+    agent = Fetcher(shipped).user_agent
+    assert agent.startswith("pricewatch/") and shipped.contact_url and shipped.contact_url in agent
