@@ -1,6 +1,7 @@
 """The `pricewatch` command line: argument parsing and printing only; the work is elsewhere.
 
-Exit codes: 0 success, 1 a source failed (the others are stored), 2 usage or config error.
+Exit codes: 0 success, 1 a source failed (the others are stored), 2 usage or config error,
+3 everything stored but alert mail still waits in the outbox.
 Every PricewatchError becomes one line on stderr, never a traceback.
 """
 
@@ -22,6 +23,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Modules that add their own commands: each has `add_commands(subparsers)`, which sets
 # `handler=function(args, config) -> exit code` on the parsers it adds.
 EXTENSIONS: tuple[str, ...] = (
+    "pipeline.schedule",
+    "pipeline.alerts.cli",
+    "pipeline.report.cli",
+    "pipeline.quarantine",
 )
 
 
@@ -66,14 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--observed-at", required=True, help="ISO 8601, e.g. 2026-07-17T08:00:00Z")
 
-    prices = commands.add_parser("prices", help="the comparative table of prices in force at a date")
+    prices = commands.add_parser("prices", help="the comparative table in force at a date: input, cached input "
+                                                "and output, published, in USD and in EUR")
     prices.add_argument("--at", help="date or date-time (default: now)")
     prices.add_argument("--vendor")
     prices.add_argument("--dimension")
-    prices.add_argument("--currency", choices=("USD", "EUR", "native"), default=None)
+    prices.add_argument("--currency", choices=("USD", "EUR", "native"), default=None,
+                        help="only these money columns (default: published, USD and EUR)")
+    prices.add_argument("--long", action="store_true", help="one row per price instead of one per model")
     prices.add_argument("--format", choices=FORMATS, default="table")
 
-    hist = commands.add_parser("history", help="the dated price intervals of one model")
+    hist = commands.add_parser("history", help="a model's dated price intervals (listed or canonical id) and "
+                                               "the events in the span")
     hist.add_argument("model")
     hist.add_argument("--vendor")
     hist.add_argument("--dimension")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import sys
-from datetime import datetime, timezone
 
 from pipeline.cli import EXIT_FAILED, EXIT_OK, open_database, parse_when, read_file, today_utc
 from pipeline.config import Config
@@ -14,9 +13,12 @@ from pipeline.fetch import Fetched
 from pipeline.output import render
 
 PRICE_COLUMNS = ["vendor", "source", "model", "dimension", "conditions", "price", "currency", "usd", "eur",
-                 "fx_date", "list_price", "promo", "market", "aggregator", "first_seen", "last_seen", "snapshot_id"]
-HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "currency", "usd", "eur", "list_price",
-                   "promo", "first_seen", "last_seen", "snapshot_id", "parser_version"]
+                 "fx_date", "list_price", "promo", "market", "aggregator", "superseded", "first_seen", "last_seen",
+                 "snapshot_id"]
+HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "currency", "usd", "eur", "fx_date",
+                   "list_price", "promo", "first_seen", "last_seen", "snapshot_id", "parser_version"]
+HISTORY_EVENT_COLUMNS = ["id", "observed_at", "kind", "source", "model", "dimension", "conditions", "old_price",
+                         "new_price", "currency", "change_pct", "verdict", "snapshot_id"]
 
 
 def dispatch(args, config: Config) -> int:
@@ -51,8 +53,11 @@ def cmd_parse(args, config: Config) -> int:
 
 
 def cmd_import(args, config: Config) -> int:
+    from pipeline.alerts import EXIT_MAIL_PENDING
+    from pipeline.alerts.config import alert_settings
     from pipeline.run import ingest
 
+    alert_settings(config)  # a flawed alerts.toml is a usage error before anything is stored
     source = config.source(args.source)
     observed_at = parse_when(args.observed_at)
     content = read_file(args.file)
@@ -61,13 +66,18 @@ def cmd_import(args, config: Config) -> int:
                    content_type=_content_type(args.file), fetched_at=observed_at)
     result = ingest(db, config, source, [page], observed_at)
     print(result.line())
-    _after_run(args, config, db, [result])
-    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+    mail_pending = _after_run(args, config, db, [result])
+    if result.status != "ok":
+        return EXIT_FAILED
+    return EXIT_MAIL_PENDING if mail_pending else EXIT_OK
 
 
 def cmd_run(args, config: Config) -> int:
+    from pipeline.alerts import EXIT_MAIL_PENDING
+    from pipeline.alerts.config import alert_settings
     from pipeline.run import run_all
 
+    alert_settings(config)  # a flawed alerts.toml is a usage error before anything is fetched
     if args.source:
         sources = [config.source(s) for s in args.source]
     else:
@@ -78,8 +88,10 @@ def cmd_run(args, config: Config) -> int:
     results = _with_progress(lambda on_done: run_all(db, config, sources, on_done=on_done), len(sources))
     for result in results:
         print(result.line())
-    _after_run(args, config, db, results)
-    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+    mail_pending = _after_run(args, config, db, results)
+    if any(r.status == "failed" for r in results):
+        return EXIT_FAILED
+    return EXIT_MAIL_PENDING if mail_pending else EXIT_OK
 
 
 def _with_progress(work, total: int):
@@ -92,51 +104,99 @@ def _with_progress(work, total: int):
         return work(lambda result: progress.update(task, advance=1, description=result.source))
 
 
-def _after_run(args, config: Config, db, results) -> None:
-    """Stages after the store: evidence and alerts (each a no-op until configured)."""
+def _after_run(args, config: Config, db, results) -> bool:
+    """Stages after the store: alerts (a no-op until alerts.toml enables them).
+
+    True when mail waits in the outbox: the run then exits 3 (stored fine, mail pending),
+    unless a source failed, which keeps exit 1."""
+    from pipeline.alerts.stage import after_run
+
+    outcome = after_run(config, db, results)
+    if outcome is None:
+        return False
+    if outcome.queued or outcome.delivery.sent or outcome.delivery.pending:
+        print(f"alerts: {outcome.queued} queued, {outcome.delivery.line()}")
+    if outcome.delivery.error:
+        print(f"pricewatch: mail pending: {outcome.delivery.error}; `pricewatch alerts flush` retries",
+              file=sys.stderr)
+    return outcome.mail_pending
 
 
 def cmd_prices(args, config: Config) -> int:
+    """The comparative table: wide (one row per source, model and conditions, with input, cached
+    input and output in the published currency, USD and EUR), or long (one row per price)."""
     from db.queries import prices_at
+    from pipeline.report.compare import WIDE_DIMENSIONS, for_terminal, wide_columns, wide_table
 
     at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
     db = open_database(args, config)
     with db.session() as session:
-        rows = [r.as_dict() for r in prices_at(session, at, vendor=args.vendor, dimension=args.dimension)]
-    columns = list(PRICE_COLUMNS)
-    if args.currency == "USD":
-        columns.remove("eur")
-    elif args.currency == "EUR":
-        columns.remove("usd")
-    elif args.currency == "native":
-        columns = [c for c in columns if c not in ("usd", "eur", "fx_date")]
-    render(rows, columns, args.format)
+        found = prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
+    if args.long:
+        rows = [r.as_dict() for r in found]
+        columns = list(PRICE_COLUMNS)
+        if args.currency == "USD":
+            columns.remove("eur")
+        elif args.currency == "EUR":
+            columns.remove("usd")
+        elif args.currency == "native":
+            columns = [c for c in columns if c not in ("usd", "eur", "fx_date")]
+    else:
+        dimensions = [args.dimension] if args.dimension else list(WIDE_DIMENSIONS)
+        rows = wide_table(found, dimensions)
+        columns = wide_columns(dimensions, args.currency)
+        if args.format == "table":
+            columns = [c for c in columns if c not in ("market", "canonical_model")]
+    render(for_terminal(rows) if args.format == "table" else rows, columns, args.format)
     return EXIT_OK
 
 
 def cmd_history(args, config: Config) -> int:
-    from db.queries import history
+    """A model's price intervals (as listed, or by canonical id) and the events in the span."""
+    from db.queries import events, history
+    from pipeline.output import plain
+    from pipeline.report.compare import for_terminal
 
     db = open_database(args, config)
     since = parse_when(args.since) if args.since else None
     until = parse_when(args.until, end_of_day=True) if args.until else None
+    names = sorted({args.model, config.canonical(args.model)})
     with db.session() as session:
-        intervals = history(session, args.model, vendor=args.vendor, dimension=args.dimension,
-                            since=since, until=until)
+        intervals = history(session, *names, vendor=args.vendor, dimension=args.dimension, since=since, until=until)
+        found = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, model=names)
+                 if not args.dimension or e.dimension in (args.dimension, "")]
     rows = [{**{c: getattr(i, c, None) for c in HISTORY_COLUMNS}, "source": i.source_id,
              "conditions": json.loads(i.conditions)} for i in intervals]
-    if not rows:
+    if not rows and not found:
         print(f"pricewatch: no history for model {args.model!r}", file=sys.stderr)
-    render(rows, HISTORY_COLUMNS, args.format)
+    if args.format == "json":
+        json.dump({"model": args.model, "since": plain(since), "until": plain(until), "intervals": plain(rows),
+                   "events": plain([{c: e[c] for c in HISTORY_EVENT_COLUMNS} for e in found])},
+                  sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        # One sheet: a `record` column tells the price intervals from the events.
+        events_as_rows = [{**e, "record": "event", "event_id": e["id"]} for e in found]
+        render([{**r, "record": "interval"} for r in rows] + events_as_rows,
+               ["record", *HISTORY_COLUMNS, "event_id", "observed_at", "kind", "old_price", "new_price",
+                "change_pct", "verdict"], "csv")
+    else:
+        render(for_terminal(rows), HISTORY_COLUMNS, "table")
+        span = f"{since.date() if since else 'the start'} to {until.date() if until else 'now'}"
+        print(f"\nevents from {span}: {len(found)}")
+        if found:
+            render(for_terminal(found), HISTORY_EVENT_COLUMNS, "table")
     return EXIT_OK
 
 
 def cmd_status(args, config: Config) -> int:
     from db.queries import source_status
+    from pipeline.schedule import next_runs
 
     db = open_database(args, config)
     with db.session() as session:
         health = source_status(session)
+        upcoming = next_runs(session, config)  # empty when no source has a schedule
     rows = []
     for source in config.sources.values():
         h = health.get(source.id)
@@ -146,10 +206,11 @@ def cmd_status(args, config: Config) -> int:
             "last_failure": h.last_failure_at if h else None,
             "reason": h.last_failure_reason if h and h.last_failure_at else None,
             "failures_in_a_row": h.consecutive_failures if h else 0,
+            "next_run": upcoming.get(source.id),
             "message": (h.last_failure_message or "")[:100] if h and h.consecutive_failures else "",
         })
-    render(rows, ["source", "enabled", "last_success", "last_failure", "reason", "failures_in_a_row", "message"],
-           "table")
+    columns = ["source", "enabled", "last_success", "last_failure", "reason", "failures_in_a_row"]
+    render(rows, columns + (["next_run"] if upcoming else []) + ["message"], "table")
     return EXIT_OK
 
 
@@ -174,7 +235,7 @@ def db_stats(args, config: Config) -> int:
 
 EVENT_COLUMNS = ["id", "kind", "source", "vendor", "model", "dimension", "conditions", "old_price", "new_price",
                  "currency", "change_pct", "old_usd", "new_usd", "observed_at", "previous_observed_at",
-                 "via_aggregator", "verdict", "snapshot_id", "evidence"]
+                 "via_aggregator", "confidence", "verdict", "snapshot_id", "evidence"]
 
 
 def event_dict(event) -> dict:
@@ -184,7 +245,8 @@ def event_dict(event) -> dict:
             "old_price": event.old_price, "new_price": event.new_price, "currency": event.currency,
             "change_pct": event.change_pct, "old_usd": event.old_usd, "new_usd": event.new_usd,
             "observed_at": event.observed_at, "previous_observed_at": event.previous_observed_at,
-            "via_aggregator": event.via_aggregator, "verdict": event.verdict, "snapshot_id": event.snapshot_id,
+            "via_aggregator": event.via_aggregator, "confidence": "low" if event.via_aggregator else "high",
+            "verdict": event.verdict, "snapshot_id": event.snapshot_id,
             "evidence": event.evidence or []}
 
 

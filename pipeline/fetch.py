@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +24,7 @@ import httpx
 from protego import Protego
 
 from pipeline.config import FetchSettings
+from scrapers._walls import wall_in
 from pipeline.errors import (
     Blocked,
     ConnectionFailed,
@@ -35,27 +37,16 @@ from pipeline.errors import (
 )
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
-
-_CHALLENGE_MARKERS = (
-    b"challenge-platform",
-    b"cf_chl_opt",
-    b"<title>Just a moment...</title>",
-    b"Attention Required! | Cloudflare",
-    b"captcha-delivery.com",
-    b"_Incapsula_Resource",
-    b"Please enable JS and disable any ad blocker",
-)
-
+ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309 2.4: a cached robots.txt is not used for more than a day
+ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five redirects
+_WALL_HEAD = 100_000
 
 def bot_wall(content: bytes, headers: httpx.Headers | dict | None = None) -> str | None:
     """The name of the bot wall this response is, or None."""
     if headers and str(headers.get("cf-mitigated", "")).lower() == "challenge":
         return "Cloudflare challenge (cf-mitigated header)"
-    head = content[:200_000]
-    for marker in _CHALLENGE_MARKERS:
-        if marker in head:
-            return f"bot wall ({marker.decode()!s})"
-    return None
+    marker = wall_in(content[:_WALL_HEAD].decode("utf-8", errors="replace"))
+    return f"bot wall ({marker})" if marker else None
 
 
 @dataclass
@@ -140,8 +131,9 @@ class Fetcher:
         self.settings = settings
         self.sleep = sleep
         self.gate = HostGate(settings.per_host_delay_seconds)
-        self._robots: dict[str, Protego | None] = {}
+        self._robots: dict[str, tuple[float, Protego | None]] = {}  # origin -> (when loaded, rules)
         self._robots_lock = threading.Lock()
+        self._robots_locks: dict[str, threading.Lock] = {}
         self._allowed = [ipaddress.ip_network(n) for n in settings.allowed_networks]
         self.client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout_seconds),
@@ -163,6 +155,8 @@ class Fetcher:
     # -- checks -------------------------------------------------------------------------
     def check_url(self, url: str) -> None:
         parts = urlsplit(url)
+        if "@" in parts.netloc:  # not echoed: it would put the credentials in the log and the archive
+            raise Refused("refusing a URL that carries credentials (user:password@)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"refusing non-http(s) URL {url!r}")
         try:
@@ -181,17 +175,30 @@ class Fetcher:
             return True
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        with self._robots_lock:
-            if origin not in self._robots:
-                self._robots[origin] = self._load_robots(origin)
-            robots = self._robots[origin]
+        with self._robots_lock:  # one lock per origin: a slow robots.txt holds up its own host only
+            origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with origin_lock:
+            cached = self._robots.get(origin)
+            if cached is None or time.monotonic() - cached[0] > ROBOTS_TTL_SECONDS:
+                cached = self._robots[origin] = (time.monotonic(), self._load_robots(origin))
+        robots = cached[1]
         return robots is None or robots.can_fetch(url, self.settings.user_agent.split("/")[0])
 
     def _load_robots(self, origin: str) -> Protego | None:
+        """The origin's rules, following redirects (often http to https, or to www.); None means
+        no rules: no robots.txt, or none reachable."""
+        url = f"{origin}/robots.txt"
         try:
-            with self.gate.hold(urlsplit(origin).netloc):
-                response = self.client.get(f"{origin}/robots.txt", timeout=min(10, self.settings.timeout_seconds))
-        except httpx.HTTPError:
+            for _hop in range(ROBOTS_MAX_REDIRECTS + 1):
+                with self.gate.hold(urlsplit(url).netloc):
+                    response = self.client.get(url, timeout=min(10, self.settings.timeout_seconds))
+                if not response.has_redirect_location:
+                    break
+                url = urljoin(url, response.headers["location"])
+                self.check_url(url)
+            else:
+                return None
+        except (httpx.HTTPError, FetchError):
             return None
         if response.status_code != 200 or len(response.content) > 500_000:
             return None
@@ -257,19 +264,24 @@ class Fetcher:
             log.finished_at = _now()
 
     def _read_capped(self, response: httpx.Response, log: Attempt) -> bytes:
+        """The body, decompressed here rather than by httpx so that no step can outgrow the cap:
+        httpx inflates each network chunk whole, and 64 KB of a gzip bomb is 64 MB."""
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
             raise TooLarge(f"body of {declared} bytes is above the cap of {self.settings.max_bytes}")
-        chunks, total = [], 0
-        for chunk in response.iter_bytes():
-            total += len(chunk)
-            if response.num_bytes_downloaded > self.settings.max_bytes:
+        inflaters = _inflaters(response.headers.get("content-encoding", ""))
+        body, raw = bytearray(), 0
+        for chunk in response.iter_raw():
+            raw += len(chunk)
+            if raw > self.settings.max_bytes:
                 raise TooLarge(f"body above the cap of {self.settings.max_bytes} bytes")
-            if total > self.settings.max_decompressed_bytes:
+            for inflater in inflaters:
+                chunk = inflater.inflate(chunk, self.settings.max_decompressed_bytes - len(body))
+            body += chunk
+            if len(body) > self.settings.max_decompressed_bytes:
                 raise TooLarge(f"decompressed body above the cap of {self.settings.max_decompressed_bytes} bytes")
-            chunks.append(chunk)
-        log.bytes = total
-        return b"".join(chunks)
+        log.bytes = len(body)
+        return bytes(body)
 
     def _judge(self, url: str, final: str, response: httpx.Response, content: bytes, log: Attempt,
                attempts: list[Attempt]) -> Fetched:
@@ -298,8 +310,9 @@ class Fetcher:
         try:
             seconds = float(value)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is None:
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):  # neither seconds nor an HTTP date: back off as usual
                 return None
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)
@@ -309,6 +322,33 @@ class Fetcher:
     @staticmethod
     def _fail(log: Attempt, outcome: str, error: str) -> None:
         log.outcome, log.error = outcome, error
+
+
+class _Inflater:
+    """One layer of gzip or deflate, inflated at most `room + 1` bytes at a time."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.raw_deflate_tried = False
+        self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
+
+    def inflate(self, data: bytes, room: int) -> bytes:
+        try:
+            out = self.decoder.decompress(data, max(room, 0) + 1)
+        except zlib.error as exc:
+            if self.encoding == "deflate" and not self.raw_deflate_tried:  # servers send raw deflate too
+                self.raw_deflate_tried = True
+                self.decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.inflate(data, room)
+            raise httpx.DecodingError(f"bad {self.encoding} body: {exc}") from None
+        self.raw_deflate_tried = True
+        return out  # anything left in decoder.unconsumed_tail means more than `room`: the caller refuses it
+
+
+def _inflaters(content_encoding: str) -> list[_Inflater]:
+    """Decoders in the order to apply them (the header lists them in the order applied)."""
+    names = [name.strip().lower() for name in content_encoding.split(",") if name.strip()]
+    return [_Inflater(name) for name in reversed(names) if name in ("gzip", "x-gzip", "deflate")]
 
 
 class _Retry(Exception):

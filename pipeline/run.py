@@ -8,12 +8,17 @@ drifted parse stores the raw page and the failure but no price and no event.
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -50,6 +55,24 @@ class SourceResult:
         if self.status == "skipped":
             return f"{self.source}: skipped ({self.message})"
         return f"{self.source}: FAILED [{self.reason}] {self.message}"
+
+
+_SQLITE_TURNS: dict[str, threading.RLock] = {}
+
+
+@contextmanager
+def _turn(db: Database) -> Iterator[None]:
+    """This process's threads take turns at a SQLite file.
+
+    SQLite has one writer at a time (and db.session begins even reads with BEGIN IMMEDIATE).
+    A thread that finds the file busy sleeps in SQLite's busy handler, for up to 100 ms at a
+    time, so the file would sit idle between writers; a lock hands it over at once.  On
+    PostgreSQL the writers' advisory lock (db.session.ONE_WRITER) already wakes the next one."""
+    if db.dialect != "sqlite":
+        yield
+        return
+    with _SQLITE_TURNS.setdefault(db.url, threading.RLock()):
+        yield
 
 
 def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], int]:
@@ -96,7 +119,7 @@ def record_failure(db: Database, source: Source, error: PricewatchError, attempt
                    pages: list[Fetched] = (), at: datetime | None = None) -> None:
     """Log a failed run: its attempts, any pages it did get (kept as evidence), and the counters."""
     at = at or datetime.now(timezone.utc)
-    with db.transaction() as session:
+    with _turn(db), db.transaction() as session:
         for fetched in pages:
             snapshot = archive(session, fetched.content, url=fetched.final_url,
                                content_type=fetched.content_type, seen_at=fetched.fetched_at)
@@ -125,7 +148,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
         error.source = source.id
         record_failure(db, source, error, [], pages, observed_at)
         return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
-    with db.transaction() as session:
+    with _turn(db), db.transaction() as session:
         snapshots = []
         for fetched in pages:
             snapshot = archive(session, fetched.content, url=fetched.final_url,
@@ -149,7 +172,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
 
 
 def _validators(db: Database, url: str) -> tuple[Validators | None, Snapshot | None]:
-    with db.session() as session:
+    with _turn(db), db.session() as session:
         last = session.scalars(select(Fetch).where(Fetch.url == url, Fetch.outcome == "ok",
                                                    Fetch.snapshot_id.is_not(None))
                                .order_by(Fetch.id.desc()).limit(1)).first()
@@ -171,13 +194,19 @@ def fetch_source(fetcher: Fetcher, db: Database, source: Source) -> list[Fetched
     return pages
 
 
-def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source) -> SourceResult:
+def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *,
+               fetched: Callable[[], None] | None = None) -> SourceResult:
+    """Fetch and store one source under its lock; `fetched()` is called once its pages are in."""
     started = time.monotonic()
     with source_lock(db, source.id) as held:
         if not held:
             return SourceResult(source.id, "skipped", message="another run holds this source")
         try:
-            pages = fetch_source(fetcher, db, source)
+            try:
+                pages = fetch_source(fetcher, db, source)
+            finally:
+                if fetched:
+                    fetched()
         except FetchError as error:
             error.source = source.id
             record_failure(db, source, error, getattr(error, "attempts", []))
@@ -190,20 +219,84 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source) -
         return result
 
 
+# Workers of one run.  Each holds at most one pooled connection at a time on SQLite, and two
+# on PostgreSQL (its source's advisory lock, then the write); SQLAlchemy's default pool has 15
+# connections, and a run must never wait on the pool while others write.
+MAX_WORKERS = {"sqlite": 15, "postgresql": 7}
+
+
+class _HostQueue:
+    """The sources of a run by host, handed out so that no two workers fetch from one host.
+
+    Politeness allows one request at a time per host (fetch.HostGate), so a worker that took a
+    second source of a busy host would only wait there while other hosts sit idle."""
+
+    def __init__(self, sources: list[Source], host_of: Callable[[Source], str]) -> None:
+        self._waiting: dict[str, deque[tuple[int, Source]]] = {}
+        for index, source in enumerate(sources):
+            self._waiting.setdefault(host_of(source), deque()).append((index, source))
+        self._busy: set[str] = set()
+        self._guard = threading.Lock()
+
+    def take(self) -> tuple[str, int, Source] | None:
+        """The next source of an idle host, the host with the most left first; None if none is idle."""
+        with self._guard:
+            idle = [host for host, queue in self._waiting.items() if queue and host not in self._busy]
+            if not idle:
+                return None
+            host = max(idle, key=lambda h: len(self._waiting[h]))
+            self._busy.add(host)
+            index, source = self._waiting[host].popleft()
+            return host, index, source
+
+    def release(self, host: str) -> None:
+        with self._guard:
+            self._busy.discard(host)
+
+
+def _host_of(fetcher: Fetcher, source: Source) -> str:
+    url = f"{fetcher.settings.reader_prefix}{source.urls[0]}" if source.fetch == "reader" else source.urls[0]
+    return urlsplit(url).netloc
+
+
 def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fetcher | None = None,
-            on_done: Callable[[SourceResult], None] | None = None, workers: int = 8) -> list[SourceResult]:
-    """One pass over `sources`: fetched in parallel (politeness is per host), stored one by one."""
+            on_done: Callable[[SourceResult], None] | None = None, workers: int | None = None) -> list[SourceResult]:
+    """One pass over `sources`, in parallel across hosts, one request at a time per host.
+
+    A worker takes the next source of a host no other worker is fetching from and hands the
+    host back as soon as the pages are in, so that storing them (which needs no host) overlaps
+    the next fetch.  Results come back in the order of `sources`; `on_done` sees each as it ends."""
     own = fetcher is None
     fetcher = fetcher or Fetcher(config.fetch)
-    results: list[SourceResult] = []
+    hosts = _HostQueue(sources, lambda source: _host_of(fetcher, source))
+    limit = workers or MAX_WORKERS.get(db.dialect, 7)
+    results: list[SourceResult | None] = [None] * len(sources)
+    changed = threading.Event()  # a host came free or a source ended: time to hand out more
+
+    def host_free(host: str) -> None:
+        hosts.release(host)
+        changed.set()
+
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
-            futures = [pool.submit(run_source, db, config, fetcher, source) for source in sources]
-            for future in futures:
-                result = future.result()
-                results.append(result)
-                if on_done:
-                    on_done(result)
+        with ThreadPoolExecutor(max_workers=max(1, min(limit, len(sources)))) as pool:
+            running: dict[Future, tuple[int, str]] = {}
+            while True:
+                while len(running) < limit and (taken := hosts.take()) is not None:
+                    host, index, source = taken
+                    future = pool.submit(run_source, db, config, fetcher, source,
+                                         fetched=functools.partial(host_free, host))
+                    future.add_done_callback(lambda _future: changed.set())
+                    running[future] = (index, host)
+                if not running:
+                    break
+                changed.wait()
+                changed.clear()
+                for future in [f for f in running if f.done()]:
+                    index, host = running.pop(future)
+                    hosts.release(host)  # also when the source ended before its pages were in
+                    results[index] = future.result()
+                    if on_done:
+                        on_done(results[index])
     finally:
         if own:
             fetcher.close()

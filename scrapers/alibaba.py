@@ -76,7 +76,8 @@ def _document_html(page: Page) -> str:
     head = text.lstrip()[:200]
     if head.startswith("{"):
         payload = page.json()
-        content = payload.get("data", {}).get("content") if isinstance(payload, dict) else None
+        data = payload.get("data") if isinstance(payload, dict) else None
+        content = data.get("content") if isinstance(data, dict) else None
         if not isinstance(content, str) or "<table" not in content:
             raise LayoutDrift("help-center JSON without data.content HTML tables")
         return content

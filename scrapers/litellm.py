@@ -146,7 +146,7 @@ def _entry_quotes(model: str, entry: dict[str, Any]) -> list[Quote]:
 
 def _wanted(entry: dict[str, Any]) -> bool:
     mode = entry.get("mode")
-    if mode in _MODES:
+    if isinstance(mode, str) and mode in _MODES:
         return True
     if mode is None:
         return any(

@@ -103,7 +103,10 @@ def _slug(name: str) -> str:
 
 def _flight_rows(text: str) -> list:
     """JSON values of the Next.js flight rows carried by the `self.__next_f.push` chunks."""
-    stream = "".join(json.loads(chunk) for chunk in _PUSH.findall(text)).encode("utf-8")
+    try:
+        stream = "".join(json.loads(chunk) for chunk in _PUSH.findall(text)).encode("utf-8")
+    except ValueError as exc:  # a bad escape or a lone surrogate in a push chunk
+        raise LayoutDrift(f"an RSC push chunk is not a valid JSON string ({exc.__class__.__name__})") from None
     values = []
     pos = 0
     while pos < len(stream):
@@ -118,11 +121,13 @@ def _flight_rows(text: str) -> list:
         body = match.end()
         if stream[body : body + 1] == b"T":
             comma = stream.find(b",", body)
+            if comma < 0:
+                break
             try:
                 length = int(stream[body + 1 : comma], 16)
             except ValueError:
                 length = 0
-            pos = comma + 1 + length
+            pos = comma + 1 + max(length, 0)  # always forward: a bad length must not loop
             continue
         end = stream.find(b"\n", body)
         end = len(stream) if end < 0 else end

@@ -95,14 +95,22 @@ def _tables(page: Page, text: str) -> list[tuple[list[str], list[list[tuple[str,
 
 
 def _unescape(value: str) -> str:
-    return clean(json.loads(f'"{value}"'))
+    return clean(_string_literal(value))
+
+
+def _string_literal(value: str) -> str:
+    """The text of a JSX string literal's inside; a malformed escape is a page we do not understand."""
+    try:
+        return json.loads(f'"{value}"')
+    except ValueError:
+        raise LayoutDrift(f"malformed string literal {value[:40]!r} in a pricing table") from None
 
 
 def _jsx_cell(match: re.Match) -> str:
     if match.group(1) is not None:
         return _unescape(match.group(1))
     # `<>{"$"}0.16</>`: string expressions and text of a JSX fragment
-    fragment = re.sub(r'\{\s*"((?:[^"\\]|\\.)*)"\s*\}', lambda m: json.loads(f'"{m.group(1)}"'), match.group(2))
+    fragment = re.sub(r'\{\s*"((?:[^"\\]|\\.)*)"\s*\}', lambda m: _string_literal(m.group(1)), match.group(2))
     return clean(re.sub(r"<[^>]+>", "", fragment))
 
 

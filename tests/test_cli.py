@@ -78,5 +78,5 @@ def test_run_against_a_real_server_stores_and_reports(tmp_path):
         assert server.request_headers["/prices.json"][-1].get("If-None-Match") == '"a"'
         status = pricewatch("status", cwd=tmp_path, env=env)
         assert "broken" in status.stdout and "http_error" in status.stdout
-        prices = pricewatch("prices", "--format", "csv", cwd=tmp_path, env=env)
+        prices = pricewatch("prices", "--long", "--format", "csv", cwd=tmp_path, env=env)
         assert "gpt-4o,input,,2.5,USD" in prices.stdout

@@ -1,0 +1,147 @@
+"""Review of quarantined observations: `pricewatch quarantine [list|release ID|reject ID]`.
+
+A live run holds back (store.sanity_check) an observation whose prices are negative or
+moved more than `[diff] quarantine_factor` (default 20x) in one step: the classic case is a
+page that starts quoting per 1K tokens under a per-1M header, which would otherwise be
+published as a 99.9% cut.  A held observation keeps its raw page and parsed prices but
+takes no part in intervals or events until a person looks at it:
+
+- `release ID` marks it `ok` and re-derives its source's intervals and events in the same
+  transaction, so the change it carries is published then: its cuts are weighed like any new
+  cut, and its events are queued for the alert digests (when alerts.toml enables them);
+- `reject ID` marks it `rejected`: kept for the record, never published.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+from pipeline.cli import EXIT_OK, open_database
+from pipeline.config import Config
+from pipeline.errors import InputError, PricewatchError
+from pipeline.output import FORMATS, render
+
+# The database layer is imported inside the handlers, as in pipeline.commands, so that
+# building the CLI (every command, --help) does not pay for SQLAlchemy.
+
+COLUMNS = ["id", "source", "observed_at", "status", "reason", "prices", "snapshots"]
+
+
+def add_commands(commands) -> None:
+    quarantine = commands.add_parser("quarantine", help="observations held back by the sanity gate: list, release, reject")
+    actions = quarantine.add_subparsers(dest="quarantine_command", parser_class=type(quarantine))
+    quarantine.set_defaults(handler=cmd_list, show_all=False, format="table")
+    listing = actions.add_parser("list", help="the observations waiting for review (default)")
+    listing.add_argument("--all", dest="show_all", action="store_true", help="also those released or rejected")
+    listing.add_argument("--format", choices=FORMATS, default="table")
+    listing.set_defaults(handler=cmd_list)
+    release = actions.add_parser("release", help="accept a held observation: publish its prices and events")
+    release.add_argument("observation_id", type=int, metavar="ID")
+    release.set_defaults(handler=cmd_release)
+    reject = actions.add_parser("reject", help="refuse a held observation: keep it, never publish it")
+    reject.add_argument("observation_id", type=int, metavar="ID")
+    reject.set_defaults(handler=cmd_reject)
+
+
+def cmd_list(args, config: Config) -> int:
+    from sqlalchemy import select
+
+    from db.models import Observation
+
+    db = open_database(args, config)
+    with db.session() as session:
+        query = select(Observation).order_by(Observation.observed_at, Observation.id)
+        if args.show_all:
+            query = query.where(Observation.status_reason.is_not(None))
+        else:
+            query = query.where(Observation.status == "quarantined")
+        rows = [_row(session, o) for o in session.scalars(query)]
+    render(rows, COLUMNS, args.format)
+    return EXIT_OK
+
+
+def _row(session, observation) -> dict:
+    from sqlalchemy import func, select
+
+    from db.models import ObservationPage, QuoteRow
+
+    prices = session.scalar(select(func.count()).select_from(QuoteRow)
+                            .where(QuoteRow.quote_set_id == observation.quote_set_id))
+    snapshots = session.scalars(select(ObservationPage.snapshot_id)
+                                .where(ObservationPage.observation_id == observation.id)
+                                .order_by(ObservationPage.position)).all()
+    return {"id": observation.id, "source": observation.source_id, "observed_at": observation.observed_at,
+            "status": observation.status, "reason": observation.status_reason, "prices": prices,
+            "snapshots": ",".join(str(s) for s in snapshots)}
+
+
+def _held(session, observation_id: int, allowed: tuple[str, ...]):
+    from db.models import Observation
+
+    observation = session.get(Observation, observation_id)
+    if observation is None:
+        raise InputError(f"no observation with id {observation_id}")
+    if observation.status not in allowed:
+        raise InputError(f"observation {observation_id} is {observation.status}, not {' or '.join(allowed)}")
+    return observation
+
+
+def _source_of(db, observation_id: int) -> str:
+    with db.session() as session:
+        return _held(session, observation_id, ("quarantined", "rejected", "ok")).source_id
+
+
+def cmd_release(args, config: Config) -> int:
+    from sqlalchemy import select
+
+    from db.models import Event
+    from pipeline.alerts import EXIT_MAIL_PENDING
+    from pipeline.alerts.config import alert_settings
+    from pipeline.alerts.digest import queue_digests
+    from pipeline.alerts.outbox import flush
+    from pipeline.evidence import weigh_new_cuts
+    from pipeline.locks import source_lock
+    from pipeline.store import materialise
+
+    alerts = alert_settings(config)  # a flawed alerts.toml is a usage error before anything changes
+    db = open_database(args, config)
+    source = config.source(_source_of(db, args.observation_id))
+    with source_lock(db, source.id) as held:
+        if not held:
+            raise PricewatchError("a run holds this source now; release it when the run is over", source=source.id)
+        with db.transaction() as session:
+            observation = _held(session, args.observation_id, ("quarantined", "rejected"))
+            observation.status = "ok"
+            events = materialise(session, config, source)
+            session.flush()
+            event_ids = [e.id for e in events]
+            weigh_new_cuts(session, config, event_ids)
+            queued = queue_digests(session, config, alerts, event_ids, datetime.now(timezone.utc)) if alerts.enabled else 0
+            observed_at = observation.observed_at
+    print(f"observation {args.observation_id} of {source.id} at {observed_at.isoformat()} released: "
+          f"{len(event_ids)} new events")
+    if event_ids:
+        with db.session() as session:
+            for event in session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id)):
+                change = f" {event.old_price} -> {event.new_price} {event.currency}" if event.old_price is not None else ""
+                verdict = f" [{event.verdict}]" if event.verdict else ""
+                print(f"  event {event.id}: {event.kind} {event.model} {event.dimension}{change}{verdict}")
+    if not queued:
+        return EXIT_OK
+    delivery = flush(db, alerts)
+    print(f"alerts: {queued} queued, {delivery.line()}")
+    if delivery.error:
+        print(f"pricewatch: mail pending: {delivery.error}; `pricewatch alerts flush` retries", file=sys.stderr)
+    return EXIT_MAIL_PENDING if delivery.pending else EXIT_OK
+
+
+def cmd_reject(args, config: Config) -> int:
+    db = open_database(args, config)
+    with db.transaction() as session:
+        observation = _held(session, args.observation_id, ("quarantined",))
+        observation.status = "rejected"
+        source_id, observed_at = observation.source_id, observation.observed_at
+    print(f"observation {args.observation_id} of {source_id} at {observed_at.isoformat()} rejected: "
+          "kept for the record, never published")
+    return EXIT_OK

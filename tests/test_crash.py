@@ -1,0 +1,169 @@
+"""Crash consistency: `pricewatch run` killed with SIGKILL at varied points, on SQLite and PostgreSQL.
+
+The archive goes through a few steps; at each step the local server publishes a new
+version of every source's price list.  Each step first starts runs and kills them (during
+start-up and migrations, after the k-th request, a little after it, while pages are being
+stored), then lets one run finish.  After every kill and every finished run the database
+must pass its integrity checks (SQLite's `integrity_check` and `foreign_key_check`; on both
+databases, queries for orphans and half-derived rows), every stored snapshot must
+decompress to bytes whose sha256 is its key, and the finished run must store every source.
+At the end the events must be exactly those of the same versions ingested without any
+crash: none lost, none duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zlib
+from collections import Counter
+from contextlib import ExitStack
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, inspect, select
+
+from db.models import (
+    Event,
+    Observation,
+    ObservationPage,
+    PriceInterval,
+    QuoteRow,
+    QuoteSet,
+    Snapshot,
+)
+from db.session import Database
+from pipeline.config import load_config
+from pipeline.fetch import Fetched
+from pipeline.run import ingest
+from tests.conftest import REPO, write_config
+from tests.httpserver import LocalServer
+
+SOURCES = [f"s{n}" for n in range(8)]
+HOSTS = ["127.0.0.1", "127.0.0.2"]
+STEPS = 3
+# Where each killed run dies: (requests the servers must have seen first, then seconds to wait).
+# A run makes 10 requests (2 robots.txt, 8 pages) and stores each source as its page comes in;
+# None counts from the start, which lands in start-up or in the migrations of a new database.
+KILL_POINTS = [[(None, 0.15), (10, 0.02)], [(3, 0.0), (10, 0.08)], [(10, 0.15)]]
+
+
+def price_list(source: str, step: int) -> bytes:
+    """Source `source`'s LiteLLM-style price list at `step`: prices fall, a model arrives at step 2."""
+    models = {f"{source}-model-{n}": {"mode": "chat", "input_cost_per_token": f"{(n + 1) * (10 - step)}e-7",
+                                      "output_cost_per_token": f"{(n + 1) * (20 - step % 2)}e-7"}
+              for n in range(6)}
+    if step >= 2:
+        models[f"{source}-late-model"] = {"mode": "chat", "input_cost_per_token": "1e-6", "output_cost_per_token": "2e-6"}
+    return json.dumps(models, sort_keys=True).encode()
+
+
+def run_cli(env: dict[str, str], cwd) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "run"], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO), **env})
+
+
+def kill_at(child: subprocess.Popen, servers: list[LocalServer], requests: int | None, wait: float) -> bool:
+    """SIGKILL `child` at the given point; True when it was still running then."""
+    deadline = time.monotonic() + 30
+    while requests is not None and sum(sum(s.hits.values()) for s in servers) < requests:
+        if child.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.001)
+    time.sleep(wait)
+    killed = child.poll() is None
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    return killed
+
+
+def check_consistency(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        with sqlite3.connect(db_url.split(":///", 1)[1]) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        connection.close()
+    db = Database(db_url, migrate=False)
+    try:
+        tables = inspect(db.engine).get_table_names()
+        if "observations" not in tables:  # killed during the first migration: all of it rolled back
+            assert [t for t in tables if t != "alembic_version"] == [], f"a half-applied migration: {tables}"
+            return
+        with db.session() as session:
+            for snapshot in session.scalars(select(Snapshot)):
+                content = zlib.decompress(snapshot.content)
+                assert hashlib.sha256(content).hexdigest() == snapshot.sha256, f"snapshot {snapshot.id} half-written"
+                assert len(content) == snapshot.size and len(snapshot.content) == snapshot.compressed_size
+            pageless = select(Observation.id).where(~select(ObservationPage.observation_id).where(
+                ObservationPage.observation_id == Observation.id).exists())
+            assert session.scalars(pageless).all() == [], "observations without their pages"
+            empty_sets = select(QuoteSet.id).where(~select(QuoteRow.id).where(QuoteRow.quote_set_id == QuoteSet.id).exists())
+            assert session.scalars(empty_sets).all() == [], "quote sets without their rows"
+            ok = select(Observation.id).where(Observation.status == "ok")
+            assert session.scalar(select(func.count()).select_from(PriceInterval).where(
+                PriceInterval.last_observation_id.not_in(ok) | PriceInterval.first_observation_id.not_in(ok))) == 0
+            assert session.scalar(select(func.count()).select_from(Event).where(Event.observation_id.not_in(ok))) == 0
+            # Intervals are derived with their observations: each source's newest ok observation ends some interval.
+            newest = (select(Observation.source_id, func.max(Observation.observed_at).label("at"))
+                      .where(Observation.status == "ok").group_by(Observation.source_id))
+            for source_id, at in session.execute(newest):
+                assert session.scalar(select(func.count()).select_from(PriceInterval).where(
+                    PriceInterval.source_id == source_id, PriceInterval.last_seen == at)) > 0, source_id
+    finally:
+        db.dispose()
+
+
+def event_multiset(db_url: str) -> Counter:
+    db = Database(db_url, migrate=False)
+    try:
+        with db.session() as session:
+            return Counter((e.source_id, e.kind, e.model, e.dimension, e.conditions_key, e.currency,
+                            e.old_price, e.new_price) for e in session.scalars(select(Event)))
+    finally:
+        db.dispose()
+
+
+def reference_events(tmp_path, config) -> Counter:
+    """The events of the same versions ingested in order, with no crash."""
+    url = f"sqlite:///{tmp_path / 'reference.sqlite'}"
+    db = Database(url)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for step in range(STEPS):
+        when = start + timedelta(days=step)
+        for source_id in SOURCES:
+            source = config.source(source_id)
+            page = Fetched(source.urls[0], source.urls[0], 200, price_list(source_id, step), "application/json", when)
+            assert ingest(db, config, source, [page], when).status == "ok"
+    db.dispose()
+    return event_multiset(url)
+
+
+def test_sigkill_at_varied_points_loses_and_duplicates_nothing(tmp_path, db_url):
+    with ExitStack() as stack:
+        servers = [stack.enter_context(LocalServer(host=host, latency=0.04)) for host in HOSTS]
+        sources = [{"id": s, "parser": "litellm", "urls": [f"{servers[n % len(servers)].url}/{s}.json"]}
+                   for n, s in enumerate(SOURCES)]
+        config_dir = write_config(tmp_path / "config", sources, timeout_seconds=5)
+        env = {"PRICEWATCH_CONFIG": str(config_dir), "PRICEWATCH_DB": db_url}
+        landed = 0
+        for step in range(STEPS):
+            for n, source in enumerate(SOURCES):
+                servers[n % len(servers)].route(f"/{source}.json", price_list(source, step),
+                                                headers={"Content-Type": "application/json"})
+            for requests, wait in KILL_POINTS[step]:
+                for server in servers:
+                    server.hits.clear()
+                landed += kill_at(run_cli(env, tmp_path), servers, requests, wait)
+                check_consistency(db_url)
+            finished = run_cli(env, tmp_path)
+            stdout, stderr = finished.communicate(timeout=120)
+            assert finished.returncode == 0, stdout + stderr
+            assert [line.split(":")[0] for line in stdout.splitlines() if ": ok" in line] == SOURCES, stdout
+            check_consistency(db_url)
+    assert landed >= sum(len(points) for points in KILL_POINTS) - 1, "the kills came too late to test anything"
+    assert event_multiset(db_url) == reference_events(tmp_path, load_config(config_dir))
