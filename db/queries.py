@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -42,7 +43,7 @@ def _convert(interval: PriceInterval, at: datetime) -> tuple[Decimal | None, Dec
 
 
 def prices_at(session: Session, at: datetime, *, vendor: str | None = None,
-              dimension: str | None = None) -> list[PriceRow]:
+              dimension: str | None = None, canonical_models: Collection[str] | None = None) -> list[PriceRow]:
     """Each source's prices in force at `at`: the interval whose observed span covers it, or the
     last one seen before it while the source has not yet been observed without it."""
     latest_obs = (select(Observation.source_id, func.max(Observation.observed_at).label("last"))
@@ -54,6 +55,8 @@ def prices_at(session: Session, at: datetime, *, vendor: str | None = None,
         query = query.where(or_(PriceInterval.vendor == vendor, PriceInterval.source_id == vendor))
     if dimension:
         query = query.where(PriceInterval.dimension == dimension)
+    if canonical_models is not None:
+        query = query.where(PriceInterval.canonical_model.in_(sorted(canonical_models)))
     rows = []
     for interval in session.scalars(query.order_by(PriceInterval.vendor, PriceInterval.canonical_model,
                                                    PriceInterval.source_id, PriceInterval.dimension,

@@ -113,6 +113,12 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
     previous: Sighting | None = None
 
     for sighting in sorted(sightings, key=lambda s: s.observed_at):
+        if previous is not None and sighting.points is previous.points and not absent_runs:
+            # The very same prices as the run before, with nothing pending: only extend.
+            for interval in open_.values():
+                interval.last = sighting
+            previous = sighting
+            continue
         baseline = previous is None
         reparse = previous is not None and previous.content_digest == sighting.content_digest
         quiet = baseline or reparse

@@ -54,8 +54,18 @@ def _cite(interval: PriceInterval, at: datetime, **extra) -> dict[str, Any]:
             "last_seen": interval.last_seen.isoformat(), "snapshot_id": interval.snapshot_id, **extra}
 
 
-def _in_force(session: Session, at: datetime, canonical: str, dimension: str) -> list[PriceInterval]:
-    return [r.interval for r in prices_at(session, at, dimension=dimension) if r.interval.canonical_model == canonical]
+_IN_FORCE = "pricewatch.evidence.in_force"
+
+
+def _in_force(session: Session, at: datetime, canonical: str | frozenset[str], dimension: str) -> list[PriceInterval]:
+    """The prices of `dimension` in force at `at` for one model (or a peer group), read once per
+    session: weighing a run's cuts asks for the same rows several times."""
+    models = frozenset([canonical]) if isinstance(canonical, str) else canonical
+    cache = session.info.setdefault(_IN_FORCE, {})
+    key = (at, dimension, models)
+    if key not in cache:
+        cache[key] = [r.interval for r in prices_at(session, at, dimension=dimension, canonical_models=models)]
+    return cache[key]
 
 
 def home_vs_export(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
@@ -151,8 +161,8 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     if model is None or not model.group:
         return TestResult("peer_gap", None, None, "model has no configured peer group")
     peers = {m.id for m in config.models.values() if m.group == model.group}
-    rows = [r.interval for r in prices_at(session, at, dimension=subject.dimension)
-            if r.interval.canonical_model in peers and not r.interval.aggregator and r.interval.conditions_key == "{}"]
+    rows = [i for i in _in_force(session, at, frozenset(peers), subject.dimension)
+            if not i.aggregator and i.conditions_key == "{}"]
     by_model: dict[str, Decimal] = {}
     for row in rows:
         usd = _usd(row, at)
@@ -219,6 +229,7 @@ def weigh_event(session: Session, config: Config, event: Event) -> tuple[str, li
 
 def weigh_new_cuts(session: Session, config: Config, event_ids: list[int]) -> None:
     """Attach the verdict and evidence to each new cut."""
+    session.info.pop(_IN_FORCE, None)  # prices were just stored: read them afresh
     for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind == "cut")):
         weighed = weigh_event(session, config, event)
         if weighed:

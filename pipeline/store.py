@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
@@ -41,14 +42,16 @@ def quote_set(session: Session, priced: list[Priced]) -> QuoteSet:
     existing = session.scalar(select(QuoteSet).where(QuoteSet.digest == digest))
     if existing is not None:
         return existing
-    qset = QuoteSet(digest=digest, quotes=[
-        QuoteRow(model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
-                 conditions=p.conditions_text, currency=p.currency,
-                 unit=p.unit, price=p.price, list_price=p.list_price, promo=p.promo, snapshot_index=p.page)
-        for p in priced
-    ])
+    qset = QuoteSet(digest=digest)
     session.add(qset)
     session.flush()
+    if priced:
+        session.execute(insert(QuoteRow), [
+            dict(quote_set_id=qset.id, model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
+                 conditions=p.conditions_text, currency=p.currency, unit=p.unit, price=p.price,
+                 list_price=p.list_price, promo=p.promo, snapshot_index=p.page)
+            for p in priced
+        ])
     return qset
 
 
@@ -110,52 +113,84 @@ def sanity_check(session: Session, source: Source, observation: Observation, pri
 
 
 def _points_before(session: Session, source_id: str, at: datetime) -> dict[tuple, Point]:
-    previous = session.scalar(
-        select(Observation).where(Observation.source_id == source_id, Observation.status == "ok",
-                                  Observation.observed_at < at).order_by(Observation.observed_at.desc()).limit(1))
-    return _points(session, previous) if previous else {}
+    previous = session.execute(
+        select(Observation.id, QuoteSet.digest, Observation.quote_set_id)
+        .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
+        .where(Observation.source_id == source_id, Observation.status == "ok", Observation.observed_at < at)
+        .order_by(Observation.observed_at.desc()).limit(1)).first()
+    if previous is None:
+        return {}
+    pages = tuple(session.scalars(select(ObservationPage.snapshot_id).where(
+        ObservationPage.observation_id == previous.id).order_by(ObservationPage.position)))
+    return _points(session, previous.digest, previous.quote_set_id, pages)
 
 
-_POINT_CACHE: dict[str, dict[tuple, tuple]] = {}
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
-def _set_rows(session: Session, quote_set_id: int) -> dict[tuple, tuple]:
-    """Rows of a quote set; a set's content is fixed by its digest, so they are cached by digest."""
-    digest = session.scalar(select(QuoteSet.digest).where(QuoteSet.id == quote_set_id))
-    rows = _POINT_CACHE.get(digest)
+# Quote sets and the points built from them never change once written, so both are cached by
+# content (the set's digest, plus the pages' snapshot ids for points).  Identical observations
+# then share one points dict, which lets the diff walk skip them in O(1).
+_SET_ROWS = _LRU(4096)
+_POINTS = _LRU(4096)
+
+
+def _set_rows(session: Session, digest: str, quote_set_id: int) -> dict[tuple, tuple]:
+    rows = _SET_ROWS.get(digest)
     if rows is None:
         rows = {
             (r.model, r.dimension, r.currency, r.conditions_key): (r.price, r.list_price, r.promo, r.unit,
                                                                     r.snapshot_index, r.conditions)
             for r in session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == quote_set_id))
         }
-        if len(_POINT_CACHE) > 256:
-            _POINT_CACHE.clear()
-        _POINT_CACHE[digest] = rows
+        _SET_ROWS.put(digest, rows)
     return rows
 
 
-def _points(session: Session, observation: Observation, pages: list[int] | None = None) -> dict[tuple, Point]:
-    pages = pages if pages is not None else [p.snapshot_id for p in observation.pages]
-    return {
-        key: Point(price, list_price, promo, unit, pages[index] if index < len(pages) else pages[0], conditions)
-        for key, (price, list_price, promo, unit, index, conditions)
-        in _set_rows(session, observation.quote_set_id).items()
-    }
+def _points(session: Session, digest: str, quote_set_id: int, pages: tuple[int, ...]) -> dict[tuple, Point]:
+    points = _POINTS.get((digest, pages))
+    if points is None:
+        points = {
+            key: Point(price, list_price, promo, unit, pages[index] if index < len(pages) else pages[0], conditions)
+            for key, (price, list_price, promo, unit, index, conditions)
+            in _set_rows(session, digest, quote_set_id).items()
+        }
+        _POINTS.put((digest, pages), points)
+    return points
 
 
 def sightings(session: Session, source_id: str) -> list[Sighting]:
-    observations = session.scalars(
-        select(Observation).where(Observation.source_id == source_id, Observation.status == "ok")
+    rows = session.execute(
+        select(Observation.id, Observation.observed_at, Observation.content_digest, Observation.parser_version,
+               Observation.quote_set_id, QuoteSet.digest)
+        .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
+        .where(Observation.source_id == source_id, Observation.status == "ok")
         .order_by(Observation.observed_at)).all()
     pages: dict[int, list[int]] = {}
     for obs_id, snapshot_id in session.execute(
             select(ObservationPage.observation_id, ObservationPage.snapshot_id)
             .join(Observation, Observation.id == ObservationPage.observation_id)
-            .where(Observation.source_id == source_id).order_by(ObservationPage.position)):
+            .where(Observation.source_id == source_id, Observation.status == "ok")
+            .order_by(ObservationPage.observation_id, ObservationPage.position)):
         pages.setdefault(obs_id, []).append(snapshot_id)
-    return [Sighting(o.id, o.observed_at, o.content_digest, o.parser_version, _points(session, o, pages[o.id]))
-            for o in observations]
+    return [Sighting(r.id, r.observed_at, r.content_digest, r.parser_version,
+                     _points(session, r.digest, r.quote_set_id, tuple(pages[r.id])))
+            for r in rows]
 
 
 def materialise(session: Session, config: Config, source: Source) -> list[Event]:
@@ -166,17 +201,27 @@ def materialise(session: Session, config: Config, source: Source) -> list[Event]
 
 
 def _apply_intervals(session: Session, config: Config, source: Source, intervals: list[Interval]) -> None:
+    """Write the derived intervals: bulk inserts for new ones, bulk updates for the moved ones.
+
+    Plain column tuples, not ORM objects, are compared, since a large source has tens of
+    thousands of intervals and an unchanged run only moves `last_seen` on the open ones."""
+    table = PriceInterval.__table__
     existing = {
         (row.model, row.dimension, row.currency, row.conditions_key, row.first_observation_id): row
-        for row in session.scalars(select(PriceInterval).where(PriceInterval.source_id == source.id))
+        for row in session.execute(select(
+            table.c.id, table.c.model, table.c.dimension, table.c.currency, table.c.conditions_key,
+            table.c.first_observation_id, table.c.last_observation_id, table.c.price, table.c.list_price,
+            table.c.promo, table.c.unit, table.c.conditions).where(table.c.source_id == source.id))
     }
+    inserts, updates = [], []
     for interval in intervals:
         model, dimension, currency, cond = interval.key
         row = existing.pop((*interval.key, interval.first.observation_id), None)
         point = interval.point
+        last = {"last_seen": interval.last.observed_at, "last_observation_id": interval.last.observation_id}
         if row is None:
             conversion = convert(point.price, currency, interval.first.observed_at.date())
-            row = PriceInterval(
+            inserts.append(dict(
                 source_id=source.id, vendor=source.vendor, market=source.market, aggregator=source.aggregator,
                 model=model, canonical_model=config.canonical(model), dimension=dimension, conditions_key=cond,
                 conditions=point.conditions, currency=currency, first_observation_id=interval.first.observation_id,
@@ -184,21 +229,32 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
                 fx_date=conversion.fx_date.isoformat() if conversion.fx_date else None,
                 eur_per_unit=conversion.per_eur, usd_per_eur=conversion.usd_per_eur,
                 unit=point.unit, price=point.price, list_price=point.list_price, promo=point.promo,
-                snapshot_id=point.snapshot_id, parser_version=interval.first.parser_version,
-                last_seen=interval.last.observed_at, last_observation_id=interval.last.observation_id,
-            )
-            session.add(row)
+                snapshot_id=point.snapshot_id, parser_version=interval.first.parser_version, **last))
             continue
-        if ((row.price, row.list_price, row.promo, row.unit, row.conditions)
-                != (point.price, point.list_price, point.promo, point.unit, point.conditions)):
-            row.price, row.list_price, row.promo, row.unit = point.price, point.list_price, point.promo, point.unit
-            row.conditions = point.conditions
-            row.snapshot_id, row.parser_version = point.snapshot_id, interval.first.parser_version
+        change = {}
+        if ((Decimal(row.price), None if row.list_price is None else Decimal(row.list_price), row.promo, row.unit,
+             row.conditions) != (point.price, point.list_price, point.promo, point.unit, point.conditions)):
+            change = dict(price=point.price, list_price=point.list_price, promo=point.promo, unit=point.unit,
+                          conditions=point.conditions, snapshot_id=point.snapshot_id,
+                          parser_version=interval.first.parser_version)
         if row.last_observation_id != interval.last.observation_id:
-            row.last_seen, row.last_observation_id = interval.last.observed_at, interval.last.observation_id
-    for stale in existing.values():
-        session.delete(stale)
-    session.flush()
+            change.update(last)
+        if change:
+            updates.append({"id": row.id, **change})
+    if existing:
+        session.execute(delete(PriceInterval).where(PriceInterval.id.in_([r.id for r in existing.values()])))
+    for group in _same_keys(updates):
+        session.execute(update(PriceInterval), group)
+    if inserts:
+        session.execute(insert(PriceInterval), inserts)
+
+
+def _same_keys(rows: list[dict]) -> list[list[dict]]:
+    """Bulk updates grouped by the set of columns they set (one executemany per shape)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
 
 
 def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
