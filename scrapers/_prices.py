@@ -4,14 +4,16 @@ Handles what real pages write: `$0.0028`, `$$1.5` (Mistral's RSC payload), `1.25
 `0.02元`, `¥4.00`, `6元`, `免费` / `Free` (0), `限时免费` / `Limited-time Free` (0, promo),
 `$0.435 (75% off)` (promo), `元/千Token` or `per 1K tokens` (per 1,000), and thousands
 separators.  Text with no number raises `BadPrice`; `find_price` returns None instead,
-for cells such as `-`, `N/A` or `Not supported`.
+for cells such as `-`, `N/A` or `Not supported`.  JSON price lists (LiteLLM, OpenRouter)
+give numbers, read by `json_number`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from pipeline.errors import BadPrice
 from scrapers._text import clean
@@ -91,3 +93,37 @@ def parse_price(text: str | None) -> Price:
     if price is None:
         raise BadPrice(f"no price in {clean(text)!r}")
     return price
+
+
+def price_and_list_price(text: str, struck: str = "") -> tuple[Price, Decimal | None] | None:
+    """The price a table cell states and, when its struck-through text states another amount,
+    that list price; a struck list price makes the price a promotion (`Price.promo`)."""
+    price = find_price(text)
+    if price is None:
+        return None
+    if struck:
+        listed = find_price(struck)
+        if listed is not None and listed.amount != price.amount:
+            return replace(price, promo=True), listed.amount
+    return price, None
+
+
+def json_number(value: Any) -> Decimal | None:
+    """A number of a JSON price list as an exact Decimal, or None when absent or not a number.
+
+    Floats go through `repr`, so 3e-06 is exactly 0.000003; strings are read as written
+    (`"0.00000008333333333333334"` keeps every digit); booleans and infinities are not numbers.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, (int, str)):
+        text = str(value).strip()
+    else:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None

@@ -4,6 +4,12 @@ Every HTML parser reads tables through `grid()`, so that a value spanning three 
 columns, or a label spanning two rows, lands in every cell it covers.  `<sup>` footnote
 markers are dropped, and struck-through text (`<del>`, `<s>`, `<strike>`) is kept apart
 as the cell's `struck` text: it is a list price, not the price.
+
+Doc editors (Volcengine's ace-editor, Tencent's slate) keep an empty `<td rowspan="0">`
+placeholder in every slot that a row- or column-spanning cell fills (under a model cell
+spanning its tier rows, after a `colspan="5"` note); read as a cell, each would shift the
+rest of its row one column right.  `grid(table, skip_placeholders=True)` drops them; only
+the parsers of such pages ask for it, so no other parser reads a page differently.
 """
 
 from __future__ import annotations
@@ -51,8 +57,15 @@ def _span(node, name: str) -> int:
         return 1
 
 
-def grid(table) -> list[list[Cell]]:
-    """Rows of cells, with spans expanded; short rows are padded with empty cells."""
+def grid(table, *, skip_placeholders: bool = False) -> list[list[Cell]]:
+    """Rows of cells, with spans expanded; short rows are padded with empty cells.
+
+    With `skip_placeholders`, the table's `rowspan="0"` cells (doc-editor placeholders) are
+    first removed from the document.
+    """
+    if skip_placeholders:
+        for placeholder in table.css('td[rowspan="0"], th[rowspan="0"]'):
+            placeholder.decompose()
     rows: list[list[Cell | None]] = []
     pending: dict[tuple[int, int], Cell] = {}
     for row_index, tr in enumerate(table.css("tr")):
@@ -80,6 +93,19 @@ def grid(table) -> list[list[Cell]]:
         rows.append(row)
     width = max((len(r) for r in rows), default=0)
     return [[c if c is not None else Cell("") for c in r] + [Cell("")] * (width - len(r)) for r in rows]
+
+
+def header_rows(rows: list[list[Cell]]) -> int:
+    """How many rows head the table: the first, and each next one whose first cell repeats it.
+
+    A header cell spanning two rows (`模型 | 输入 (元/百万token): 非音频 | 音频`) repeats in
+    the grid, so a two-row header reads as the first cell twice.
+    """
+    first = rows[0][0].text if rows and rows[0] else ""
+    count = 1
+    while count < len(rows) and rows[count] and rows[count][0].text == first:
+        count += 1
+    return count
 
 
 def _nearest_table(node):

@@ -38,7 +38,6 @@ it a source of its own.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,8 +47,10 @@ from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._prices import to_decimal
-from scrapers._table import Cell, grid
+from scrapers._quotes import dedupe
+from scrapers._table import Cell, grid, header_rows
 from scrapers._text import clean
+from scrapers._tiers import BOUND, tokens
 
 _MIN_MODELS_MODEL_STUDIO = 20
 _MIN_MODELS_OTHER = 3
@@ -119,14 +120,6 @@ class _Column:
     dimension: str
     per: int
     conditions: dict[str, Any] = field(default_factory=dict)
-
-
-def _header_rows(rows: list[list[Cell]]) -> int:
-    first = rows[0][0].text if rows and rows[0] else ""
-    count = 1
-    while count < len(rows) and rows[count] and rows[count][0].text == first:
-        count += 1
-    return count
 
 
 def _per(label: str) -> int | None:
@@ -237,32 +230,24 @@ def _labelled_dimension(label: str, default: str) -> str:
     return default
 
 
-_TIER_BOUND = r"(\d+(?:\.\d+)?)\s*([KkMm万]?)"
-
-
-def _tokens(number: str, suffix: str) -> int:
-    scale = {"k": 1000, "m": 1_000_000, "万": 10_000}.get(suffix.lower(), 1)
-    return int(to_decimal(number) * scale)
-
-
 def _tier(text: str) -> dict[str, Any]:
     """`32K<Token≤128K`, `≤256K`, `256K~1M` -> {"context_tokens": {...}} in tokens."""
     compact = text.replace(" ", "")
     if _NOT_OFFERED.match(compact) or re.search(r"无阶梯|不区分|不分阶梯", compact):
         return {}
-    match = re.fullmatch(_TIER_BOUND + r"<(?:输入)?Token(?:数)?[≤<]" + _TIER_BOUND, compact, re.I)
+    match = re.fullmatch(BOUND + r"<(?:输入)?Token(?:数)?[≤<]" + BOUND, compact, re.I)
     if match:
-        return {"context_tokens": {"min": _tokens(*match.group(1, 2)), "max": _tokens(*match.group(3, 4))}}
-    match = re.fullmatch(r"(?:(?:输入)?Token(?:数)?)?[≤<]" + _TIER_BOUND, compact, re.I)
+        return {"context_tokens": {"min": tokens(*match.group(1, 2)), "max": tokens(*match.group(3, 4))}}
+    match = re.fullmatch(r"(?:(?:输入)?Token(?:数)?)?[≤<]" + BOUND, compact, re.I)
     if match:
-        return {"context_tokens": {"min": 0, "max": _tokens(*match.group(1, 2))}}
-    match = re.fullmatch(_TIER_BOUND + r"[~～\-]" + _TIER_BOUND, compact)
+        return {"context_tokens": {"min": 0, "max": tokens(*match.group(1, 2))}}
+    match = re.fullmatch(BOUND + r"[~～\-]" + BOUND, compact)
     if match:
-        return {"context_tokens": {"min": _tokens(*match.group(1, 2)), "max": _tokens(*match.group(3, 4))}}
-    match = re.fullmatch(r"(?:(?:输入)?Token(?:数)?)?[>≥]" + _TIER_BOUND + r"|" + _TIER_BOUND + r"[<≤](?:输入)?Token(?:数)?", compact, re.I)
+        return {"context_tokens": {"min": tokens(*match.group(1, 2)), "max": tokens(*match.group(3, 4))}}
+    match = re.fullmatch(r"(?:(?:输入)?Token(?:数)?)?[>≥]" + BOUND + r"|" + BOUND + r"[<≤](?:输入)?Token(?:数)?", compact, re.I)
     if match:
         number, suffix = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
-        return {"context_tokens": {"min": _tokens(number, suffix), "max": None}}
+        return {"context_tokens": {"min": tokens(number, suffix), "max": None}}
     raise LayoutDrift(f"unrecognised input-length tier {text!r}")
 
 
@@ -287,7 +272,7 @@ def _table_quotes(table: _Table) -> list[Quote]:
     rows = table.rows
     if len(rows) < 2 or not rows[0]:
         return []
-    n_header = _header_rows(rows)
+    n_header = header_rows(rows)
     width = len(rows[0])
     parts_by_column = []
     for col in range(width):
@@ -361,17 +346,6 @@ def _table_quotes(table: _Table) -> list[Quote]:
     return quotes
 
 
-def _dedupe(quotes: list[Quote]) -> list[Quote]:
-    seen: set[str] = set()
-    out = []
-    for quote in quotes:
-        key = json.dumps([quote.model, quote.dimension, str(quote.price), quote.conditions, quote.per], sort_keys=True, default=str)
-        if key not in seen:
-            seen.add(key)
-            out.append(quote)
-    return out
-
-
 @register("alibaba", version=1)
 def parse(page: Page) -> list[Quote]:
     tables = _tables(_document_html(page))
@@ -380,7 +354,7 @@ def parse(page: Page) -> list[Quote]:
     quotes: list[Quote] = []
     for table in tables:
         quotes.extend(_table_quotes(table))
-    quotes = _dedupe(quotes)
+    quotes = dedupe(quotes, "model", "dimension", "price", "conditions", "per")
     models = {q.model for q in quotes}
     model_studio = any(t.region_heading for t in tables)
     minimum = _MIN_MODELS_MODEL_STUDIO if model_studio else _MIN_MODELS_OTHER

@@ -29,7 +29,6 @@ counts, not prices) and per-search / per-hour tool fees are skipped.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from pipeline.errors import LayoutDrift
@@ -37,6 +36,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import find_price
+from scrapers._quotes import Collector
 from scrapers._table import grid
 from scrapers._text import clean
 
@@ -62,19 +62,6 @@ def _model_names(cell: str) -> list[str]:
     for part in parts[1:]:
         names.append(f"{prefix} {part}" if re.fullmatch(r"\d[\d.]*", part) else part)
     return [n for n in names if n]
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.quotes: list[Quote] = []
-        self._seen: set[tuple] = set()
-
-    def add(self, model: str, dimension: str, price: Decimal, conditions: dict[str, Any], per: int) -> None:
-        identity = (model, dimension, repr(sorted(conditions.items())))
-        if identity in self._seen:
-            return
-        self._seen.add(identity)
-        self.quotes.append(Quote(model, dimension, price, "USD", dict(conditions), per=per))
 
 
 def _column_meaning(label: str) -> tuple[str, dict[str, Any]] | None:
@@ -110,7 +97,7 @@ def _context_column(label: str) -> dict[str, Any] | None:
 _LABELLED = re.compile(r"(input|output)\s*:\s*([^:]*?\$\s*[\d.,]+\s*(?:/\s*MTok)?)", re.I)
 
 
-def _read_table(header: list[str], rows: list[list[str]], collector: _Collector) -> None:
+def _read_table(header: list[str], rows: list[list[str]], collector: Collector) -> None:
     labels = [clean(h).lower() for h in header]
     if "model" not in labels:
         return
@@ -155,7 +142,7 @@ def _read_table(header: list[str], rows: list[list[str]], collector: _Collector)
 _CARD_LABELS = {"input": "input", "output": "output", "write": "cache_write", "read": "cached_input"}
 
 
-def _parse_cards(tree, collector: _Collector) -> None:
+def _parse_cards(tree, collector: Collector) -> None:
     body = tree.body
     if body is None:
         return
@@ -192,7 +179,7 @@ def _parse_cards(tree, collector: _Collector) -> None:
         index += 1
 
 
-def _parse_html(tree, collector: _Collector) -> None:
+def _parse_html(tree, collector: Collector) -> None:
     for table in tree.css("table"):
         rows = [[cell.text for cell in row] for row in grid(table)]
         if rows:
@@ -205,7 +192,7 @@ def _parse_html(tree, collector: _Collector) -> None:
 _DUMP_PRICE = re.compile(r"^\*?\s*(Input|Output)\s*:\s*(.+)$", re.I)
 
 
-def _parse_text_dump(text: str, collector: _Collector) -> None:
+def _parse_text_dump(text: str, collector: Collector) -> None:
     generation = ""
     model = None
     for raw in text.splitlines():
@@ -237,7 +224,7 @@ def _parse_text_dump(text: str, collector: _Collector) -> None:
 @register("anthropic", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    collector = _Collector()
+    collector = Collector("USD")
     markdown = tables(text)
     looks_html = bool(re.search(r"<(?:html|body|div|table)\b", text[:200000], re.I))
     if not markdown and "MTok" not in text:

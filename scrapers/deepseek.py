@@ -31,7 +31,6 @@ LENGTH`, `Json Output`, `Concurrency Limit` rows are not prices.  `百万tokens`
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -40,6 +39,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import clean_cell, split_row, struck_text
 from scrapers._prices import Price, find_price, parse_price
+from scrapers._quotes import dedupe
 from scrapers._table import Cell, grid
 from scrapers._text import clean
 
@@ -94,13 +94,7 @@ def parse(page: Page) -> list[Quote]:
         quotes += _table_quotes(rows, expanded, hours)
     if not quotes:
         raise LayoutDrift("'MODEL' table without price rows ('1M INPUT TOKENS (CACHE HIT)' / '百万tokens输入')")
-    kept, seen = [], set()
-    for quote in quotes:
-        key = (quote.model, quote.dimension, quote.currency, json.dumps(quote.conditions, sort_keys=True))
-        if key not in seen:
-            seen.add(key)
-            kept.append(quote)
-    return kept
+    return dedupe(quotes, "model", "dimension", "currency", "conditions")
 
 
 # --- finding the tables ------------------------------------------------------------------

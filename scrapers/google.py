@@ -28,7 +28,6 @@ The raw HTML of cloud.google.com's Vertex / Agent Platform pricing is a differen
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -37,6 +36,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import split_row, tables
 from scrapers._prices import to_decimal
+from scrapers._quotes import dedupe
 from scrapers._text import clean
 
 _MIN_MODELS = 5
@@ -97,7 +97,6 @@ def _parse_markdown(text: str) -> list[Quote]:
     sections = [(i, clean(m.group(1))) for i, line in enumerate(lines) if (m := _SECTION.match(line))]
     all_tables = tables(text)
     quotes: list[Quote] = []
-    seen: set[tuple] = set()
     by_section: dict[int, list] = {}
     for table in all_tables:
         start = None
@@ -119,13 +118,8 @@ def _parse_markdown(text: str) -> list[Quote]:
             if tab is None:
                 continue
             raw_rows = [split_row(line) for line in lines[table.line + 1 : table.line + 1 + len(table.rows)]]
-            for quote in _table_quotes(table, raw_rows, ids, title, tab):
-                key = (quote.model, quote.dimension, quote.unit, json.dumps(quote.conditions, sort_keys=True))
-                if key in seen:
-                    continue
-                seen.add(key)
-                quotes.append(quote)
-    return quotes
+            quotes += _table_quotes(table, raw_rows, ids, title, tab)
+    return dedupe(quotes, "model", "dimension", "unit", "conditions")
 
 
 def _strip_title(title: str) -> str:

@@ -30,11 +30,11 @@ Traps:
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._prices import json_number
 
 _MODES = {"chat", "completion", "responses"}
 _SKIP_KEYS = {"sample_spec"}
@@ -73,22 +73,6 @@ _CONTEXT_TIER = re.compile(r"_above_(\d+)k_tokens$")
 _HOUR_TTL = "_above_1hr"
 
 
-def _number(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        text = repr(value)
-    elif isinstance(value, (int, str)):
-        text = str(value).strip()
-    else:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _split_key(key: str) -> tuple[str, dict[str, Any], int | None, bool] | None:
     """`cache_read_input_token_cost_above_272k_tokens_priority` -> base, service, 272, ttl_1h."""
     service: dict[str, Any] = {}
@@ -115,7 +99,7 @@ def _entry_quotes(model: str, entry: dict[str, Any]) -> list[Quote]:
         split = _split_key(key)
         if split is None:
             continue
-        price = _number(value)
+        price = json_number(value)
         if price is None or price < 0:
             continue
         base = split[0]
@@ -150,7 +134,7 @@ def _wanted(entry: dict[str, Any]) -> bool:
         return True
     if mode is None:
         return any(
-            (_number(entry.get(key)) or 0) > 0 for key in ("input_cost_per_token", "output_cost_per_token")
+            (json_number(entry.get(key)) or 0) > 0 for key in ("input_cost_per_token", "output_cost_per_token")
         )
     return False
 

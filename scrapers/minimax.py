@@ -23,7 +23,6 @@ Reads:
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -32,8 +31,10 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables as markdown_tables
 from scrapers._prices import to_decimal
+from scrapers._quotes import dedupe
 from scrapers._table import grid
 from scrapers._text import clean
+from scrapers._tiers import tokens
 
 _MIN_MODELS = 2
 _TEXT_COLUMNS = ("input", "output", "cached_input", "cache_write")
@@ -68,11 +69,7 @@ def _per(text: str) -> int | None:
     return None
 
 
-_BOUND = r"(\d+(?:\.\d+)?)\s*([KkMm]?)"
-
-
-def _tokens(number: str, suffix: str) -> int:
-    return int(to_decimal(number) * {"k": 1000, "m": 1_000_000}.get(suffix.lower(), 1))
+_BOUND = r"(\d+(?:\.\d+)?)\s*([KkMm]?)"  # `_tiers.BOUND` without 万: MiniMax writes K and M
 
 
 def _context(text: str) -> dict[str, Any]:
@@ -80,13 +77,13 @@ def _context(text: str) -> dict[str, Any]:
     compact = text.replace(" ", "")
     match = re.search(r"(?:上下文|context)(?:长度)?(?:≤|<=|<)" + _BOUND, compact, re.I)
     if match:
-        return {"context_tokens": {"min": 0, "max": _tokens(*match.groups())}}
+        return {"context_tokens": {"min": 0, "max": tokens(*match.groups())}}
     match = re.search(r"(?:上下文|context)(?:长度)?" + _BOUND + r"[~～\-]" + _BOUND, compact, re.I)
     if match:
-        return {"context_tokens": {"min": _tokens(*match.group(1, 2)), "max": _tokens(*match.group(3, 4))}}
+        return {"context_tokens": {"min": tokens(*match.group(1, 2)), "max": tokens(*match.group(3, 4))}}
     match = re.search(r"(?:上下文|context)(?:长度)?(?:>|≥|>=)" + _BOUND, compact, re.I)
     if match:
-        return {"context_tokens": {"min": _tokens(*match.groups()), "max": None}}
+        return {"context_tokens": {"min": tokens(*match.groups()), "max": None}}
     if re.search(r"上下文|context", text, re.I):
         raise LayoutDrift(f"unrecognised context tier {text!r}")
     return {}
@@ -238,17 +235,6 @@ def _text_quotes(text: str) -> list[Quote]:
 # --- entry ------------------------------------------------------------------------
 
 
-def _dedupe(quotes: list[Quote]) -> list[Quote]:
-    seen: set[str] = set()
-    out = []
-    for quote in quotes:
-        key = json.dumps([quote.model, quote.dimension, str(quote.price), quote.currency, quote.conditions], sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            out.append(quote)
-    return out
-
-
 @register("minimax", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
@@ -261,7 +247,7 @@ def parse(page: Page) -> list[Quote]:
     else:
         quotes = _markdown_quotes(text) or _text_quotes(text)
         what = "no input/output price table or price lines ('MiniMax-M2.7 $0.3/ M tokens ...')"
-    quotes = _dedupe(quotes)
+    quotes = dedupe(quotes, "model", "dimension", "price", "currency", "conditions")
     if len({q.model for q in quotes}) < _MIN_MODELS:
         raise LayoutDrift(what)
     return quotes

@@ -39,6 +39,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
+from scrapers._quotes import dedupe
 from scrapers._text import clean
 
 _MIN_MODELS = 3  # the 2024 docs tables list 4-6 models
@@ -75,23 +76,12 @@ def parse(page: Page) -> list[Quote]:
     models = {q.model for q in quotes}
     if len(models) < minimum:
         raise LayoutDrift(f"too few priced models on the Mistral page ({len(models)})")
-    return _dedupe(quotes)
+    return dedupe(quotes, "model", "dimension", "currency", "unit", "conditions")
 
 
 def _looks_like_html(text: str) -> bool:
     head = text.lstrip()[:2000].lower()
     return head.startswith(("<!doctype html", "<html")) or "<head" in head
-
-
-def _dedupe(quotes: list[Quote]) -> list[Quote]:
-    seen: set[tuple] = set()
-    kept = []
-    for quote in quotes:
-        key = (quote.model, quote.dimension, quote.currency, quote.unit, json.dumps(quote.conditions, sort_keys=True))
-        if key not in seen:
-            seen.add(key)
-            kept.append(quote)
-    return kept
 
 
 def _slug(name: str) -> str:

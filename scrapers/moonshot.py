@@ -30,6 +30,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
+from scrapers._quotes import dedupe
 from scrapers._table import grid
 from scrapers._text import clean
 
@@ -52,14 +53,7 @@ def parse(page: Page) -> list[Quote]:
             "no pricing table with 'Model' / '模型' and an input or output price header "
             "(the /docs/pricing/chat overview only links to the per-model pages)"
         )
-    seen: set[tuple] = set()
-    kept = []
-    for quote in quotes:
-        key = (quote.model, quote.dimension, quote.currency, json.dumps(quote.conditions, sort_keys=True))
-        if key not in seen:
-            seen.add(key)
-            kept.append(quote)
-    return kept
+    return dedupe(quotes, "model", "dimension", "currency", "conditions")
 
 
 def _tables(page: Page, text: str) -> list[tuple[list[str], list[list[tuple[str, str]]]]]:

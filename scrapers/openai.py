@@ -46,6 +46,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import MarkdownTable, tables
 from scrapers._prices import find_price
+from scrapers._quotes import Collector
 from scrapers._text import clean
 
 _MIN_MODELS = 5
@@ -162,17 +163,15 @@ def _price(cell: str) -> Decimal | None:
     return found.amount if found else None
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.quotes: list[Quote] = []
-        self._seen: set[tuple] = set()
+class _Collector(Collector):
+    """USD quotes; a row whose model cell is empty adds none."""
 
-    def add(self, model: str, dimension: str, price: Decimal, conditions: dict[str, Any], per: int, unit: str) -> None:
-        identity = (model, dimension, unit, repr(sorted(conditions.items())))
-        if not model or identity in self._seen:
-            return
-        self._seen.add(identity)
-        self.quotes.append(Quote(model, dimension, price, "USD", dict(conditions), per=per, unit=unit))
+    def __init__(self) -> None:
+        super().__init__("USD")
+
+    def add(self, model: str, *details: Any) -> None:
+        if model:
+            super().add(model, *details)
 
 
 def _table_rows(table: MarkdownTable) -> tuple[list[str], list[str], list[list[str]]]:

@@ -32,11 +32,11 @@ Traps:
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
+from scrapers._prices import json_number
 
 # pricing key -> (dimension, unit); per is always 1 (price per single token/image/request)
 _FIELDS: dict[str, tuple[str, str]] = {
@@ -59,34 +59,15 @@ _KEEP_ZERO = {"prompt", "completion"}
 _MIN_MODELS = 5
 
 
-def _decimal(value: Any) -> Decimal | None:
-    """A pricing value as Decimal, or None when absent or not a number."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        text = repr(value)
-    elif isinstance(value, (int, str)):
-        text = str(value).strip()
-    else:
-        return None
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _pricing_quotes(model: str, pricing: Any, conditions: dict[str, Any]) -> list[Quote]:
     if not isinstance(pricing, dict):
         return []
-    discount = _decimal(pricing.get("discount"))
+    discount = json_number(pricing.get("discount"))
     discounted = discount is not None and 0 < discount <= 1
-    hour_cache = _decimal(pricing.get("input_cache_write_1h")) is not None
+    hour_cache = json_number(pricing.get("input_cache_write_1h")) is not None
     quotes = []
     for key, (dimension, unit) in _FIELDS.items():
-        listed = _decimal(pricing.get(key))
+        listed = json_number(pricing.get(key))
         if listed is None or listed < 0:  # absent, or the "-1" variable-price sentinel
             continue
         if listed == 0 and key not in _KEEP_ZERO:

@@ -11,7 +11,7 @@ Traps:
 - header `条件（token）` with `-`, `输入长度（0, 512k]`, `输入长度 512k+`,
   `输入长度 [16k, 32k)`, `0 ≤ 输入长度 < 32k`, `输入长度 ≥ 32k` -> context_tokens in tokens;
 - tier rows: the model cell has rowspan=N and every continuation row keeps a placeholder
-  `<td rowspan="0" colspan="0">` holding only U+FEFF (dropped before reading the grid);
+  `<td rowspan="0" colspan="0">` holding only U+FEFF (skipped by `_table.grid()`);
 - display names, not API ids: `Hy3 preview（2026-08-31 下线）` -> `hy3-preview`,
   `Kimi K2.7 Code HighSpeed` -> `kimi-k2.7-code-highspeed` (retirement notes in
   parentheses dropped); `DeepSeek-V4-Flash 正式版 原厂直供` is DeepSeek's own supply sold
@@ -26,16 +26,17 @@ credit; the "Token 单价 × Token 用量" tables), 联网搜索 (元/千次).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
-from scrapers._prices import find_price, to_decimal, unit_of
+from scrapers._prices import price_and_list_price, unit_of
+from scrapers._quotes import dedupe
 from scrapers._table import Cell, grid
 from scrapers._text import clean
+from scrapers._tiers import BOUND, tokens
 
 _MIN_MODELS = 5
 _MAINLAND = re.compile(r"广州|北京|上海|南京|成都|重庆|深圳|中国内地|中国大陆")
@@ -57,9 +58,7 @@ def _tables(tree) -> list[tuple[list[str], str | None, list[list[Cell]]]]:
             level = int(node.tag[1])
             stack = [h for h in stack if h[0] < level] + [(level, clean(node.text(separator=" ")))]
             continue
-        for placeholder in node.css('td[rowspan="0"], th[rowspan="0"]'):
-            placeholder.decompose()
-        found.append(([h for _, h in stack], node.attributes.get(_REGION_ATTR), grid(node)))
+        found.append(([h for _, h in stack], node.attributes.get(_REGION_ATTR), grid(node, skip_placeholders=True)))
     return found
 
 
@@ -99,11 +98,7 @@ def _dimension(label: str) -> str | None:
     return None
 
 
-_BOUND = re.compile(r"(\d+(?:\.\d+)?)\s*([kKmM万]?)")
-
-
-def _tokens(number: str, suffix: str) -> int:
-    return int(to_decimal(number) * {"k": 1000, "m": 1_000_000, "万": 10_000}.get(suffix.lower(), 1))
+_BOUND = re.compile(BOUND)
 
 
 def _tier(text: str) -> dict[str, Any]:
@@ -114,9 +109,9 @@ def _tier(text: str) -> dict[str, Any]:
         raise LayoutDrift(f"unrecognised tier condition {text!r}")
     bounds = _BOUND.findall(text)
     if len(bounds) == 2:
-        return {"context_tokens": {"min": _tokens(*bounds[0]), "max": _tokens(*bounds[1])}}
+        return {"context_tokens": {"min": tokens(*bounds[0]), "max": tokens(*bounds[1])}}
     if len(bounds) == 1:
-        number = _tokens(*bounds[0])
+        number = tokens(*bounds[0])
         if re.search(r"\d\s*[kKmM万]?\s*\+|[≥>]", text):
             return {"context_tokens": {"min": number, "max": None}}
         if re.search(r"[≤<]", text):
@@ -194,18 +189,11 @@ def _quote(model: str, dimension: str, cell: Cell, conditions: dict, per: int, c
     text = cell.text
     if text in ("", "-", "—", "–", "/") or not _PRICE_CELL.match(text):
         return None
-    price = find_price(text)
-    if price is None:
+    found = price_and_list_price(text, cell.struck)
+    if found is None:
         return None
-    conditions = dict(conditions)
-    list_price = None
-    if cell.struck:
-        struck = find_price(cell.struck)
-        if struck is not None and struck.amount != price.amount:
-            list_price = struck.amount
-            conditions["promo"] = True
-    if price.promo:
-        conditions["promo"] = True
+    price, list_price = found
+    conditions = {**conditions, "promo": True} if price.promo else dict(conditions)
     return Quote(model, dimension, price.amount, _currency(text) or currency or "CNY", conditions, list_price, per)
 
 
@@ -218,13 +206,9 @@ def parse(page: Page) -> list[Quote]:
     if not tables:
         raise LayoutDrift("no <table> in the TokenHub pricing document")
     quotes: list[Quote] = []
-    seen: set[str] = set()
     for headings, region, rows in tables:
-        for quote in _table_quotes(headings, region, rows):
-            key = json.dumps([quote.model, quote.dimension, str(quote.price), quote.conditions], sort_keys=True)
-            if key not in seen:
-                seen.add(key)
-                quotes.append(quote)
+        quotes += _table_quotes(headings, region, rows)
+    quotes = dedupe(quotes, "model", "dimension", "price", "conditions")
     models = {q.model for q in quotes}
     if len(models) < _MIN_MODELS:
         raise LayoutDrift(

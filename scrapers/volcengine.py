@@ -10,7 +10,7 @@ Traps:
 - every cell ends in U+200B; units appear only in the header (`元/百万token`,
   `元/千token` -> per=1000, cache storage `元/百万token/小时` -> `cache_storage`);
 - tier rows: the model cell has rowspan=N and each continuation row still carries a
-  placeholder `<td rowspan="0">` (dropped here, else every later cell shifts right);
+  placeholder `<td rowspan="0">` (skipped by `_table.grid()`, else every later cell shifts right);
   in markdown the continuation rows have an empty model cell (inherit the model above);
 - tiers `输入长度 [0, 32]`, `(32, 128]`, `[0, 32] 且输出长度 (0.2,+∞)` are in
   thousands of tokens -> conditions context_tokens / output_tokens in tokens;
@@ -37,8 +37,9 @@ from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables as markdown_tables
-from scrapers._prices import currency_of, find_price, to_decimal, unit_of
-from scrapers._table import Cell, grid
+from scrapers._prices import currency_of, price_and_list_price, to_decimal, unit_of
+from scrapers._quotes import dedupe
+from scrapers._table import Cell, grid, header_rows
 from scrapers._text import clean
 
 _MIN_MODELS = 10
@@ -63,10 +64,7 @@ def _html_tables(tree) -> list[_Table]:
     selector = "h1, h2, h3, h4, h5, h6, div.heading-h1, div.heading-h2, div.heading-h3, div.heading-h4, div.heading-h5, div.heading-h6, table"
     for node in tree.css(selector):
         if node.tag == "table":
-            # ace-editor tables keep a placeholder <td rowspan="0"> under every spanned cell
-            for placeholder in node.css('td[rowspan="0"], th[rowspan="0"]'):
-                placeholder.decompose()
-            found.append(_Table([h for _, h in stack], grid(node)))
+            found.append(_Table([h for _, h in stack], grid(node, skip_placeholders=True)))
             continue
         if node.tag.startswith("h") and len(node.tag) == 2:
             level = int(node.tag[1])
@@ -240,19 +238,11 @@ class _Column:
     currency: str | None
 
 
-def _header_rows(rows: list[list[Cell]]) -> int:
-    first = rows[0][0].text if rows and rows[0] else ""
-    count = 1
-    while count < len(rows) and rows[count] and rows[count][0].text == first:
-        count += 1
-    return count
-
-
 def _table_quotes(table: _Table, default_currency: str) -> list[Quote]:
     section = _section_conditions(table.headings)
     if section is None or len(table.rows) < 2:
         return []
-    n_header = _header_rows(table.rows)
+    n_header = header_rows(table.rows)
     width = len(table.rows[0])
     labels = []
     for col in range(width):
@@ -306,18 +296,11 @@ def _cell_quote(model: str, column: _Column, cell: Cell, conditions: dict, defau
         return None
     if not (_PRICE_CELL.match(text) or _FREE_CELL.match(text)):
         return None  # prose or a composite price, not a per-token price
-    price = find_price(text)
-    if price is None:
+    found = price_and_list_price(text, cell.struck)
+    if found is None:
         return None
-    conditions = dict(conditions)
-    list_price = None
-    if cell.struck:
-        struck = find_price(cell.struck)
-        if struck is not None and struck.amount != price.amount:
-            list_price = struck.amount
-            conditions["promo"] = True
-    if price.promo:
-        conditions["promo"] = True
+    price, list_price = found
+    conditions = {**conditions, "promo": True} if price.promo else dict(conditions)
     return Quote(
         model=model,
         dimension=column.dimension,
@@ -329,17 +312,6 @@ def _cell_quote(model: str, column: _Column, cell: Cell, conditions: dict, defau
     )
 
 
-def _dedupe(quotes: list[Quote]) -> list[Quote]:
-    seen: set[str] = set()
-    out = []
-    for quote in quotes:
-        key = json.dumps([quote.model, quote.dimension, str(quote.price), quote.currency, quote.conditions, quote.per], sort_keys=True, default=str)
-        if key not in seen:
-            seen.add(key)
-            out.append(quote)
-    return out
-
-
 def _parse_document(page: Page, *, default_currency: str, min_models: int) -> list[Quote]:
     """Quotes of every per-token price table of a Volcengine / BytePlus pricing document."""
     tables = _document_tables(page)
@@ -348,7 +320,7 @@ def _parse_document(page: Page, *, default_currency: str, min_models: int) -> li
     quotes: list[Quote] = []
     for table in tables:
         quotes.extend(_table_quotes(table, default_currency))
-    quotes = _dedupe(quotes)
+    quotes = dedupe(quotes, "model", "dimension", "price", "currency", "conditions", "per")
     models = {q.model for q in quotes}
     if len(models) < min_models:
         raise LayoutDrift(f"only {len(models)} models with per-token prices (expected at least {min_models}); no table with a model column and input/output price headers?")

@@ -36,6 +36,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import find_price
+from scrapers._quotes import Collector
 from scrapers._text import clean
 
 _MIN_MODELS = 2
@@ -57,19 +58,6 @@ _LONG_FIELDS = (
 _API_ID = re.compile(r"^[a-z][a-z0-9.\-]*\d[a-z0-9.\-]*$|^grok[a-z0-9.\-]*$")
 _MODEL_LINK = re.compile(r"\[View model\]\(([^)\s]+)\)", re.I)
 _CARD_PRICE = re.compile(r"^(Input|Output|Cached input)\s*(\$.*)$", re.I)
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.quotes: list[Quote] = []
-        self._seen: set[tuple] = set()
-
-    def add(self, model: str, dimension: str, price: Decimal, conditions: dict[str, Any], per: int, unit: str) -> None:
-        identity = (model, dimension, unit, repr(sorted(conditions.items())))
-        if identity in self._seen:
-            return
-        self._seen.add(identity)
-        self.quotes.append(Quote(model, dimension, price, "USD", dict(conditions), per=per, unit=unit))
 
 
 # --- embedded JSON catalogue -----------------------------------------------------------
@@ -107,7 +95,7 @@ def _per_million(value: Any) -> Decimal | None:
     return None if units is None else units / _TOKEN_SCALE
 
 
-def _parse_payload(text: str, collector: _Collector) -> None:
+def _parse_payload(text: str, collector: Collector) -> None:
     clusters = [c for c in _payload(text)["clusterConfigs"] if isinstance(c, dict)]
     clusters.sort(key=lambda c: _PREFERRED_CLUSTER not in str(c.get("clusterName", "")))
     done: set[str] = set()
@@ -143,7 +131,7 @@ def _cost_dimension(cell: str) -> tuple[str, str, int] | None:
     return None
 
 
-def _parse_markdown(text: str, collector: _Collector) -> None:
+def _parse_markdown(text: str, collector: Collector) -> None:
     for table in tables(text):
         labels = [clean(h).lower() for h in table.header]
         if "model" not in labels:
@@ -173,7 +161,7 @@ def _parse_markdown(text: str, collector: _Collector) -> None:
     _parse_cards(text, collector)
 
 
-def _parse_cards(text: str, collector: _Collector) -> None:
+def _parse_cards(text: str, collector: Collector) -> None:
     """`### Grok 4.3` cards: `Input$1.25 / 1M tokens`, id from the `[View model](...)` link."""
     for block in re.split(r"^#{2,4}\s+", text, flags=re.M)[1:]:
         link = _MODEL_LINK.search(block)
@@ -196,7 +184,7 @@ def _parse_cards(text: str, collector: _Collector) -> None:
 @register("xai", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    collector = _Collector()
+    collector = Collector("USD")
     if _MARKER in text:
         _parse_payload(text, collector)
     else:

@@ -18,7 +18,6 @@ Not quoted: `Built-in Tools` (web search per use, not a model) and `Agents` (age
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -27,6 +26,7 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
+from scrapers._quotes import dedupe
 from scrapers._table import grid
 from scrapers._text import clean
 
@@ -60,14 +60,7 @@ def parse(page: Page) -> list[Quote]:
     models = {q.model for q in quotes}
     if len(models) < _MIN_MODELS or not any(q.dimension == "output" for q in quotes):
         raise LayoutDrift(f"no Z.AI price tables with 'Model' and 'Input' / 'Output' headers ({len(models)} models)")
-    seen: set[tuple] = set()
-    kept = []
-    for quote in quotes:
-        key = (quote.model, quote.dimension, quote.unit, json.dumps(quote.conditions, sort_keys=True))
-        if key not in seen:
-            seen.add(key)
-            kept.append(quote)
-    return kept
+    return dedupe(quotes, "model", "dimension", "unit", "conditions")
 
 
 def _html_tables(page: Page) -> list[tuple[str, list[str], list[list[str]]]]:

@@ -26,7 +26,6 @@ packages and on-premise offers (other products, not per-use model prices).
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -35,7 +34,9 @@ from scrapers import Page, Quote, register
 from scrapers._walls import raise_if_walled
 from scrapers._table import Cell, grid
 from scrapers._prices import to_decimal
+from scrapers._quotes import dedupe
 from scrapers._text import clean
+from scrapers._tiers import tokens
 
 _MIN_MODELS = 5
 
@@ -65,18 +66,7 @@ def parse(page: Page) -> list[Quote]:
         raise LayoutDrift(
             f"no bigmodel.cn price tables with '模型' and '单价' headers (found {len(models)} models)"
         )
-    return _dedupe(quotes)
-
-
-def _dedupe(quotes: list[Quote]) -> list[Quote]:
-    seen: set[tuple] = set()
-    kept = []
-    for quote in quotes:
-        key = (quote.model, quote.dimension, quote.unit, json.dumps(quote.conditions, sort_keys=True))
-        if key not in seen:
-            seen.add(key)
-            kept.append(quote)
-    return kept
+    return dedupe(quotes, "model", "dimension", "unit", "conditions")
 
 
 def _tables(tree) -> list[tuple[list[str], list[list[Cell]]]]:
@@ -174,15 +164,11 @@ def _tiers(text: str) -> dict:
     conditions: dict = {}
     for match in _TIER.finditer(clean(text)):
         label = (match.group(1) or "").lower()
-        low = _thousands(match.group(3))
-        high = _thousands(match.group(4)) if match.group(4) else None
+        low = tokens(match.group(3), "k")
+        high = tokens(match.group(4), "k") if match.group(4) else None
         key = "output_tokens" if ("输出" in label or "output" in label) else "context_tokens"
         conditions[key] = {"min": low, "max": high}
     return conditions
-
-
-def _thousands(number: str) -> int:
-    return int(Decimal(number) * 1000)
 
 
 def _cell_quotes(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
+
+from scrapers import Page, Quote, get_parser
 
 REPO = Path(__file__).resolve().parents[1]
 VENDOR_PAGES = Path(os.environ.get("PRICEWATCH_VENDOR_PAGES", REPO.parent / "shared" / "vendor-pages"))
@@ -20,10 +24,64 @@ def vendor_page(relative: str) -> Path:
     return path
 
 
-def vendor_pages(folder: str, pattern: str = "*") -> list[Path]:
-    """Every real page of a vendor folder matching `pattern` (empty list when absent)."""
-    base = VENDOR_PAGES / folder
-    return sorted(p for p in base.glob(pattern) if p.name != "PROVENANCE.md") if base.exists() else []
+def assert_pages_covered(folder: str, covered: set[str]) -> None:
+    """Every real page under `folder` (sub-folders too) is one of `covered` (paths relative to
+    vendor-pages): the pages a conformance test reads, and those it names as not its parser's."""
+    files = (VENDOR_PAGES / folder).glob("**/*")
+    pages = {p.relative_to(VENDOR_PAGES).as_posix() for p in files if p.is_file() and p.name != "PROVENANCE.md"}
+    assert pages <= covered, f"real pages without a conformance case: {sorted(pages - covered)}"
+
+
+# -- parsers: run one on a page, look up its quotes -------------------------------------------
+
+
+def parse_page(parser_name: str, page: Path | bytes | str, url: str = "") -> list[Quote]:
+    """The quotes the named parser reads from a saved page (a Path), raw bytes, or text."""
+    if isinstance(page, Path):
+        content = page.read_bytes()
+    elif isinstance(page, str):
+        content = page.encode("utf-8")
+    else:
+        content = page
+    return get_parser(parser_name).parse(Page(content, url=url))
+
+
+def one_quote(quotes: list[Quote], model: str, dimension: str, *, unit: str | None = "token",
+              currency: str | None = None, **conditions) -> Quote:
+    """The one quote of `model` and `dimension` whose conditions are exactly `conditions`, of
+    `currency` when given (pages quote USD and EUR side by side); it must be priced per `unit`
+    (None: any unit)."""
+    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions
+            and (currency is None or q.currency == currency)]
+    assert len(hits) == 1, (model, dimension, currency, conditions, hits)
+    assert unit is None or hits[0].unit == unit, (model, dimension, conditions, hits[0])
+    return hits[0]
+
+
+def assert_unique_keys(quotes: list[Quote]) -> None:
+    """No two quotes share model, dimension and conditions: one price each on a one-currency page."""
+    keys = [(q.model, q.dimension, json.dumps(q.conditions, sort_keys=True)) for q in quotes]
+    assert len(keys) == len(set(keys)), "two prices for the same model, dimension and conditions"
+
+
+def router_markdown(html: str) -> str:
+    """The MDContent markdown inside a Volcengine page's `window._ROUTER_DATA`, read apart from
+    the parser's own reading of it, so a test can feed the parser that markdown alone."""
+    payload = json.loads(re.search(r"window\._ROUTER_DATA\s*=\s*(\{.*?\})\s*</script>", html, re.S).group(1))
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            if isinstance(obj.get("MDContent"), str):
+                return obj["MDContent"]
+            obj = list(obj.values())
+        if isinstance(obj, list):
+            for item in obj:
+                found = walk(item)
+                if found:
+                    return found
+        return None
+
+    return walk(payload)
 
 
 # -- databases: every store/diff/query test runs on SQLite and, when configured, PostgreSQL --------

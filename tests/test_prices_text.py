@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pipeline.errors import BadPrice
-from scrapers._prices import find_price, parse_price
+from scrapers._prices import find_price, json_number, parse_price, price_and_list_price
 
 
 @pytest.mark.parametrize("text, amount, currency, per, promo", [
@@ -44,3 +44,34 @@ def test_any_text_gives_a_price_or_a_typed_error(text):
     except BadPrice:
         return
     assert price.amount.is_finite()
+
+
+@pytest.mark.parametrize("struck, amount, list_price, promo", [
+    ("", "0.435", None, False),
+    ("$1.74", "0.435", "1.74", True),
+    ("$0.435", "0.435", None, False),  # struck text repeating the price is not a list price
+    ("-", "0.435", None, False),
+])
+def test_price_and_list_price(struck, amount, list_price, promo):
+    price, listed = price_and_list_price("$0.435", struck)
+    assert (price.amount, listed, price.promo) == (Decimal(amount), Decimal(list_price) if list_price else None, promo)
+
+
+def test_price_and_list_price_of_a_cell_without_price():
+    assert price_and_list_price("-", "$1") is None
+
+
+@pytest.mark.parametrize("value, expected", [
+    (3e-06, "0.000003"),
+    ("0.00000008333333333333334", "0.00000008333333333333334"),
+    (" 2 ", "2"),
+    (0, "0"),
+    (None, None),
+    (True, None),
+    ("", None),
+    ("n/a", None),
+    ("Infinity", None),
+    ([1], None),
+])
+def test_json_number(value, expected):
+    assert json_number(value) == (Decimal(expected) if expected is not None else None)

@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-from scrapers import Page, all_parsers, get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alibaba"
 
-
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.alibaba")
-    return get_parser("alibaba")
-
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return parser().parse(Page(data, url="https://help.aliyun.com/zh/model-studio/model-pricing"))
+parse = partial(parse_page, "alibaba", url="https://help.aliyun.com/zh/model-studio/model-pricing")
 
 
 @pytest.fixture(scope="module")
 def quotes():
-    return parse((FIXTURES / "model_pricing_api.json").read_bytes())
+    return parse(FIXTURES / "model_pricing_api.json")
 
 
 @pytest.fixture(scope="module")
 def hologres():
-    return parse((FIXTURES / "hologres_managed_models_billing.html").read_bytes())
-
-
-def find(quotes, model, dimension, **conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+    return parse(FIXTURES / "hologres_managed_models_billing.html")
 
 
 def tier(low, high):
@@ -49,12 +32,12 @@ def tier(low, high):
 
 
 def test_input_length_tiers(quotes):
-    assert find(quotes, "qwen3-max", "input", context_tokens=tier(0, 32_000)).price == Decimal("2.5")
-    assert find(quotes, "qwen3-max", "output", context_tokens=tier(128_000, 256_000)).price == Decimal("28")
-    assert find(quotes, "glm-5.1", "input", context_tokens=tier(32_000, 200_000)).price == Decimal("8")
+    assert one_quote(quotes, "qwen3-max", "input", context_tokens=tier(0, 32_000)).price == Decimal("2.5")
+    assert one_quote(quotes, "qwen3-max", "output", context_tokens=tier(128_000, 256_000)).price == Decimal("28")
+    assert one_quote(quotes, "glm-5.1", "input", context_tokens=tier(32_000, 200_000)).price == Decimal("8")
     # 无阶梯计价 / 不区分阶梯: no condition
-    assert find(quotes, "qwen-max", "input").price == Decimal("2.4")
-    assert find(quotes, "glm-5.2", "output").price == Decimal("28")
+    assert one_quote(quotes, "qwen-max", "input").price == Decimal("2.4")
+    assert one_quote(quotes, "glm-5.2", "output").price == Decimal("28")
 
 
 def test_model_id_is_the_first_word_of_the_cell(quotes):
@@ -65,38 +48,38 @@ def test_model_id_is_the_first_word_of_the_cell(quotes):
 
 def test_limited_time_discount_is_computed_with_list_price(quotes):
     # 原价 12元 限时5折
-    quote = find(quotes, "qwen3.7-max", "input", context_tokens=tier(0, 1_000_000), promo=True)
+    quote = one_quote(quotes, "qwen3.7-max", "input", context_tokens=tier(0, 1_000_000), promo=True)
     assert (quote.price, quote.list_price) == (Decimal("6.0"), Decimal("12"))
-    plus = find(quotes, "qwen3.7-plus", "output", context_tokens=tier(0, 256_000), mode="thinking", promo=True)
+    plus = one_quote(quotes, "qwen3.7-plus", "output", context_tokens=tier(0, 256_000), mode="thinking", promo=True)
     assert (plus.price, plus.list_price) == (Decimal("6.4"), Decimal("8"))
 
 
 def test_thinking_and_non_thinking_output_columns(quotes):
     low = tier(0, 128_000)
-    assert find(quotes, "qwen-plus", "input", context_tokens=low).price == Decimal("0.8")
-    assert find(quotes, "qwen-plus", "output", context_tokens=low, mode="non_thinking").price == Decimal("2")
-    assert find(quotes, "qwen-plus", "output", context_tokens=low, mode="thinking").price == Decimal("8")
-    assert find(quotes, "qwen3-235b-a22b", "output", mode="thinking").price == Decimal("20")
+    assert one_quote(quotes, "qwen-plus", "input", context_tokens=low).price == Decimal("0.8")
+    assert one_quote(quotes, "qwen-plus", "output", context_tokens=low, mode="non_thinking").price == Decimal("2")
+    assert one_quote(quotes, "qwen-plus", "output", context_tokens=low, mode="thinking").price == Decimal("8")
+    assert one_quote(quotes, "qwen3-235b-a22b", "output", mode="thinking").price == Decimal("20")
     # "-": the thinking-only model has no non-thinking output price
     assert [q.conditions for q in quotes if q.model == "qwen3-next-80b-a3b-thinking" and q.dimension == "output"] == [{"mode": "thinking"}]
 
 
 def test_single_output_column_has_no_mode(quotes):
     # 输出单价 思维链+回答 with 模式 仅思考模式: one price, no mode condition
-    assert find(quotes, "deepseek-v4-pro", "output").price == Decimal("24")
+    assert one_quote(quotes, "deepseek-v4-pro", "output").price == Decimal("24")
 
 
 def test_omni_modalities(quotes):
-    assert find(quotes, "qwen3-omni-flash", "input").price == Decimal("1.8")
-    assert find(quotes, "qwen3-omni-flash", "input_audio").price == Decimal("15.8")
-    assert find(quotes, "qwen3-omni-flash", "input_image").price == Decimal("3.3")
-    assert find(quotes, "qwen3-omni-flash", "output").price == Decimal("6.9")
-    assert find(quotes, "qwen3-omni-flash", "output", input_modality="multimodal").price == Decimal("12.7")
-    assert find(quotes, "qwen3-omni-flash", "output_audio").price == Decimal("62.6")
+    assert one_quote(quotes, "qwen3-omni-flash", "input").price == Decimal("1.8")
+    assert one_quote(quotes, "qwen3-omni-flash", "input_audio").price == Decimal("15.8")
+    assert one_quote(quotes, "qwen3-omni-flash", "input_image").price == Decimal("3.3")
+    assert one_quote(quotes, "qwen3-omni-flash", "output").price == Decimal("6.9")
+    assert one_quote(quotes, "qwen3-omni-flash", "output", input_modality="multimodal").price == Decimal("12.7")
+    assert one_quote(quotes, "qwen3-omni-flash", "output_audio").price == Decimal("62.6")
 
 
 def test_free_offline_and_trial_cells(quotes):
-    free = find(quotes, "deepseek-r1-distill-qwen-1.5b", "input", promo=True)
+    free = one_quote(quotes, "deepseek-r1-distill-qwen-1.5b", "input", promo=True)
     assert free.price == Decimal(0)
     models = {q.model for q in quotes}
     assert "deepseek-r1-distill-llama-8b" not in models  # 已下线
@@ -104,8 +87,8 @@ def test_free_offline_and_trial_cells(quotes):
 
 
 def test_labelled_prices_in_one_cell(quotes):
-    assert find(quotes, "qwen3-vl-rerank", "input").price == Decimal("0.7")
-    assert find(quotes, "qwen3-vl-rerank", "input_image").price == Decimal("1.8")
+    assert one_quote(quotes, "qwen3-vl-rerank", "input").price == Decimal("0.7")
+    assert one_quote(quotes, "qwen3-vl-rerank", "input_image").price == Decimal("1.8")
 
 
 def test_only_mainland_prices(quotes):
@@ -118,7 +101,7 @@ def test_only_mainland_prices(quotes):
 
 def test_region_lasts_over_sibling_headings(quotes):
     # h4 华北2（北京） then h4 千问-TTS: still Beijing; h4 新加坡 tables are character-priced
-    assert find(quotes, "qwen-tts-latest", "input").price == Decimal("1.6")
+    assert one_quote(quotes, "qwen-tts-latest", "input").price == Decimal("1.6")
 
 
 def test_non_token_columns_skipped(quotes):
@@ -128,22 +111,22 @@ def test_non_token_columns_skipped(quotes):
 
 
 def test_hologres_per_thousand_and_china_site_only(hologres):
-    quote = find(hologres, "qwen3.7-max", "input")
+    quote = one_quote(hologres, "qwen3.7-max", "input")
     assert (quote.price, quote.per, quote.currency) == (Decimal("0.01440"), 1000, "CNY")
-    assert find(hologres, "qwen3.7-plus", "output", context_tokens=tier(256_000, 1_000_000)).price == Decimal("0.02880")
-    assert find(hologres, "qwen3-vl-plus", "input", context_tokens=tier(0, 32_000)).price == Decimal("0.00120")
+    assert one_quote(hologres, "qwen3.7-plus", "output", context_tokens=tier(256_000, 1_000_000)).price == Decimal("0.02880")
+    assert one_quote(hologres, "qwen3-vl-plus", "input", context_tokens=tier(0, 32_000)).price == Decimal("0.00120")
     assert not [q for q in hologres if q.price == Decimal("0.02248")]  # 新加坡
 
 
 def test_hologres_cache_columns(hologres):
-    assert find(hologres, "qwen3.7-max", "cache_write").price == Decimal("0.01800")
-    assert find(hologres, "qwen3.7-max", "cached_input", cache_type="explicit").price == Decimal("0.00144")
-    assert find(hologres, "qwen3.7-max", "cached_input", cache_type="implicit").price == Decimal("0.00288")
+    assert one_quote(hologres, "qwen3.7-max", "cache_write").price == Decimal("0.01800")
+    assert one_quote(hologres, "qwen3.7-max", "cached_input", cache_type="explicit").price == Decimal("0.00144")
+    assert one_quote(hologres, "qwen3.7-max", "cached_input", cache_type="implicit").price == Decimal("0.00288")
 
 
 def test_hologres_category_rows(hologres):
-    assert find(hologres, "qwen3-vl-embedding", "input").price == Decimal("0.00084")
-    assert find(hologres, "qwen3-vl-embedding", "input_image").price == Decimal("0.00216")
+    assert one_quote(hologres, "qwen3-vl-embedding", "input").price == Decimal("0.00084")
+    assert one_quote(hologres, "qwen3-vl-embedding", "input_image").price == Decimal("0.00216")
     assert "fun-asr" not in {q.model for q in hologres}  # 元/秒
 
 

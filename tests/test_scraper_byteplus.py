@@ -2,55 +2,38 @@
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import LayoutDrift
-from scrapers import Page, all_parsers, get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "byteplus"
 T0_128 = {"min": 0, "max": 128_000}
 T128_256 = {"min": 128_000, "max": 256_000}
 
-
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.byteplus")
-    return get_parser("byteplus")
-
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return parser().parse(Page(data, url="https://docs.byteplus.com/en/docs/ModelArk/1544106"))
+parse = partial(parse_page, "byteplus", url="https://docs.byteplus.com/en/docs/ModelArk/1544106")
 
 
 @pytest.fixture(scope="module")
 def quotes():
-    return parse((FIXTURES / "modelark_pricing_excerpt.html").read_bytes())
-
-
-def find(quotes, model, dimension, **conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+    return parse(FIXTURES / "modelark_pricing_excerpt.html")
 
 
 def test_prompt_length_tiers_in_tokens(quotes):
-    assert find(quotes, "seed-2-0-lite-260428", "input", context_tokens=T0_128).price == Decimal("0.25")
-    assert find(quotes, "seed-2-0-lite-260428", "output", context_tokens=T128_256).price == Decimal("4.00")
-    assert find(quotes, "deepseek-v3-2-251201", "input", context_tokens={"min": 32_000, "max": 128_000}).price == Decimal("0.56")
+    assert one_quote(quotes, "seed-2-0-lite-260428", "input", context_tokens=T0_128).price == Decimal("0.25")
+    assert one_quote(quotes, "seed-2-0-lite-260428", "output", context_tokens=T128_256).price == Decimal("4.00")
+    assert one_quote(quotes, "deepseek-v3-2-251201", "input", context_tokens={"min": 32_000, "max": 128_000}).price == Decimal("0.56")
 
 
 def test_english_column_labels(quotes):
-    assert find(quotes, "seed-2-0-lite-260428", "input_audio", context_tokens=T0_128).price == Decimal("3.75")
-    assert find(quotes, "seed-2-0-lite-260428", "cached_input_audio", context_tokens=T0_128).price == Decimal("0.75")
-    assert find(quotes, "deepseek-v4-pro-260425", "cached_input").price == Decimal("0.145")
-    assert find(quotes, "deepseek-v4-pro-260425", "cache_storage").price == Decimal("0.0083")
+    assert one_quote(quotes, "seed-2-0-lite-260428", "input_audio", context_tokens=T0_128).price == Decimal("3.75")
+    assert one_quote(quotes, "seed-2-0-lite-260428", "cached_input_audio", context_tokens=T0_128).price == Decimal("0.75")
+    assert one_quote(quotes, "deepseek-v4-pro-260425", "cached_input").price == Decimal("0.145")
+    assert one_quote(quotes, "deepseek-v4-pro-260425", "cache_storage").price == Decimal("0.0083")
 
 
 def test_usd_per_million(quotes):
@@ -58,8 +41,8 @@ def test_usd_per_million(quotes):
 
 
 def test_offline_batch_section(quotes):
-    assert find(quotes, "deepseek-v4-pro-260425", "input", batch=True).price == Decimal("0.87")
-    assert find(quotes, "seed-2-0-pro-260328", "output", batch=True, context_tokens=T128_256).price == Decimal("3.00")
+    assert one_quote(quotes, "deepseek-v4-pro-260425", "input", batch=True).price == Decimal("0.87")
+    assert one_quote(quotes, "seed-2-0-pro-260328", "output", batch=True, context_tokens=T128_256).price == Decimal("3.00")
 
 
 def test_missing_cache_columns_and_video_table(quotes):

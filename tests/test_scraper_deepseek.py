@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-import scrapers.deepseek  # noqa: F401  (registers the parser)
 from pipeline.errors import Blocked, LayoutDrift
-from scrapers import Page, get_parser
+from scrapers import get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "deepseek"
 EN_HOURS = "01:00-04:00, 06:00-10:00 UTC Mon-Fri"
 
-
-def parse_file(name: str):
-    return get_parser("deepseek").parse(Page((FIXTURES / name).read_bytes(), url=""))
+parse = partial(parse_page, "deepseek")
 
 
-def parse_text(text: str):
-    return get_parser("deepseek").parse(Page(text.encode("utf-8"), url=""))
-
-
-def only(quotes, model, dimension, currency=None, **conditions):
-    hits = [
-        q
-        for q in quotes
-        if q.model == model
-        and q.dimension == dimension
-        and (currency is None or q.currency == currency)
-        and all(q.conditions.get(k) == v for k, v in conditions.items())
-    ]
-    assert len(hits) == 1, (model, dimension, currency, conditions, hits)
-    return hits[0]
+def window(name: str, hours: str) -> dict:
+    return {"time_window": name, "time_window_hours": hours}
 
 
 def test_registered():
@@ -45,46 +31,47 @@ def test_registered():
 
 
 def test_html_peak_off_peak_rows():
-    quotes = parse_file("en_peak_offpeak.html")
+    quotes = parse(FIXTURES / "en_peak_offpeak.html")
     assert len(quotes) == 12  # 2 models x 3 dimensions x 2 windows
-    pro_off = only(quotes, "deepseek-v4-pro", "output", time_window="off_peak")
+    off_peak, peak = window("off_peak", EN_HOURS), window("peak", EN_HOURS)
+    pro_off = one_quote(quotes, "deepseek-v4-pro", "output", **off_peak)
     assert pro_off.price == Decimal("1.98") and pro_off.currency == "USD"
     assert pro_off.conditions == {"time_window": "off_peak", "time_window_hours": EN_HOURS}
-    pro_peak = only(quotes, "deepseek-v4-pro", "output", time_window="peak")
+    pro_peak = one_quote(quotes, "deepseek-v4-pro", "output", **peak)
     assert pro_peak.price == Decimal("3.96")
     assert pro_peak.conditions["time_window_hours"] == EN_HOURS
-    assert only(quotes, "deepseek-v4-flash", "cached_input", time_window="off_peak").price == Decimal("0.007")
-    assert only(quotes, "deepseek-v4-flash", "cached_input", time_window="peak").price == Decimal("0.014")
+    assert one_quote(quotes, "deepseek-v4-flash", "cached_input", **off_peak).price == Decimal("0.007")
+    assert one_quote(quotes, "deepseek-v4-flash", "cached_input", **peak).price == Decimal("0.014")
     # The zero-width space inside "$0.<ZWSP>22" and inside the model name is dropped.
-    assert only(quotes, "deepseek-v4-flash", "input", time_window="off_peak").price == Decimal("0.22")
-    assert only(quotes, "deepseek-v4-pro", "input", time_window="peak").price == Decimal("1.32")
+    assert one_quote(quotes, "deepseek-v4-flash", "input", **off_peak).price == Decimal("0.22")
+    assert one_quote(quotes, "deepseek-v4-pro", "input", **peak).price == Decimal("1.32")
     assert {q.model for q in quotes} == {"deepseek-v4-flash", "deepseek-v4-pro"}
     assert all(q.per == 1_000_000 and q.unit == "token" and q.list_price is None for q in quotes)
 
 
 def test_html_zh_flat_cny_with_footnote_on_model_name():
-    quotes = parse_file("zh_flat.html")
+    quotes = parse(FIXTURES / "zh_flat.html")
     assert len(quotes) == 6
     assert {q.model for q in quotes} == {"deepseek-v4-flash", "deepseek-v4-pro"}  # <sup>(1)</sup> dropped
-    flash_in = only(quotes, "deepseek-v4-flash", "input")
+    flash_in = one_quote(quotes, "deepseek-v4-flash", "input")
     assert (flash_in.price, flash_in.currency, flash_in.conditions) == (Decimal("1"), "CNY", {})
-    assert only(quotes, "deepseek-v4-flash", "cached_input").price == Decimal("0.02")
-    assert only(quotes, "deepseek-v4-flash", "output").price == Decimal("2")
-    assert only(quotes, "deepseek-v4-pro", "cached_input").price == Decimal("0.025")
-    assert only(quotes, "deepseek-v4-pro", "output").price == Decimal("6")
+    assert one_quote(quotes, "deepseek-v4-flash", "cached_input").price == Decimal("0.02")
+    assert one_quote(quotes, "deepseek-v4-flash", "output").price == Decimal("2")
+    assert one_quote(quotes, "deepseek-v4-pro", "cached_input").price == Decimal("0.025")
+    assert one_quote(quotes, "deepseek-v4-pro", "output").price == Decimal("6")
     # 上下文长度 1M, 输出长度, 功能 and 并发限制 2500 are not prices.
     assert {q.dimension for q in quotes} == {"cached_input", "input", "output"}
 
 
 def test_html_struck_list_price_is_promo():
-    quotes = parse_file("en_discount_del.html")
-    pro_in = only(quotes, "deepseek-v4-pro", "input")
+    quotes = parse(FIXTURES / "en_discount_del.html")
+    pro_in = one_quote(quotes, "deepseek-v4-pro", "input", promo=True)
     assert pro_in.price == Decimal("0.435")
     assert pro_in.list_price == Decimal("1.74")
     assert pro_in.conditions == {"promo": True}
-    assert only(quotes, "deepseek-v4-pro", "cached_input").list_price == Decimal("0.0145")
-    assert only(quotes, "deepseek-v4-pro", "output").price == Decimal("0.87")
-    flash_in = only(quotes, "deepseek-v4-flash", "input")
+    assert one_quote(quotes, "deepseek-v4-pro", "cached_input", promo=True).list_price == Decimal("0.0145")
+    assert one_quote(quotes, "deepseek-v4-pro", "output", promo=True).price == Decimal("0.87")
+    flash_in = one_quote(quotes, "deepseek-v4-flash", "input")
     assert (flash_in.price, flash_in.list_price, flash_in.conditions) == (Decimal("0.14"), None, {})
 
 
@@ -94,9 +81,10 @@ def test_html_percent_off_without_struck_price_is_promo():
         "<tr><td rowspan=2>PRICING</td><td>1M INPUT TOKENS (CACHE MISS)</td><td>$0.435 (75% off<sup>(3)</sup>)</td></tr>"
         "<tr><td>1M OUTPUT TOKENS</td><td>$0.87</td></tr></table>"
     )
-    quotes = parse_text(html)
-    assert only(quotes, "deepseek-v4-pro", "input").conditions == {"promo": True}
-    assert only(quotes, "deepseek-v4-pro", "output").conditions == {}
+    quotes = parse(html)
+    assert len(quotes) == 2
+    assert one_quote(quotes, "deepseek-v4-pro", "input", promo=True).conditions == {"promo": True}
+    assert one_quote(quotes, "deepseek-v4-pro", "output").conditions == {}
 
 
 def test_html_value_shared_by_all_models_via_colspan():
@@ -106,10 +94,10 @@ def test_html_value_shared_by_all_models_via_colspan():
         "<tr><td>1M INPUT TOKENS (CACHE MISS)</td><td colspan=2>$0.28</td></tr>"
         "<tr><td>1M OUTPUT TOKENS</td><td colspan=2>$0.42</td></tr></table>"
     )
-    quotes = parse_text(html)
+    quotes = parse(html)
     assert len(quotes) == 6
-    assert only(quotes, "deepseek-reasoner", "output").price == Decimal("0.42")
-    assert only(quotes, "deepseek-chat", "cached_input").price == Decimal("0.028")
+    assert one_quote(quotes, "deepseek-reasoner", "output").price == Decimal("0.42")
+    assert one_quote(quotes, "deepseek-chat", "cached_input").price == Decimal("0.028")
 
 
 def test_html_labels_found_by_text_not_position():
@@ -121,10 +109,10 @@ def test_html_labels_found_by_text_not_position():
         "<tr><td colspan=2>MAX OUTPUT</td><td colspan=2>MAXIMUM: 384K</td></tr>"
         "<tr><td colspan=2>1M INPUT TOKENS (CACHE MISS)</td><td>$0.435</td><td>$0.14</td></tr></table>"
     )
-    quotes = parse_text(html)
+    quotes = parse(html)
     assert len(quotes) == 4
-    assert only(quotes, "deepseek-v4-flash", "output").price == Decimal("0.28")
-    assert only(quotes, "deepseek-v4-pro", "input").price == Decimal("0.435")
+    assert one_quote(quotes, "deepseek-v4-flash", "output").price == Decimal("0.28")
+    assert one_quote(quotes, "deepseek-v4-pro", "input").price == Decimal("0.435")
 
 
 def test_html_announced_table_after_the_current_one_is_skipped():
@@ -138,7 +126,7 @@ def test_html_announced_table_after_the_current_one_is_skipped():
         "<tr><td rowspan=2>deepseek-v4-flash</td><td>OFF-PEAK</td><td>$0.22</td><td>$0.66</td></tr>"
         "<tr><td>PEAK</td><td>$0.44</td><td>$1.32</td></tr></table></div>"
     )
-    quotes = parse_text(html)
+    quotes = parse(html)
     assert [(q.dimension, q.price, q.conditions) for q in quotes] == [
         ("input", Decimal("0.14"), {}),
         ("output", Decimal("0.28"), {}),
@@ -150,38 +138,38 @@ def test_free_cell_is_zero():
         "<table><tr><td>MODEL</td><td>deepseek-v4-flash</td><td>deepseek-v4-pro</td></tr>"
         "<tr><td>1M OUTPUT TOKENS</td><td>$0.28</td><td>Limited-time Free</td></tr></table>"
     )
-    pro = only(parse_text(html), "deepseek-v4-pro", "output")
+    pro = one_quote(parse(html), "deepseek-v4-pro", "output", promo=True)
     assert (pro.price, pro.currency, pro.conditions) == (Decimal("0"), "USD", {"promo": True})
 
 
 def test_challenge_page_is_blocked():
     with pytest.raises(Blocked):
-        parse_file("challenge.html")
+        parse(FIXTURES / "challenge.html")
 
 
 def test_page_without_table_is_layout_drift():
     with pytest.raises(LayoutDrift, match="MODEL"):
-        parse_file("no_table.html")
+        parse(FIXTURES / "no_table.html")
 
 
 def test_model_table_without_prices_is_layout_drift():
     html = "<table><tr><td>MODEL</td><td>deepseek-v4-flash</td></tr><tr><td>CONTEXT LENGTH</td><td>1M</td></tr></table>"
     with pytest.raises(LayoutDrift, match="price rows"):
-        parse_text(html)
+        parse(html)
 
 
 # --- markdown mirrors ----------------------------------------------------------------------
 
 
 def test_markdown_announced_table_is_not_in_force():
-    quotes = parse_file("en_announcement.md")
+    quotes = parse(FIXTURES / "en_announcement.md")
     # Only the current flat table: the peak / off-peak table below "take effect ... as follows"
     # is the future price list.
     assert len(quotes) == 6
     assert all(q.conditions == {} for q in quotes)
-    assert only(quotes, "deepseek-v4-pro", "cached_input").price == Decimal("0.003625")
-    assert only(quotes, "deepseek-v4-pro", "input").price == Decimal("0.435")
-    assert only(quotes, "deepseek-v4-flash", "output").price == Decimal("0.28")
+    assert one_quote(quotes, "deepseek-v4-pro", "cached_input").price == Decimal("0.003625")
+    assert one_quote(quotes, "deepseek-v4-pro", "input").price == Decimal("0.435")
+    assert one_quote(quotes, "deepseek-v4-flash", "output").price == Decimal("0.28")
     assert Decimal("3.96") not in {q.price for q in quotes}
 
 
@@ -189,20 +177,21 @@ def test_markdown_only_announcement_is_layout_drift():
     text = (FIXTURES / "en_announcement.md").read_text(encoding="utf-8")
     future_only = text[text.index("(1) DeepSeek API pricing") :]
     with pytest.raises(LayoutDrift, match="announced"):
-        parse_text(future_only)
+        parse(future_only)
 
 
 def test_markdown_zh_peak_rows_with_dropped_rowspans():
-    quotes = parse_file("zh_peak.md")
+    quotes = parse(FIXTURES / "zh_peak.md")
     assert len(quotes) == 12
     hours = "09:00-12:00, 14:00-18:00 UTC+8"
-    flash_peak = only(quotes, "deepseek-v4-flash", "cached_input", time_window="peak")
+    off_peak, peak = window("off_peak", hours), window("peak", hours)
+    flash_peak = one_quote(quotes, "deepseek-v4-flash", "cached_input", **peak)
     assert flash_peak.price == Decimal("0.10") and flash_peak.currency == "CNY"
     assert flash_peak.conditions == {"time_window": "peak", "time_window_hours": hours}
-    assert only(quotes, "deepseek-v4-flash", "cached_input", time_window="off_peak").price == Decimal("0.05")
-    assert only(quotes, "deepseek-v4-pro", "input", time_window="peak").price == Decimal("9.0")
-    assert only(quotes, "deepseek-v4-pro", "output", time_window="off_peak").price == Decimal("13.5")
-    assert only(quotes, "deepseek-v4-pro", "output", time_window="peak").price == Decimal("27.0")
+    assert one_quote(quotes, "deepseek-v4-flash", "cached_input", **off_peak).price == Decimal("0.05")
+    assert one_quote(quotes, "deepseek-v4-pro", "input", **peak).price == Decimal("9.0")
+    assert one_quote(quotes, "deepseek-v4-pro", "output", **off_peak).price == Decimal("13.5")
+    assert one_quote(quotes, "deepseek-v4-pro", "output", **peak).price == Decimal("27.0")
 
 
 def test_markdown_struck_list_price():
@@ -211,9 +200,10 @@ def test_markdown_struck_list_price():
         "| PRICING | 1M INPUT TOKENS (CACHE MISS) | $0.435 (75% off) ~~$1.74~~ |\n"
         "| 1M OUTPUT TOKENS | $0.87 (75% off) <del>$3.48</del> |\n"
     )
-    quotes = parse_text(text)
-    assert only(quotes, "deepseek-v4-pro", "input").list_price == Decimal("1.74")
-    out = only(quotes, "deepseek-v4-pro", "output")
+    quotes = parse(text)
+    assert len(quotes) == 2
+    assert one_quote(quotes, "deepseek-v4-pro", "input", promo=True).list_price == Decimal("1.74")
+    out = one_quote(quotes, "deepseek-v4-pro", "output", promo=True)
     assert (out.price, out.list_price, out.conditions) == (Decimal("0.87"), Decimal("3.48"), {"promo": True})
 
 
@@ -223,9 +213,9 @@ def test_markdown_colspan_rendered_as_blank_cells():
         "| PRICING | 1M INPUT TOKENS (CACHE HIT) | $0.028 | |\n"
         "| 1M OUTPUT TOKENS | $0.42 | |\n"
     )
-    quotes = parse_text(text)
-    assert only(quotes, "deepseek-reasoner", "cached_input").price == Decimal("0.028")
-    assert only(quotes, "deepseek-chat", "output").price == Decimal("0.42")
+    quotes = parse(text)
+    assert one_quote(quotes, "deepseek-reasoner", "cached_input").price == Decimal("0.028")
+    assert one_quote(quotes, "deepseek-chat", "output").price == Decimal("0.42")
 
 
 def test_reader_proxy_markdown():
@@ -235,18 +225,18 @@ def test_reader_proxy_markdown():
         "| PRICING | 1M INPUT TOKENS (CACHE HIT) | $0.0028 | $0.003625 |\n"
         "| 1M INPUT TOKENS (CACHE MISS) | $0.14 | $0.435 |\n| 1M OUTPUT TOKENS | $0.28 | $0.87 |\n"
     )
-    quotes = parse_text(text)
+    quotes = parse(text)
     assert len(quotes) == 6
-    assert only(quotes, "deepseek-v4-pro", "output").price == Decimal("0.87")
+    assert one_quote(quotes, "deepseek-v4-pro", "output").price == Decimal("0.87")
 
 
 def test_html2text_table_with_multiline_cells():
-    quotes = parse_file("html2text_2025-12.md")
+    quotes = parse(FIXTURES / "html2text_2025-12.md")
     assert len(quotes) == 6
     for model in ("deepseek-chat", "deepseek-reasoner"):
-        assert only(quotes, model, "cached_input").price == Decimal("0.028")
-        assert only(quotes, model, "input").price == Decimal("0.28")
-        assert only(quotes, model, "output").price == Decimal("0.42")
+        assert one_quote(quotes, model, "cached_input").price == Decimal("0.028")
+        assert one_quote(quotes, model, "input").price == Decimal("0.28")
+        assert one_quote(quotes, model, "output").price == Decimal("0.42")
 
 
 # --- 2025 text dumps -----------------------------------------------------------------------
@@ -255,31 +245,32 @@ def test_html2text_table_with_multiline_cells():
 def test_dump_2025_02_promo_both_currencies():
     # USD block as copied from the page; the CNY tab's block holds the published CNY prices of
     # the same period (V3 0.5 / 2 / 8 元 with the promo 0.1 / 1 / 2 元, R1 1 / 4 / 16 元).
-    quotes = parse_file("dump_2025-02_promo_usd_cny.txt")
+    quotes = parse(FIXTURES / "dump_2025-02_promo_usd_cny.txt")
     assert len(quotes) == 12
-    chat_hit = only(quotes, "deepseek-chat", "cached_input", "USD")
+    chat_hit = one_quote(quotes, "deepseek-chat", "cached_input", currency="USD", promo=True)
     assert (chat_hit.price, chat_hit.list_price, chat_hit.conditions) == (Decimal("0.014"), Decimal("0.07"), {"promo": True})
-    chat_out = only(quotes, "deepseek-chat", "output", "USD")
+    chat_out = one_quote(quotes, "deepseek-chat", "output", currency="USD", promo=True)
     assert (chat_out.price, chat_out.list_price) == (Decimal("0.28"), Decimal("1.10"))
-    r1_out = only(quotes, "deepseek-reasoner", "output", "USD")
+    r1_out = one_quote(quotes, "deepseek-reasoner", "output", currency="USD")
     assert (r1_out.price, r1_out.list_price, r1_out.conditions) == (Decimal("2.19"), None, {})
-    chat_in_cny = only(quotes, "deepseek-chat", "input", "CNY")
+    chat_in_cny = one_quote(quotes, "deepseek-chat", "input", currency="CNY", promo=True)
     assert (chat_in_cny.price, chat_in_cny.list_price) == (Decimal("1"), Decimal("2"))
-    assert only(quotes, "deepseek-reasoner", "output", "CNY").price == Decimal("16")
+    assert one_quote(quotes, "deepseek-reasoner", "output", currency="CNY").price == Decimal("16")
 
 
 def test_dump_2025_02_standard_and_discount_windows():
-    quotes = parse_file("dump_2025-02_standard_discount.txt")
+    quotes = parse(FIXTURES / "dump_2025-02_standard_discount.txt")
     assert len(quotes) == 12
-    std = only(quotes, "deepseek-reasoner", "output", time_window="peak")
+    peak, off_peak = window("peak", "00:30-16:30 UTC"), window("off_peak", "16:30-00:30 UTC")
+    std = one_quote(quotes, "deepseek-reasoner", "output", **peak)
     assert std.price == Decimal("2.19")
     assert std.conditions == {"time_window": "peak", "time_window_hours": "00:30-16:30 UTC"}
-    off = only(quotes, "deepseek-reasoner", "output", time_window="off_peak")
+    off = one_quote(quotes, "deepseek-reasoner", "output", **off_peak)
     assert off.price == Decimal("0.550")
     # The "(75% OFF)" is the off-peak price itself, not a promotion.
     assert off.conditions == {"time_window": "off_peak", "time_window_hours": "16:30-00:30 UTC"}
-    assert only(quotes, "deepseek-chat", "input", time_window="peak").price == Decimal("0.27")
-    assert only(quotes, "deepseek-chat", "cached_input", time_window="off_peak").price == Decimal("0.035")
+    assert one_quote(quotes, "deepseek-chat", "input", **peak).price == Decimal("0.27")
+    assert one_quote(quotes, "deepseek-chat", "cached_input", **off_peak).price == Decimal("0.035")
 
 
 def test_all_quotes_are_well_formed():
@@ -293,7 +284,10 @@ def test_all_quotes_are_well_formed():
         "dump_2025-02_promo_usd_cny.txt",
         "dump_2025-02_standard_discount.txt",
     ):
-        for quote in parse_file(name):
+        quotes = parse(FIXTURES / name)
+        keys = [(q.model, q.dimension, q.currency, q.conditions.get("time_window")) for q in quotes]
+        assert len(keys) == len(set(keys)), f"{name}: two prices for one model, dimension, currency and window"
+        for quote in quotes:
             assert isinstance(quote.price, Decimal) and quote.price >= 0
             assert quote.currency in {"USD", "CNY"}
             assert quote.model.startswith("deepseek-") and quote.model == quote.model.strip().lower()

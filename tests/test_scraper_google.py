@@ -3,93 +3,84 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-import scrapers.google  # noqa: F401  (registers the parser even when the registry is already partly loaded)
-from scrapers import Page, get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "google"
 
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return get_parser("google").parse(Page(data, url="https://ai.google.dev/gemini-api/docs/pricing"))
+parse = partial(parse_page, "google", url="https://ai.google.dev/gemini-api/docs/pricing")
 
 
 @pytest.fixture(scope="module")
 def quotes():
-    return parse((FIXTURES / "gemini_api_pricing_jina.md").read_bytes())
-
-
-def find(quotes, model, dimension, **conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+    return parse(FIXTURES / "gemini_api_pricing_jina.md")
 
 
 def test_prompt_size_tiers_in_tokens(quotes):
     low = {"min": 0, "max": 200_000}
     high = {"min": 200_000, "max": None}
-    assert find(quotes, "gemini-2.5-pro", "input", context_tokens=low).price == Decimal("1.25")
-    assert find(quotes, "gemini-2.5-pro", "input", context_tokens=high).price == Decimal("2.50")
-    assert find(quotes, "gemini-2.5-pro", "output", context_tokens=high).price == Decimal("15.00")
-    assert find(quotes, "gemini-2.5-pro", "cached_input", context_tokens=low).price == Decimal("0.125")
+    assert one_quote(quotes, "gemini-2.5-pro", "input", context_tokens=low).price == Decimal("1.25")
+    assert one_quote(quotes, "gemini-2.5-pro", "input", context_tokens=high).price == Decimal("2.50")
+    assert one_quote(quotes, "gemini-2.5-pro", "output", context_tokens=high).price == Decimal("15.00")
+    assert one_quote(quotes, "gemini-2.5-pro", "cached_input", context_tokens=low).price == Decimal("0.125")
 
 
 def test_storage_price_per_hour_is_cache_storage(quotes):
-    storage = find(quotes, "gemini-2.5-pro", "cache_storage")
+    storage = one_quote(quotes, "gemini-2.5-pro", "cache_storage")
     assert storage.price == Decimal("4.50")
     assert (storage.per, storage.unit) == (1_000_000, "token")
 
 
 def test_tabs_map_to_batch_flex_priority(quotes):
     low = {"min": 0, "max": 200_000}
-    assert find(quotes, "gemini-2.5-pro", "input", batch=True, context_tokens=low).price == Decimal("0.625")
-    assert find(quotes, "gemini-2.5-pro", "input", tier="flex", context_tokens=low).price == Decimal("0.625")
-    assert find(quotes, "gemini-2.5-pro", "input", tier="priority", context_tokens=low).price == Decimal("2.25")
-    assert find(quotes, "gemini-2.5-flash", "output", batch=True).price == Decimal("1.25")
+    assert one_quote(quotes, "gemini-2.5-pro", "input", batch=True, context_tokens=low).price == Decimal("0.625")
+    assert one_quote(quotes, "gemini-2.5-pro", "input", tier="flex", context_tokens=low).price == Decimal("0.625")
+    assert one_quote(quotes, "gemini-2.5-pro", "input", tier="priority", context_tokens=low).price == Decimal("2.25")
+    assert one_quote(quotes, "gemini-2.5-flash", "output", batch=True).price == Decimal("1.25")
 
 
 def test_audio_input_is_its_own_dimension(quotes):
-    assert find(quotes, "gemini-2.5-flash", "input").price == Decimal("0.30")
-    assert find(quotes, "gemini-2.5-flash", "input_audio").price == Decimal("1.00")
-    assert find(quotes, "gemini-2.5-flash", "cached_input_audio").price == Decimal("0.1")
+    assert one_quote(quotes, "gemini-2.5-flash", "input").price == Decimal("0.30")
+    assert one_quote(quotes, "gemini-2.5-flash", "input_audio").price == Decimal("1.00")
+    assert one_quote(quotes, "gemini-2.5-flash", "cached_input_audio").price == Decimal("0.1")
 
 
 def test_zero_width_space_in_price_cell(quotes):
-    assert find(quotes, "gemini-2.5-flash", "output").price == Decimal("2.50")
+    assert one_quote(quotes, "gemini-2.5-flash", "output").price == Decimal("2.50")
 
 
 def test_free_tier_recorded_apart(quotes):
-    free = find(quotes, "gemini-2.5-flash", "input", tier="free")
+    free = one_quote(quotes, "gemini-2.5-flash", "input", tier="free")
     assert free.price == 0
     # the unconditional quote is the paid price, not the free tier
-    assert find(quotes, "gemini-2.5-flash", "input").price == Decimal("0.30")
-    assert find(quotes, "gemma-4", "output", tier="free").price == 0
+    assert one_quote(quotes, "gemini-2.5-flash", "input").price == Decimal("0.30")
+    assert one_quote(quotes, "gemma-4", "output", tier="free").price == 0
     assert not [q for q in quotes if q.model == "gemma-4" and "tier" not in q.conditions]
 
 
 def test_image_output_tokens_and_per_image_batch(quotes):
-    assert find(quotes, "gemini-3-pro-image", "output_image").price == Decimal("120.00")
-    assert find(quotes, "gemini-3-pro-image", "output").price == Decimal("12.00")
-    per_image = find(quotes, "gemini-3-pro-image", "output_image", batch=True, resolution="4K")
+    assert one_quote(quotes, "gemini-3-pro-image", "output_image").price == Decimal("120.00")
+    assert one_quote(quotes, "gemini-3-pro-image", "output").price == Decimal("12.00")
+    per_image = one_quote(quotes, "gemini-3-pro-image", "output_image", unit="image", batch=True, resolution="4K")
     assert (per_image.price, per_image.per, per_image.unit) == (Decimal("0.12"), 1, "image")
     # "$0.0006 (image)*" and "Equivalent to $0.134 per image" are restatements, not token prices
     assert not [q for q in quotes if q.model == "gemini-3-pro-image" and q.dimension == "input_image"]
 
 
 def test_imagen_rows_matched_to_their_ids(quotes):
-    assert find(quotes, "imagen-4.0-fast-generate-001", "output_image").price == Decimal("0.02")
-    standard = find(quotes, "imagen-4.0-generate-001", "output_image")
+    assert one_quote(quotes, "imagen-4.0-fast-generate-001", "output_image", unit="image").price == Decimal("0.02")
+    standard = one_quote(quotes, "imagen-4.0-generate-001", "output_image", unit="image")
     assert (standard.price, standard.unit, standard.per) == (Decimal("0.04"), "image", 1)
-    assert find(quotes, "imagen-4.0-ultra-generate-001", "output_image").price == Decimal("0.06")
+    assert one_quote(quotes, "imagen-4.0-ultra-generate-001", "output_image", unit="image").price == Decimal("0.06")
 
 
 def test_grounding_priced_per_thousand(quotes):
-    search = find(quotes, "gemini-2.5-pro", "web_search")
+    search = one_quote(quotes, "gemini-2.5-pro", "web_search", unit="request")
     assert (search.price, search.per, search.unit) == (Decimal("35"), 1000, "request")
 
 
@@ -172,8 +163,9 @@ _`gemini-2.5-flash-lite`_
 | Output price (including thinking tokens) | Free of charge | $0.40 |
 """
     quotes = parse(text)
-    assert find(quotes, "gemini-2.0-flash", "output").price == Decimal("0.40")
-    assert find(quotes, "gemini-2.5-pro-preview-06-05", "output", context_tokens={"min": 200_000, "max": None}).price == Decimal("15.00")
-    assert find(quotes, "gemini-2.5-flash-preview-05-20", "input_audio").price == Decimal("1.00")
-    assert find(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="non_thinking").price == Decimal("0.60")
-    assert find(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="thinking").price == Decimal("3.50")
+    assert one_quote(quotes, "gemini-2.0-flash", "output").price == Decimal("0.40")
+    long_prompt = {"min": 200_000, "max": None}
+    assert one_quote(quotes, "gemini-2.5-pro-preview-06-05", "output", context_tokens=long_prompt).price == Decimal("15.00")
+    assert one_quote(quotes, "gemini-2.5-flash-preview-05-20", "input_audio").price == Decimal("1.00")
+    assert one_quote(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="non_thinking").price == Decimal("0.60")
+    assert one_quote(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="thinking").price == Decimal("3.50")

@@ -3,48 +3,35 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-import scrapers.moonshot  # noqa: F401  (registers the parser even when the registry is already partly loaded)
-from scrapers import Page, get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "moonshot"
 
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return get_parser("moonshot").parse(Page(data, url="https://platform.kimi.com/docs/pricing/chat-k26"))
-
-
-def find(quotes, model, dimension, currency, **conditions):
-    hits = [
-        q
-        for q in quotes
-        if q.model == model and q.dimension == dimension and q.currency == currency and q.conditions == conditions
-    ]
-    assert len(hits) == 1, (model, dimension, currency, hits)
-    return hits[0]
+parse = partial(parse_page, "moonshot", url="https://platform.kimi.com/docs/pricing/chat-k26")
 
 
 def test_cny_html_page():
-    quotes = parse((FIXTURES / "kimi_com_pricing_chat-k26_trimmed.html").read_bytes())
-    assert find(quotes, "kimi-k2.6", "cached_input", "CNY").price == Decimal("1.10")
-    assert find(quotes, "kimi-k2.6", "input", "CNY").price == Decimal("6.50")
-    output = find(quotes, "kimi-k2.6", "output", "CNY")
+    quotes = parse(FIXTURES / "kimi_com_pricing_chat-k26_trimmed.html")
+    assert one_quote(quotes, "kimi-k2.6", "cached_input", currency="CNY").price == Decimal("1.10")
+    assert one_quote(quotes, "kimi-k2.6", "input", currency="CNY").price == Decimal("6.50")
+    output = one_quote(quotes, "kimi-k2.6", "output", currency="CNY")
     assert (output.price, output.per, output.unit) == (Decimal("27.00"), 1_000_000, "token")
     assert len(quotes) == 3
 
 
 def test_usd_mdx_export_with_page_breaks():
-    quotes = parse((FIXTURES / "kimi_ai_pricing_chat_mdx_trimmed.md").read_bytes())
+    quotes = parse(FIXTURES / "kimi_ai_pricing_chat_mdx_trimmed.md")
     assert {q.currency for q in quotes} == {"USD"}
-    assert find(quotes, "kimi-k2.6", "input", "USD").price == Decimal("0.95")  # <>{"$"}0.95</>
-    assert find(quotes, "kimi-k2-turbo-preview", "output", "USD").price == Decimal("8.00")
+    assert one_quote(quotes, "kimi-k2.6", "input", currency="USD").price == Decimal("0.95")  # <>{"$"}0.95</>
+    assert one_quote(quotes, "kimi-k2-turbo-preview", "output", currency="USD").price == Decimal("8.00")
     # zero-width space after the id in the source
-    assert find(quotes, "kimi-k2-thinking", "cached_input", "USD").price == Decimal("0.15")
+    assert one_quote(quotes, "kimi-k2-thinking", "cached_input", currency="USD").price == Decimal("0.15")
     assert len({q.model for q in quotes}) == 6
 
 
@@ -66,8 +53,8 @@ def test_lone_input_price_column_is_input():
 />
 """
     quotes = parse(mdx)
-    assert find(quotes, "moonshot-v1-8k", "input", "USD").price == Decimal("0.20")
-    assert find(quotes, "moonshot-v1-128k", "output", "USD").price == Decimal("5.00")
+    assert one_quote(quotes, "moonshot-v1-8k", "input", currency="USD").price == Decimal("0.20")
+    assert one_quote(quotes, "moonshot-v1-128k", "output", currency="USD").price == Decimal("5.00")
     assert {q.dimension for q in quotes} == {"input", "output"}
 
 
@@ -81,9 +68,9 @@ Markdown Content:
 | moonshot-v1-32k | 1K tokens | ¥0.024 |
 """
     quotes = parse(text)
-    assert find(quotes, "moonshot-v1-8k", "input", "CNY").price == Decimal("12.00")
-    assert find(quotes, "moonshot-v1-8k", "output", "CNY").price == Decimal("12.00")
-    per_k = find(quotes, "moonshot-v1-32k", "input", "CNY")
+    assert one_quote(quotes, "moonshot-v1-8k", "input", currency="CNY").price == Decimal("12.00")
+    assert one_quote(quotes, "moonshot-v1-8k", "output", currency="CNY").price == Decimal("12.00")
+    per_k = one_quote(quotes, "moonshot-v1-32k", "input", currency="CNY")
     assert (per_k.price, per_k.per) == (Decimal("0.024"), 1000)
 
 
@@ -93,14 +80,14 @@ def test_struck_list_price():
     <tbody><tr><td>kimi-k2-turbo-preview</td><td>1M tokens</td><td>¥1.00</td><td><del>¥16.00</del> ¥8.00</td><td>¥58.00</td></tr></tbody>
     </table></body></html>"""
     quotes = parse(html)
-    promo = find(quotes, "kimi-k2-turbo-preview", "input", "CNY", promo=True)
+    promo = one_quote(quotes, "kimi-k2-turbo-preview", "input", currency="CNY", promo=True)
     assert (promo.price, promo.list_price) == (Decimal("8.00"), Decimal("16.00"))
-    assert find(quotes, "kimi-k2-turbo-preview", "output", "CNY").price == Decimal("58.00")
+    assert one_quote(quotes, "kimi-k2-turbo-preview", "output", currency="CNY").price == Decimal("58.00")
 
 
 def test_overview_page_without_prices_drifts():
     with pytest.raises(LayoutDrift, match="overview"):
-        parse((FIXTURES / "kimi_ai_pricing_chat_overview_trimmed.html").read_bytes())
+        parse(FIXTURES / "kimi_ai_pricing_chat_overview_trimmed.html")
 
 
 def test_challenge_page_is_blocked():

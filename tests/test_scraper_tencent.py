@@ -2,60 +2,43 @@
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-from scrapers import Page, all_parsers, get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tencent"
 
-
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.tencent")
-    return get_parser("tencent")
-
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return parser().parse(Page(data, url="https://cloud.tencent.com/document/product/1823/130055"))
+parse = partial(parse_page, "tencent", url="https://cloud.tencent.com/document/product/1823/130055")
 
 
 @pytest.fixture(scope="module")
 def quotes():
-    return parse((FIXTURES / "tokenhub_model_pricing.html").read_bytes())
-
-
-def find(quotes, model, dimension, **conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+    return parse(FIXTURES / "tokenhub_model_pricing.html")
 
 
 def test_guangzhou_tab_is_unconditioned(quotes):
-    assert find(quotes, "hy3", "input").price == Decimal("1")
-    assert find(quotes, "hy3", "output").price == Decimal("4")
-    assert find(quotes, "hy3", "cached_input").price == Decimal("0.25")
-    assert find(quotes, "glm-5.2", "input").price == Decimal("8")
+    assert one_quote(quotes, "hy3", "input").price == Decimal("1")
+    assert one_quote(quotes, "hy3", "output").price == Decimal("4")
+    assert one_quote(quotes, "hy3", "cached_input").price == Decimal("0.25")
+    assert one_quote(quotes, "glm-5.2", "input").price == Decimal("8")
 
 
 def test_singapore_tab_is_intl(quotes):
-    assert find(quotes, "glm-5.2", "input", region="intl").price == Decimal("10.254")
-    assert find(quotes, "minimax-m2.5", "cached_input", region="intl").price == Decimal("0.22")
+    assert one_quote(quotes, "glm-5.2", "input", region="intl").price == Decimal("10.254")
+    assert one_quote(quotes, "minimax-m2.5", "cached_input", region="intl").price == Decimal("0.22")
 
 
 def test_tier_rows_behind_placeholder_cells(quotes):
-    assert find(quotes, "hy3-preview", "input", context_tokens={"min": 0, "max": 16_000}).price == Decimal("1.2")
-    assert find(quotes, "hy3-preview", "output", context_tokens={"min": 16_000, "max": 32_000}).price == Decimal("6.4")
-    assert find(quotes, "hy3-preview", "cached_input", context_tokens={"min": 32_000, "max": None}).price == Decimal("0.8")
-    assert find(quotes, "minimax-m3", "input", context_tokens={"min": 512_000, "max": None}).price == Decimal("4.2")
-    assert find(quotes, "qwen3.5-plus", "output", context_tokens={"min": 256_000, "max": 1_000_000}).price == Decimal("24")
+    assert one_quote(quotes, "hy3-preview", "input", context_tokens={"min": 0, "max": 16_000}).price == Decimal("1.2")
+    assert one_quote(quotes, "hy3-preview", "output", context_tokens={"min": 16_000, "max": 32_000}).price == Decimal("6.4")
+    assert one_quote(quotes, "hy3-preview", "cached_input", context_tokens={"min": 32_000, "max": None}).price == Decimal("0.8")
+    assert one_quote(quotes, "minimax-m3", "input", context_tokens={"min": 512_000, "max": None}).price == Decimal("4.2")
+    assert one_quote(quotes, "qwen3.5-plus", "output", context_tokens={"min": 256_000, "max": 1_000_000}).price == Decimal("24")
 
 
 def test_display_names_become_ids(quotes):
@@ -65,24 +48,24 @@ def test_display_names_become_ids(quotes):
 
 
 def test_vendor_direct_supply_is_a_channel(quotes):
-    assert find(quotes, "deepseek-v4-flash", "cached_input", channel="vendor_direct").price == Decimal("0.02")
-    assert find(quotes, "deepseek-v4-flash", "cached_input").price == Decimal("0.2")
-    assert find(quotes, "deepseek-v4-pro", "input", channel="vendor_direct").price == Decimal("3")
+    assert one_quote(quotes, "deepseek-v4-flash", "cached_input", channel="vendor_direct").price == Decimal("0.02")
+    assert one_quote(quotes, "deepseek-v4-flash", "cached_input").price == Decimal("0.2")
+    assert one_quote(quotes, "deepseek-v4-pro", "input", channel="vendor_direct").price == Decimal("3")
 
 
 def test_batch_section(quotes):
-    assert find(quotes, "glm-5", "output", batch=True, context_tokens={"min": 0, "max": 32_000}).price == Decimal("9")
-    assert find(quotes, "glm-5.1", "cached_input", batch=True, context_tokens={"min": 32_000, "max": None}).price == Decimal("1")
+    assert one_quote(quotes, "glm-5", "output", batch=True, context_tokens={"min": 0, "max": 32_000}).price == Decimal("9")
+    assert one_quote(quotes, "glm-5.1", "cached_input", batch=True, context_tokens={"min": 32_000, "max": None}).price == Decimal("1")
 
 
 def test_embedding_billing_items(quotes):
-    assert find(quotes, "kinfra-vl-embedding-8b", "input").price == Decimal("0.6")
-    assert find(quotes, "kinfra-vl-embedding-8b", "input_image").price == Decimal("0.9")
-    assert find(quotes, "kinfra-vl-embedding-8b", "input_video").price == Decimal("1.8")
+    assert one_quote(quotes, "kinfra-vl-embedding-8b", "input").price == Decimal("0.6")
+    assert one_quote(quotes, "kinfra-vl-embedding-8b", "input_image").price == Decimal("0.9")
+    assert one_quote(quotes, "kinfra-vl-embedding-8b", "input_video").price == Decimal("1.8")
 
 
 def test_multimodal_understanding(quotes):
-    assert find(quotes, "hy-vision-2.0-instruct", "output").price == Decimal("17.5")
+    assert one_quote(quotes, "hy-vision-2.0-instruct", "output").price == Decimal("17.5")
 
 
 def test_missing_cache_price_and_skipped_sections(quotes):
@@ -99,7 +82,7 @@ def test_usd_header():
         "<html><body><h2>语言模型</h2><table><tr><td>模型名称</td><td>条件（token）</td><td>推理输入（美元/百万 tokens）</td>"
         f"<td>推理输出（美元/百万 tokens）</td></tr>{rows}</table></body></html>"
     )
-    quote = find(parse(html), "model-3", "input")
+    quote = one_quote(parse(html), "model-3", "input")
     assert (quote.price, quote.currency) == (Decimal("0.3"), "USD")
 
 

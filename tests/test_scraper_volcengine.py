@@ -2,86 +2,49 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import re
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-from scrapers import Page, all_parsers, get_parser
+from tests.conftest import one_quote, parse_page, router_markdown
 
 FIXTURES = Path(__file__).parent / "fixtures" / "volcengine"
 T0_32 = {"min": 0, "max": 32_000}
 T32_128 = {"min": 32_000, "max": 128_000}
 T128_256 = {"min": 128_000, "max": 256_000}
 
-
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.volcengine")
-    return get_parser("volcengine")
-
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return parser().parse(Page(data, url="https://www.volcengine.com/docs/82379/1544106"))
+parse = partial(parse_page, "volcengine", url="https://www.volcengine.com/docs/82379/1544106")
 
 
 @pytest.fixture(scope="module")
 def quotes():
-    return parse((FIXTURES / "ark_model_pricing.html").read_bytes())
-
-
-def _router_markdown(html: str) -> str:
-    """The MDContent markdown inside `window._ROUTER_DATA` (test-side, so no parser module is imported directly)."""
-    payload = json.loads(re.search(r"window\._ROUTER_DATA\s*=\s*(\{.*?\})\s*</script>", html, re.S).group(1))
-
-    def walk(obj):
-        if isinstance(obj, dict):
-            if isinstance(obj.get("MDContent"), str):
-                return obj["MDContent"]
-            obj = list(obj.values())
-        if isinstance(obj, list):
-            for item in obj:
-                found = walk(item)
-                if found:
-                    return found
-        return None
-
-    return walk(payload)
-
-
-def find(quotes, model, dimension, **conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+    return parse(FIXTURES / "ark_model_pricing.html")
 
 
 def test_tier_continuation_rows_inherit_the_model(quotes):
-    assert find(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T0_32).price == Decimal("3.2")
-    assert find(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T32_128).price == Decimal("4.8")
-    assert find(quotes, "doubao-seed-2.0-pro", "output", context_tokens=T128_256).price == Decimal("48.0")
-    assert find(quotes, "deepseek-v3.2", "output", context_tokens=T32_128).price == Decimal("6.00")
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T0_32).price == Decimal("3.2")
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T32_128).price == Decimal("4.8")
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "output", context_tokens=T128_256).price == Decimal("48.0")
+    assert one_quote(quotes, "deepseek-v3.2", "output", context_tokens=T32_128).price == Decimal("6.00")
 
 
 def test_placeholder_cells_do_not_shift_columns(quotes):
     # each continuation row keeps a <td rowspan="0">; read naively, 4.8 would land in the condition column
-    continuation = find(quotes, "doubao-seed-2.0-lite", "cached_input_audio", context_tokens=T32_128)
+    continuation = one_quote(quotes, "doubao-seed-2.0-lite", "cached_input_audio", context_tokens=T32_128)
     assert continuation.price == Decimal("2.7")
-    assert find(quotes, "doubao-seed-2.0-lite", "input_audio", context_tokens=T128_256).price == Decimal("27.0")
+    assert one_quote(quotes, "doubao-seed-2.0-lite", "input_audio", context_tokens=T128_256).price == Decimal("27.0")
 
 
 def test_input_and_output_length_tiers(quotes):
     short = {"context_tokens": T0_32, "output_tokens": {"min": 0, "max": 200}}
     long = {"context_tokens": T0_32, "output_tokens": {"min": 200, "max": None}}
-    assert find(quotes, "doubao-seed-1.8", "output", **short).price == Decimal("2.00")
-    assert find(quotes, "doubao-seed-1.8", "output", **long).price == Decimal("8.00")
-    assert find(quotes, "glm-4.7", "input", context_tokens={"min": 32_000, "max": 200_000}).price == Decimal("4.0")
+    assert one_quote(quotes, "doubao-seed-1.8", "output", **short).price == Decimal("2.00")
+    assert one_quote(quotes, "doubao-seed-1.8", "output", **long).price == Decimal("8.00")
+    assert one_quote(quotes, "glm-4.7", "input", context_tokens={"min": 32_000, "max": 200_000}).price == Decimal("4.0")
 
 
 def test_units_from_the_header_per_million(quotes):
@@ -91,27 +54,27 @@ def test_units_from_the_header_per_million(quotes):
 
 
 def test_cache_storage_per_hour(quotes):
-    storage = find(quotes, "deepseek-v4-pro", "cache_storage")
+    storage = one_quote(quotes, "deepseek-v4-pro", "cache_storage")
     assert storage.price == Decimal("0.017")
-    assert find(quotes, "deepseek-v4-pro", "cached_input").price == Decimal("1.00")
+    assert one_quote(quotes, "deepseek-v4-pro", "cached_input").price == Decimal("1.00")
 
 
 def test_dash_means_not_offered(quotes):
     assert not [q for q in quotes if q.model == "doubao-seed-translation" and q.dimension.startswith("cache")]
-    assert find(quotes, "doubao-seed-translation", "output").price == Decimal("3.60")
+    assert one_quote(quotes, "doubao-seed-translation", "output").price == Decimal("3.60")
 
 
 def test_sections_give_conditions(quotes):
-    assert find(quotes, "doubao-seed-2.0-mini", "input", tier="low_latency", context_tokens=T0_32).price == Decimal("0.4")
-    assert find(quotes, "doubao-seed-2.0-pro", "input", batch=True, context_tokens=T0_32).price == Decimal("1.6")
-    assert find(quotes, "deepseek-v3.1", "output", batch=True).price == Decimal("6.00")
-    assert find(quotes, "doubao-seed-1.6-flash", "input", fine_tuned=True, context_tokens=T0_32).price == Decimal("0.30")
-    assert find(quotes, "doubao-1.5-pro-32k", "output", fine_tuned=True).price == Decimal("5.00")
+    assert one_quote(quotes, "doubao-seed-2.0-mini", "input", tier="low_latency", context_tokens=T0_32).price == Decimal("0.4")
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "input", batch=True, context_tokens=T0_32).price == Decimal("1.6")
+    assert one_quote(quotes, "deepseek-v3.1", "output", batch=True).price == Decimal("6.00")
+    assert one_quote(quotes, "doubao-seed-1.6-flash", "input", fine_tuned=True, context_tokens=T0_32).price == Decimal("0.30")
+    assert one_quote(quotes, "doubao-1.5-pro-32k", "output", fine_tuned=True).price == Decimal("5.00")
 
 
 def test_embedding_text_and_image_input(quotes):
-    assert find(quotes, "doubao-embedding-vision", "input").price == Decimal("0.70")
-    assert find(quotes, "doubao-embedding-vision", "input_image").price == Decimal("1.80")
+    assert one_quote(quotes, "doubao-embedding-vision", "input").price == Decimal("0.70")
+    assert one_quote(quotes, "doubao-embedding-vision", "input_image").price == Decimal("1.80")
 
 
 def test_non_token_tables_are_skipped(quotes):
@@ -128,17 +91,17 @@ def test_no_invisible_characters(quotes):
 
 
 def test_router_data_markdown_when_the_dom_has_no_tables():
-    quotes = parse((FIXTURES / "ark_model_pricing_router_data_only.html").read_bytes())
-    assert find(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T32_128).price == Decimal("4.8")
+    quotes = parse(FIXTURES / "ark_model_pricing_router_data_only.html")
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T32_128).price == Decimal("4.8")
     # markdown continuation rows have an empty model cell and `\-` escapes
-    assert find(quotes, "doubao-seed-1.8", "output", context_tokens=T0_32, output_tokens={"min": 200, "max": None}).price == Decimal("8.00")
-    assert find(quotes, "deepseek-v4-flash", "input").price == Decimal("1.00")
-    assert find(quotes, "doubao-seed-2.0-pro", "output", tier="low_latency", context_tokens=T128_256).price == Decimal("144.0")
+    assert one_quote(quotes, "doubao-seed-1.8", "output", context_tokens=T0_32, output_tokens={"min": 200, "max": None}).price == Decimal("8.00")
+    assert one_quote(quotes, "deepseek-v4-flash", "input").price == Decimal("1.00")
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "output", tier="low_latency", context_tokens=T128_256).price == Decimal("144.0")
     assert not [q for q in quotes if q.dimension.startswith("cache") and q.model == "doubao-seed-translation"]
 
 
 def test_doc_api_json_and_reader_markdown():
-    markdown = _router_markdown((FIXTURES / "ark_model_pricing_router_data_only.html").read_text(encoding="utf-8"))
+    markdown = router_markdown((FIXTURES / "ark_model_pricing_router_data_only.html").read_text(encoding="utf-8"))
     expected = {(q.model, q.dimension, q.price, json.dumps(q.conditions, sort_keys=True)) for q in parse(markdown)}
     as_json = parse(json.dumps({"ResponseMetadata": {}, "Result": {"Title": "模型价格", "MDContent": markdown}}))
     reader = parse("Title: 模型价格\n\nURL Source: https://www.volcengine.com/docs/82379/1544106\n\nMarkdown Content:\n" + markdown)
@@ -155,18 +118,18 @@ def test_per_thousand_free_and_limited_time_free():
     rows = [f"|model-{i} |0.{i}0 |1.{i}0 |" for i in range(9)] + ["|free-model |免费 |限时免费 |"]
     doc = "# 大语言模型\n\n## 在线推理\n\n" + _markdown_table("|模型名称 |输入<br><br>元/千token |输出<br><br>元/千token |", rows)
     quotes = parse(doc)
-    assert find(quotes, "model-3", "input").price == Decimal("0.30")
-    assert find(quotes, "model-3", "input").per == 1000
-    free = find(quotes, "free-model", "input")
+    assert one_quote(quotes, "model-3", "input").price == Decimal("0.30")
+    assert one_quote(quotes, "model-3", "input").per == 1000
+    free = one_quote(quotes, "free-model", "input")
     assert (free.price, free.conditions) == (Decimal(0), {})
-    promo = find(quotes, "free-model", "output", promo=True)
+    promo = one_quote(quotes, "free-model", "output", promo=True)
     assert promo.price == Decimal(0)
 
 
 def test_struck_price_is_the_list_price():
     rows = [f"|model-{i} |0.{i}0 |1.{i}0 |" for i in range(9)] + ["|promo-model |~~2.00~~ 1.00 |8.00 |"]
     doc = "## 在线推理\n\n" + _markdown_table("|模型名称 |输入 元/百万token |输出 元/百万token |", rows)
-    quote = find(parse(doc), "promo-model", "input", promo=True)
+    quote = one_quote(parse(doc), "promo-model", "input", promo=True)
     assert (quote.price, quote.list_price) == (Decimal("1.00"), Decimal("2.00"))
 
 

@@ -3,78 +3,62 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-import scrapers
-from scrapers import Page, get_parser
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, one_quote, parse_page
 
-# get_parser() loads the registry only while it is empty: once any test imports a single
-# scrapers module first, the others stay unloaded.  Load them all, whatever the test order.
-scrapers._load_all()
-
-PARSE = get_parser("xai").parse
-
-
-def _parse(name: str):
-    return PARSE(Page((FIXTURES / "xai" / name).read_bytes(), url="https://docs.x.ai/docs/models"))
-
-
-def find(quotes, model, dimension, unit="token", **conditions):
-    hits = [
-        q for q in quotes if q.model == model and q.dimension == dimension and q.unit == unit and q.conditions == conditions
-    ]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+parse = partial(parse_page, "xai", url="https://docs.x.ai/docs/models")
+PAGES = FIXTURES / "xai"
 
 
 def test_markdown_chat_table():
-    quotes = _parse("models_jina.md")
-    grok = find(quotes, "grok-4.3", "input")
+    quotes = parse(PAGES / "models_jina.md")
+    grok = one_quote(quotes, "grok-4.3", "input")
     assert grok.price == Decimal("1.25") and grok.per == 1_000_000 and grok.currency == "USD"
-    assert find(quotes, "grok-4.3", "output").price == Decimal("2.50")
+    assert one_quote(quotes, "grok-4.3", "output").price == Decimal("2.50")
     # zero-width space after the id in the table cell
-    assert find(quotes, "grok-4.20-0309-reasoning", "output").price == Decimal("2.50")
-    assert find(quotes, "grok-4-1-fast-non-reasoning", "input").price == Decimal("0.20")
+    assert one_quote(quotes, "grok-4.20-0309-reasoning", "output").price == Decimal("2.50")
+    assert one_quote(quotes, "grok-4-1-fast-non-reasoning", "input").price == Decimal("0.20")
 
 
 def test_markdown_imagine_costs_and_skips():
-    quotes = _parse("models_jina.md")
-    image = find(quotes, "grok-imagine-image", "output_image", unit="image")
+    quotes = parse(PAGES / "models_jina.md")
+    image = one_quote(quotes, "grok-imagine-image", "output_image", unit="image")
     assert image.price == Decimal("0.02") and image.per == 1
-    assert find(quotes, "grok-imagine-video", "output_video", unit="second").price == Decimal("0.05")
+    assert one_quote(quotes, "grok-imagine-video", "output_video", unit="second").price == Decimal("0.05")
     models = {q.model for q in quotes}
     assert not [m for m in models if not m.startswith("grok")]  # voice modes and tools are not models
 
 
 def test_embedded_payload_integer_units():
-    quotes = _parse("models_payload.html")
+    quotes = parse(PAGES / "models_payload.html")
     # "12500" = $1.25 / 1M; the us-east-1 cluster wins over eu-west-1
-    assert find(quotes, "grok-4.3", "input").price == Decimal("1.25")
-    assert find(quotes, "grok-4.3", "cached_input").price == Decimal("0.2")
-    assert find(quotes, "grok-4.3", "output").price == Decimal("2.5")
-    assert find(quotes, "grok-4.3", "input_image").price == Decimal("1.25")
+    assert one_quote(quotes, "grok-4.3", "input").price == Decimal("1.25")
+    assert one_quote(quotes, "grok-4.3", "cached_input").price == Decimal("0.2")
+    assert one_quote(quotes, "grok-4.3", "output").price == Decimal("2.5")
+    assert one_quote(quotes, "grok-4.3", "input_image").price == Decimal("1.25")
     long = {"context_tokens": {"min": 200000, "max": None}}
-    assert find(quotes, "grok-4.3", "input", **long).price == Decimal("2.5")
-    assert find(quotes, "grok-4.3", "cached_input", **long).price == Decimal("0.4")
-    assert find(quotes, "grok-4.3", "output", **long).price == Decimal("5")
+    assert one_quote(quotes, "grok-4.3", "input", **long).price == Decimal("2.5")
+    assert one_quote(quotes, "grok-4.3", "cached_input", **long).price == Decimal("0.4")
+    assert one_quote(quotes, "grok-4.3", "output", **long).price == Decimal("5")
     # "$n" RSC number prefix, no long-context tier when the threshold is 0
-    assert find(quotes, "grok-4-1-fast-reasoning", "output").price == Decimal("0.5")
+    assert one_quote(quotes, "grok-4-1-fast-reasoning", "output").price == Decimal("0.5")
     assert not [q for q in quotes if q.model == "grok-4-1-fast-reasoning" and q.conditions]
     assert not [q for q in quotes if q.model.startswith("grok-imagine")]
 
 
 def test_payload_without_clusters_is_drift():
     with pytest.raises(LayoutDrift):
-        PARSE(Page(b"<script>globalThis.__XAI_PUBLIC_MODELS__={};</script>"))
+        parse(b"<script>globalThis.__XAI_PUBLIC_MODELS__={};</script>")
     with pytest.raises(LayoutDrift):
-        PARSE(Page(b"<script>globalThis.__XAI_PUBLIC_MODELS__=(()=>{throw Error()})();</script>"))
+        parse(b"<script>globalThis.__XAI_PUBLIC_MODELS__=(()=>{throw Error()})();</script>")
 
 
 def test_page_without_prices_is_drift_and_challenge_is_blocked():
     with pytest.raises(LayoutDrift):
-        PARSE(Page(b"Title: Models and Pricing | xAI Docs\n\nMarkdown Content:\n# Models\n\nSee console.\n"))
+        parse(b"Title: Models and Pricing | xAI Docs\n\nMarkdown Content:\n# Models\n\nSee console.\n")
     with pytest.raises(Blocked):
-        PARSE(Page(b"<html><title>Just a moment...</title><script src='/cdn-cgi/challenge-platform/h'></script></html>"))
+        parse(b"<html><title>Just a moment...</title><script src='/cdn-cgi/challenge-platform/h'></script></html>")

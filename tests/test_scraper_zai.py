@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import Blocked, LayoutDrift
-import scrapers.zai  # noqa: F401  (registers the parser even when the registry is already partly loaded)
-from scrapers import Page, get_parser
+from tests.conftest import one_quote, parse_page
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zai"
 
-
-def parse(content: str | bytes):
-    data = content.encode() if isinstance(content, str) else content
-    return get_parser("zai").parse(Page(data, url="https://docs.z.ai/guides/overview/pricing"))
-
-
-def find(quotes, model, dimension, **conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+parse = partial(parse_page, "zai", url="https://docs.z.ai/guides/overview/pricing")
 
 
 @pytest.fixture(scope="module", params=["docs_z_ai_pricing_trimmed.html", "docs_z_ai_pricing_jina_trimmed.md"])
@@ -32,23 +23,23 @@ def quotes(request):
 
 @pytest.fixture(scope="module")
 def html_quotes():
-    return parse((FIXTURES / "docs_z_ai_pricing_trimmed.html").read_bytes())
+    return parse(FIXTURES / "docs_z_ai_pricing_trimmed.html")
 
 
 @pytest.fixture(scope="module")
 def md_quotes():
-    return parse((FIXTURES / "docs_z_ai_pricing_jina_trimmed.md").read_bytes())
+    return parse(FIXTURES / "docs_z_ai_pricing_jina_trimmed.md")
 
 
 def test_token_columns(html_quotes):
-    assert find(html_quotes, "glm-5.2", "input").price == Decimal("1.4")
-    assert find(html_quotes, "glm-5.2", "cached_input").price == Decimal("0.26")
-    assert find(html_quotes, "glm-5.2", "output").price == Decimal("4.4")
-    assert find(html_quotes, "glm-4.5-air", "output").price == Decimal("1.1")
+    assert one_quote(html_quotes, "glm-5.2", "input").price == Decimal("1.4")
+    assert one_quote(html_quotes, "glm-5.2", "cached_input").price == Decimal("0.26")
+    assert one_quote(html_quotes, "glm-5.2", "output").price == Decimal("4.4")
+    assert one_quote(html_quotes, "glm-4.5-air", "output").price == Decimal("1.1")
 
 
 def test_limited_time_free_storage_is_promo(quotes):
-    storage = find(quotes, "glm-5.1", "cache_storage", promo=True)
+    storage = one_quote(quotes, "glm-5.1", "cache_storage", promo=True)
     assert storage.price == 0
 
 
@@ -61,19 +52,19 @@ def test_free_and_missing_cells(quotes):
 
 
 def test_unit_from_section_sentence(html_quotes, md_quotes):
-    image = find(html_quotes, "glm-image", "output_image")
+    image = one_quote(html_quotes, "glm-image", "output_image", unit="image")
     assert (image.price, image.per, image.unit) == (Decimal("0.015"), 1, "image")
-    video = find(md_quotes, "vidu2-image", "output_video")
+    video = one_quote(md_quotes, "vidu2-image", "output_video", unit="video")
     assert (video.price, video.per, video.unit) == (Decimal("0.2"), 1, "video")
 
 
 def test_audio_per_mtok_without_the_equivalent(quotes):
-    asr = find(quotes, "glm-asr-2512", "input_audio")
+    asr = one_quote(quotes, "glm-asr-2512", "input_audio")
     assert (asr.price, asr.per, asr.unit) == (Decimal("0.03"), 1_000_000, "token")
 
 
 def test_zero_width_space_in_model_name(md_quotes):
-    assert find(md_quotes, "glm-4.7", "input").price == Decimal("0.6")
+    assert one_quote(md_quotes, "glm-4.7", "input").price == Decimal("0.6")
 
 
 def test_tools_and_agents_skipped(quotes):

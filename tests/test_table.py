@@ -1,6 +1,6 @@
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers._table import grid, texts
+from scrapers._table import grid, header_rows, texts
 
 TRANSPOSED = """<table><tr><td colspan="2">MODEL</td><td>a</td><td>b</td></tr>
 <tr><td rowspan="2">PRICING<sup>(1)</sup></td><td>IN</td><td colspan="2">$1</td></tr>
@@ -17,3 +17,25 @@ def test_nested_tables_do_not_leak_rows():
     html = "<table><tr><td>x<table><tr><td>inner</td></tr></table></td><td>y</td></tr></table>"
     outer = LexborHTMLParser(html).css_first("table")
     assert [r[1].text for r in grid(outer)] == ["y"]
+
+
+# Slate / ace-editor tables: an empty rowspan="0" cell in every slot a spanning cell fills.
+EDITOR = """<table><tr><td>模型</td><td>条件</td><td>输入</td></tr>
+<tr><td rowspan="2">a</td><td>≤32k</td><td>1</td></tr>
+<tr><td rowspan="0" colspan="0">\ufeff</td><td>&gt;32k</td><td>2</td></tr>
+<tr><td colspan="3">说明</td><td rowspan="0" colspan="0">\ufeff</td><td rowspan="0" colspan="0">\ufeff</td></tr></table>"""
+
+
+def test_editor_placeholders_are_dropped_when_asked():
+    rows = grid(LexborHTMLParser(EDITOR).css_first("table"), skip_placeholders=True)
+    assert texts(rows) == [["模型", "条件", "输入"], ["a", "≤32k", "1"], ["a", ">32k", "2"], ["说明", "说明", "说明"]]
+
+
+def test_editor_placeholders_are_cells_otherwise():
+    rows = grid(LexborHTMLParser(EDITOR).css_first("table"))
+    assert texts(rows)[2] == ["a", "", ">32k", "2", ""]
+
+
+def test_header_rows_follow_a_header_cell_spanning_two_rows():
+    html = "<table><tr><td rowspan=2>模型</td><td colspan=2>输入</td></tr><tr><td>非音频</td><td>音频</td></tr><tr><td>a</td><td>1</td><td>2</td></tr></table>"
+    assert header_rows(grid(LexborHTMLParser(html).css_first("table"))) == 2

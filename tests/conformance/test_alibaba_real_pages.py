@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 from decimal import Decimal
 
 import pytest
 
-from scrapers import Page, all_parsers, get_parser
-from tests.conftest import vendor_page, vendor_pages
+from tests.conftest import assert_pages_covered, assert_unique_keys, one_quote, parse_page, vendor_page
 
 FOLDER = "alibaba_qwen"
 MODEL_STUDIO = f"{FOLDER}/2026-08-10_help_aliyun_model-studio_model-pricing_api.json"
 # Hologres managed models: a different price list (Qwen as Hologres managed models,
 # 元/千 Token, ~1.2x Model Studio), read as an accepted format of the same parser.
 HOLOGRES = f"{FOLDER}/2026-07-20_help_aliyun_hologres_managed_models_billing.html"
-
-
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.alibaba")
-    return get_parser("alibaba")
 
 
 def tier(low, high):
@@ -63,32 +52,23 @@ CASES = [
 ]
 
 
-def find(quotes, model, dimension, conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
-
-
 def test_every_page_is_covered():
-    covered = {case[0] for case in CASES}
-    for path in vendor_pages(FOLDER):
-        assert f"{FOLDER}/{path.name}" in covered, f"new real page without a conformance case: {path.name}"
+    assert_pages_covered(FOLDER, {case[0] for case in CASES})
 
 
 @pytest.mark.parametrize("relative, minimum, per, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
 def test_real_page(relative, minimum, per, expected):
-    quotes = parser().parse(Page(vendor_page(relative).read_bytes(), url=""))
+    quotes = parse_page("alibaba", vendor_page(relative))
     assert len(quotes) >= minimum
     for model, dimension, conditions, price, list_price in expected:
-        quote = find(quotes, model, dimension, conditions)
+        quote = one_quote(quotes, model, dimension, **conditions)
         assert (quote.price, quote.currency, quote.per) == (Decimal(price), "CNY", per)
         assert quote.list_price == (Decimal(list_price) if list_price else None)
-    keys = [(q.model, q.dimension, json.dumps(q.conditions, sort_keys=True)) for q in quotes]
-    assert len(keys) == len(set(keys)), "two prices for the same model, dimension and conditions"
+    assert_unique_keys(quotes)
 
 
 def test_model_studio_has_no_international_prices():
-    quotes = parser().parse(Page(vendor_page(MODEL_STUDIO).read_bytes(), url=""))
+    quotes = parse_page("alibaba", vendor_page(MODEL_STUDIO))
     models = {q.model for q in quotes}
     assert not [m for m in models if m.endswith("-us")]
     assert len(models) >= 200
@@ -97,5 +77,5 @@ def test_model_studio_has_no_international_prices():
 
 
 def test_hologres_has_no_singapore_prices():
-    quotes = parser().parse(Page(vendor_page(HOLOGRES).read_bytes(), url=""))
+    quotes = parse_page("alibaba", vendor_page(HOLOGRES))
     assert not [q for q in quotes if q.price in (Decimal("0.02248"), Decimal("0.06745"))]

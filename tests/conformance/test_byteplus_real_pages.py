@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 
 import pytest
 
-from scrapers import Page, all_parsers, get_parser
-from tests.conftest import vendor_page, vendor_pages
+from tests.conftest import assert_pages_covered, one_quote, parse_page, vendor_page
 
 FOLDER = "volcengine_doubao"
 # The Volcengine (CN) page in the same folder is the volcengine parser's page.
@@ -33,31 +31,15 @@ CASES = [
 ]
 
 
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.byteplus")
-    return get_parser("byteplus")
-
-
-def find(quotes, model, dimension, conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
-
-
 def test_every_page_is_covered():
-    covered = {case[0] for case in CASES} | OTHER_SOURCES
-    for path in vendor_pages(FOLDER):
-        assert f"{FOLDER}/{path.name}" in covered, f"new real page without a conformance case: {path.name}"
+    assert_pages_covered(FOLDER, {case[0] for case in CASES} | OTHER_SOURCES)
 
 
 @pytest.mark.parametrize("relative, minimum, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
 def test_real_page(relative, minimum, expected):
-    quotes = parser().parse(Page(vendor_page(relative).read_bytes(), url=""))
+    quotes = parse_page("byteplus", vendor_page(relative))
     assert len(quotes) >= minimum
     assert not [q for q in quotes if "seedance" in q.model]
     for model, dimension, conditions, price in expected:
-        quote = find(quotes, model, dimension, conditions)
+        quote = one_quote(quotes, model, dimension, **conditions)
         assert (quote.price, quote.currency, quote.per) == (Decimal(price), "USD", 1_000_000)

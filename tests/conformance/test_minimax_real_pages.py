@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 
 import pytest
 
-from scrapers import Page, all_parsers, get_parser
-from tests.conftest import vendor_page, vendor_pages
+from tests.conftest import assert_pages_covered, one_quote, parse_page, vendor_page
 
 FOLDER = "minimax"
 LOW = {"min": 0, "max": 512_000}
@@ -39,32 +37,16 @@ CASES = [
 ]
 
 
-def parser():
-    # get_parser() loads every parser module only while nothing is registered; a test module
-    # elsewhere that imports one parser module directly leaves the registry partly filled.
-    all_parsers()
-    importlib.import_module("scrapers.minimax")
-    return get_parser("minimax")
-
-
-def find(quotes, model, dimension, conditions):
-    hits = [q for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
-
-
 def test_every_page_is_covered():
-    covered = {case[0] for case in CASES}
-    for path in vendor_pages(FOLDER):
-        assert f"{FOLDER}/{path.name}" in covered, f"new real page without a conformance case: {path.name}"
+    assert_pages_covered(FOLDER, {case[0] for case in CASES})
 
 
 @pytest.mark.parametrize("relative, minimum, currency, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
 def test_real_page(relative, minimum, currency, expected):
-    quotes = parser().parse(Page(vendor_page(relative).read_bytes(), url=""))
+    quotes = parse_page("minimax", vendor_page(relative))
     assert len(quotes) >= minimum
     assert {q.currency for q in quotes} == {currency}
     for model, dimension, conditions, price, list_price in expected:
-        quote = find(quotes, model, dimension, conditions)
+        quote = one_quote(quotes, model, dimension, **conditions)
         assert quote.price == Decimal(price)
         assert quote.list_price == (Decimal(list_price) if list_price else None)

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-import scrapers.mistral  # noqa: F401  (registers the parser even when the registry is already partly loaded)
-from scrapers import Page, get_parser
-from tests.conftest import VENDOR_PAGES, vendor_page, vendor_pages
+from pipeline.errors import LayoutDrift
+from tests.conftest import assert_pages_covered, one_quote, parse_page, vendor_page
 
 PRICING_HTML = "mistral/2026-05-08_mistral_ai_pricing.html"
 TEXT_DUMP = "mistral/2024-04-01_mistral_pricing_text.js"
@@ -16,17 +15,6 @@ DOCS = "mistral/docs_source/"
 # A docs.mistral.ai model-card data file (TypeScript object for one model, docs.mistral.ai/models),
 # not the pricing page of this source nor an older layout of it.
 NOT_A_PRICE_PAGE = {"mistral/docs_source/2026-08-21_model_schema_codestral-25-08.ts"}
-
-
-def parse(relative: str):
-    path = vendor_page(relative)
-    return get_parser("mistral").parse(Page(path.read_bytes(), url=""))
-
-
-def price(quotes, model, dimension, currency):
-    hits = [q.price for q in quotes if q.model == model and q.dimension == dimension and q.currency == currency]
-    assert len(hits) == 1, (model, dimension, currency, hits)
-    return hits[0]
 
 
 # (page, minimum quotes, [(model, dimension, currency, price)])
@@ -103,23 +91,19 @@ CASES = [
 
 
 def test_every_real_page_is_covered():
-    names = {p.relative_to(VENDOR_PAGES).as_posix() for p in vendor_pages("mistral", "**/*") if p.is_file()}
-    expected = {case[0] for case in CASES} | NOT_A_PRICE_PAGE
-    assert names <= expected, names - expected
+    assert_pages_covered("mistral", {case[0] for case in CASES} | NOT_A_PRICE_PAGE)
 
 
 @pytest.mark.parametrize("relative, minimum, expected", CASES, ids=[c[0].rsplit("/", 1)[-1] for c in CASES])
 def test_real_page(relative, minimum, expected):
-    quotes = parse(relative)
+    quotes = parse_page("mistral", vendor_page(relative))
     assert len(quotes) >= minimum
     for model, dimension, currency, amount in expected:
-        assert price(quotes, model, dimension, currency) == Decimal(amount)
+        assert one_quote(quotes, model, dimension, currency=currency).price == Decimal(amount)
     assert {q.currency for q in quotes} <= {"USD", "EUR"}
 
 
 def test_model_card_source_is_not_a_price_page():
-    from pipeline.errors import LayoutDrift
-
     (relative,) = NOT_A_PRICE_PAGE
     with pytest.raises(LayoutDrift):
-        parse(relative)
+        parse_page("mistral", vendor_page(relative))

@@ -2,7 +2,6 @@
 
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
 from db.models import Event, PriceInterval

@@ -6,10 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-import scrapers.zai  # noqa: F401  (registers the parser even when the registry is already partly loaded)
-import scrapers.zhipu  # noqa: F401  (registers the parser even when the registry is already partly loaded)
-from scrapers import Page, get_parser
-from tests.conftest import vendor_page, vendor_pages
+from tests.conftest import assert_pages_covered, one_quote, parse_page, vendor_page
 
 BIGMODEL = "zhipu/2026-07-17_bigmodel_cn_pricing.html"
 ZAI_HTML = "zhipu/2026-08-18_docs_z_ai_pricing.html"
@@ -18,19 +15,11 @@ PARSER_OF = {BIGMODEL: "zhipu", ZAI_HTML: "zai", ZAI_MD: "zai"}
 
 
 def parse(relative: str):
-    path = vendor_page(relative)
-    return get_parser(PARSER_OF[relative]).parse(Page(path.read_bytes(), url=""))
-
-
-def price(quotes, model, dimension, **conditions):
-    hits = [q.price for q in quotes if q.model == model and q.dimension == dimension and q.conditions == conditions]
-    assert len(hits) == 1, (model, dimension, conditions, hits)
-    return hits[0]
+    return parse_page(PARSER_OF[relative], vendor_page(relative))
 
 
 def test_every_real_page_is_covered():
-    names = {f"zhipu/{p.name}" for p in vendor_pages("zhipu")}
-    assert names <= set(PARSER_OF), names - set(PARSER_OF)
+    assert_pages_covered("zhipu", set(PARSER_OF))
 
 
 def test_bigmodel_2026_07_17():
@@ -38,20 +27,20 @@ def test_bigmodel_2026_07_17():
     assert len(quotes) >= 180
     assert len({q.model for q in quotes}) >= 50
     low, high = {"min": 0, "max": 32_000}, {"min": 32_000, "max": None}
-    assert price(quotes, "glm-5.2", "input") == Decimal("8")
-    assert price(quotes, "glm-5.1", "output", context_tokens=low) == Decimal("24")
-    assert price(quotes, "glm-5.1", "cached_input", context_tokens=high) == Decimal("2")
-    assert price(quotes, "glm-5", "cache_storage", context_tokens=low, promo=True) == 0
-    assert price(
+    assert one_quote(quotes, "glm-5.2", "input").price == Decimal("8")
+    assert one_quote(quotes, "glm-5.1", "output", context_tokens=low).price == Decimal("24")
+    assert one_quote(quotes, "glm-5.1", "cached_input", context_tokens=high).price == Decimal("2")
+    assert one_quote(quotes, "glm-5", "cache_storage", context_tokens=low, promo=True).price == 0
+    assert one_quote(
         quotes, "glm-4.5-air", "output",
         context_tokens=low, output_tokens={"min": 200, "max": None},
-    ) == Decimal("6")
-    assert price(quotes, "glm-4.6v", "input", context_tokens={"min": 32_000, "max": 128_000}) == Decimal("2")
-    assert price(quotes, "glm-4-plus", "input", batch=True) == Decimal("2.5")
-    assert price(quotes, "glm-4-0520", "output") == Decimal("100")
-    assert price(quotes, "cogview-4", "per_request") == Decimal("0.06")
-    assert price(quotes, "glm-realtime-air", "input_audio") == Decimal("0.3")
-    assert price(quotes, "glm-4.7-flash", "output") == 0
+    ).price == Decimal("6")
+    assert one_quote(quotes, "glm-4.6v", "input", context_tokens={"min": 32_000, "max": 128_000}).price == Decimal("2")
+    assert one_quote(quotes, "glm-4-plus", "input", batch=True).price == Decimal("2.5")
+    assert one_quote(quotes, "glm-4-0520", "output").price == Decimal("100")
+    assert one_quote(quotes, "cogview-4", "per_request", unit="request").price == Decimal("0.06")
+    assert one_quote(quotes, "glm-realtime-air", "input_audio", unit="minute").price == Decimal("0.3")
+    assert one_quote(quotes, "glm-4.7-flash", "output").price == 0
     assert {q.currency for q in quotes} == {"CNY"}
 
 
@@ -59,15 +48,15 @@ def test_bigmodel_2026_07_17():
 def test_zai(relative):
     quotes = parse(relative)
     assert len(quotes) >= 80
-    assert price(quotes, "glm-5.1", "input") == Decimal("1.4")
-    assert price(quotes, "glm-4.5-x", "output") == Decimal("8.9")
-    assert price(quotes, "glm-4.6v-flashx", "cached_input") == Decimal("0.004")
-    assert price(quotes, "glm-4.6", "cache_storage", promo=True) == 0
-    assert price(quotes, "vidu2-reference", "output_video") == Decimal("0.4")
-    assert price(quotes, "glm-asr-2512", "input_audio") == Decimal("0.03")
+    assert one_quote(quotes, "glm-5.1", "input").price == Decimal("1.4")
+    assert one_quote(quotes, "glm-4.5-x", "output").price == Decimal("8.9")
+    assert one_quote(quotes, "glm-4.6v-flashx", "cached_input").price == Decimal("0.004")
+    assert one_quote(quotes, "glm-4.6", "cache_storage", promo=True).price == 0
+    assert one_quote(quotes, "vidu2-reference", "output_video", unit="video").price == Decimal("0.4")
+    assert one_quote(quotes, "glm-asr-2512", "input_audio").price == Decimal("0.03")
     assert {q.currency for q in quotes} == {"USD"}
 
 
 def test_zai_html_has_glm_5_2():
     quotes = parse(ZAI_HTML)
-    assert price(quotes, "glm-5.2", "output") == Decimal("4.4")
+    assert one_quote(quotes, "glm-5.2", "output").price == Decimal("4.4")
