@@ -294,3 +294,13 @@ class OperatorAlert(Base):
     outage_started_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(String(40))
     alerted_at: Mapped[datetime | None]
+
+
+class AlertWatermark(Base):
+    """The newest event the alert stage has considered: events committed by a run that died
+    before its alert stage are picked up by the next one (alert_log keeps them from repeating)."""
+
+    __tablename__ = "alert_watermark"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer)

@@ -155,3 +155,21 @@ def test_real_deepseek_pages_give_one_digest(tmp_path, db_url, smtp):
     text = mail.part("plain")
     assert "price per 1M tokens: 0.87 USD → 3.96 USD" in text and "conditions: time_window=peak" in text
     assert f"source URL: {DEEPSEEK_URL}" in text and "archived snapshot: 2 (sha256 " in text
+
+
+def test_events_of_a_run_that_died_before_its_alert_stage_are_sent_by_the_next(tmp_path, db_url, smtp):
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=[{"name": "all", "recipients": ["analyst@example.org"]}])
+    assert import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z") == 0  # alerts on, baseline stored
+    db = Database(db_url)
+    loaded = load_config(config)
+    when = datetime(2026, 8, 14, 8, tzinfo=timezone.utc)
+    # The store of a run that was killed before its alert stage: events committed, nothing queued.
+    died = ingest(db, loaded, loaded.source("deepseek"),
+                  [Fetched(DEEPSEEK_URL, DEEPSEEK_URL, 200, AFTER.read_bytes(), "text/html", when)], when)
+    db.dispose()
+    assert len(died.events) == 3 and smtp.messages == []
+    assert import_page(db_url, config, AFTER, "2026-08-15T08:00:00Z") == 0  # the next run, no new events
+    assert len(smtp.messages) == 1 and "3 price cuts" in smtp.messages[0].message["Subject"]
+    assert import_page(db_url, config, AFTER, "2026-08-16T08:00:00Z") == 0
+    assert len(smtp.messages) == 1

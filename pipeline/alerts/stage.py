@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import AlertWatermark, Event
 from db.session import Database
 from pipeline.alerts.config import alert_settings
 from pipeline.alerts.digest import queue_digests
@@ -28,6 +32,22 @@ class AlertOutcome:
         return self.delivery.pending > 0
 
 
+def _missed_events(session: Session, event_ids: list[int]) -> list[int]:
+    """Events committed since the stage last looked, and move the watermark to the newest.
+
+    A run that dies after storing but before its alert stage leaves events no one queued; the
+    next run's stage finds them here.  The first time alerts run, only this run's events count:
+    the archive's past is not mailed."""
+    newest = session.scalar(select(func.max(Event.id))) or 0
+    mark = session.get(AlertWatermark, 1)
+    if mark is None:
+        mark = AlertWatermark(id=1, last_event_id=min(event_ids) - 1 if event_ids else newest)
+        session.add(mark)
+    missed = list(session.scalars(select(Event.id).where(Event.id > mark.last_event_id, Event.id <= newest)))
+    mark.last_event_id = max(mark.last_event_id, newest)
+    return missed
+
+
 def after_run(config: Config, db: Database, results) -> AlertOutcome | None:
     """Alerts for the `results` of one run (SourceResults); None when alerts are disabled."""
     settings = alert_settings(config)
@@ -36,6 +56,7 @@ def after_run(config: Config, db: Database, results) -> AlertOutcome | None:
     now = datetime.now(timezone.utc)
     event_ids = [event_id for result in results if result.status == "ok" for event_id in result.events]
     with db.transaction() as session:
+        event_ids = sorted(set(event_ids) | set(_missed_events(session, event_ids)))
         queued = queue_digests(session, config, settings, event_ids, now)
         queued += queue_operator_alerts(session, settings, results, now)
     return AlertOutcome(queued, flush(db, settings))
