@@ -11,9 +11,14 @@
     │   ├── TooLarge                 body or decompressed body above the cap
     │   ├── Blocked                  a bot wall / challenge page
     │   └── Refused                  robots.txt, a forbidden scheme or address
-    └── ParseError                   the page came, but held no prices we trust       (source failed)
-        ├── LayoutDrift              what the parser expects is not there
-        └── BadPrice                 a price text that is not a price
+    ├── ParseError                   the page came, but held no prices we trust       (source failed)
+    │   ├── LayoutDrift              what the parser expects is not there
+    │   └── BadPrice                 a price text that is not a price
+    └── MailError                    an alert could not be delivered (it waits in the outbox)
+        ├── SMTPUnavailable          server unreachable, or refused TLS or AUTH: nothing sent
+        ├── MessageDeferred          a 4xx reply: try again later
+        ├── MessageRejected          a 5xx reply: the server will not take it
+        └── DeliveryUncertain        the connection broke after the final dot, before the reply
 
 Every error carries a `reason` code (stored in `fetches.outcome`) and, where known,
 the source id, so that the one line printed says which source failed and why.
@@ -97,3 +102,23 @@ class LayoutDrift(ParseError):
 
 class BadPrice(ParseError):
     reason = "bad_price"
+
+
+class MailError(PricewatchError):
+    reason = "mail_error"
+
+
+class SMTPUnavailable(MailError):
+    reason = "smtp_unavailable"
+
+
+class MessageDeferred(MailError):
+    reason = "mail_deferred"
+
+
+class MessageRejected(MailError):
+    reason = "mail_rejected"
+
+
+class DeliveryUncertain(MailError):
+    reason = "mail_uncertain"

@@ -31,7 +31,8 @@ from sqlalchemy import func, select, update
 from db.models import OutboxMessage
 from db.session import Database
 from pipeline.alerts.config import AlertSettings
-from pipeline.alerts.smtp import DeliveryUncertain, MessageDeferred, MessageRejected, SMTPSession, SMTPUnavailable
+from pipeline.alerts.smtp import SMTPSession
+from pipeline.errors import DeliveryUncertain, MessageDeferred, MessageRejected, SMTPUnavailable
 from pipeline.errors import ConfigError
 from pipeline.locks import source_lock
 

@@ -7,13 +7,7 @@ must discard if the connection drops (RFC 5321, 3.8), so a crash anywhere before
 nothing.  The outbox records "sending" in that callback; only a crash between the dot and
 the recorded reply leaves a message whose fate is unknown.
 
-Errors, all PricewatchError (one line on the CLI, exit 1):
-
-    MailError
-    ├── SMTPUnavailable      the server could not be reached, or refused TLS or AUTH: nothing sent
-    ├── MessageDeferred      a 4xx reply for this message: try again later
-    ├── MessageRejected      a 5xx reply for this message: the server will not take it
-    └── DeliveryUncertain    the connection broke after the final dot, before the reply
+Errors: the MailError branch of pipeline/errors.py (one line on the CLI, exit 1).
 
 Credentials come from the environment variables named in the config; they are passed to
 smtplib's AUTH and never put in a message, a log line or an error.
@@ -28,27 +22,14 @@ import ssl
 from typing import Callable
 
 from pipeline.alerts.config import SMTPSettings
-from pipeline.errors import ConfigError, PricewatchError
-
-
-class MailError(PricewatchError):
-    reason = "mail_error"
-
-
-class SMTPUnavailable(MailError):
-    reason = "smtp_unavailable"
-
-
-class MessageDeferred(MailError):
-    reason = "mail_deferred"
-
-
-class MessageRejected(MailError):
-    reason = "mail_rejected"
-
-
-class DeliveryUncertain(MailError):
-    reason = "mail_uncertain"
+from pipeline.errors import (
+    ConfigError,
+    DeliveryUncertain,
+    MailError,
+    MessageDeferred,
+    MessageRejected,
+    SMTPUnavailable,
+)
 
 
 def describe(error: BaseException) -> str:
