@@ -27,8 +27,8 @@ from db.session import Database
 from pipeline.archive import archive, snapshot_bytes
 from pipeline.config import Config, Source
 from pipeline.evidence import weigh_new_cuts
-from pipeline.errors import Blocked, FetchError, LayoutDrift, ParseError, PricewatchError
-from pipeline.fetch import Attempt, Fetched, Fetcher, Validators, bot_wall
+from pipeline.errors import FetchError, LayoutDrift, ParseError, PricewatchError
+from pipeline.fetch import Attempt, Fetched, Fetcher, Validators
 from pipeline.locks import source_lock
 from pipeline.normalise import Priced, normalise_all
 from pipeline.store import store_observation
@@ -80,9 +80,6 @@ def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], i
     parser = get_parser(source.parser)
     results = []
     for page in pages:
-        wall = bot_wall(page.content)
-        if wall:
-            raise Blocked(f"{wall} in {page.url or 'page'}", source=source.id)
         try:
             quotes = parser.parse(page)
         except PricewatchError as error:

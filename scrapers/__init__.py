@@ -8,6 +8,7 @@ a vendor means adding one module and one entry in `config/sources.toml`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import pkgutil
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from pipeline.errors import ConfigError, LayoutDrift
+from scrapers._walls import raise_if_walled
 
 TOKENS_PER_MILLION = 1_000_000
 
@@ -30,7 +32,12 @@ class Page:
     content_type: str | None = None
 
     def text(self) -> str:
-        return decode_body(self.content, self.content_type)
+        """The decoded page, decoded once (the bot-wall check and the parser both read it)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = decode_body(self.content, self.content_type)
+            object.__setattr__(self, "_text", text)
+        return text
 
     def json(self) -> Any:
         try:
@@ -78,11 +85,17 @@ def register(name: str, *, version: int) -> Callable[[Callable[[Page], list[Quot
     """Register a parser under `name`; raise `version` whenever its output for the same bytes changes."""
 
     def wrap(func: Callable[[Page], list[Quote]]) -> Callable[[Page], list[Quote]]:
-        if name in _REGISTRY and _REGISTRY[name].parse is not func:
+        @functools.wraps(func)
+        def parse(page: Page) -> list[Quote]:
+            # A challenge page is a `Blocked` failure for every parser, never zero quotes.
+            raise_if_walled(page.text(), f"the {name} price list")
+            return func(page)
+
+        if name in _REGISTRY and _REGISTRY[name].parse.__wrapped__ is not func:
             raise RuntimeError(f"parser {name!r} registered twice")
         module_doc = importlib.import_module(func.__module__).__doc__ or ""
-        _REGISTRY[name] = Parser(name=name, version=version, parse=func, doc=module_doc.strip())
-        return func
+        _REGISTRY[name] = Parser(name=name, version=version, parse=parse, doc=module_doc.strip())
+        return parse
 
     return wrap
 

@@ -45,7 +45,6 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
 from scrapers._table import Cell, grid, header_rows
@@ -82,8 +81,6 @@ def _document_html(page: Page) -> str:
         if not isinstance(content, str) or "<table" not in content:
             raise LayoutDrift("help-center JSON without data.content HTML tables")
         return content
-    if "<table" not in text:
-        raise_if_walled(text, "the pricing document")
     return text
 
 

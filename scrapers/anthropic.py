@@ -33,7 +33,6 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import find_price
 from scrapers._quotes import Collector
@@ -227,8 +226,6 @@ def parse(page: Page) -> list[Quote]:
     collector = Collector("USD")
     markdown = tables(text)
     looks_html = bool(re.search(r"<(?:html|body|div|table)\b", text[:200000], re.I))
-    if not markdown and "MTok" not in text:
-        raise_if_walled(text, "the Anthropic pricing page")
     for table in markdown:
         _read_table(table.header, table.rows, collector)
     if looks_html and not markdown:

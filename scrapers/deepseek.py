@@ -36,7 +36,6 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import clean_cell, split_row, struck_text
 from scrapers._prices import Price, find_price, parse_price
 from scrapers._quotes import dedupe
@@ -84,7 +83,6 @@ def parse(page: Page) -> list[Quote]:
         found, page_text = _text_tables(text), text
     in_force = [(rows, expanded) for rows, expanded, before in found if not _ANNOUNCEMENT.search(before)]
     if not in_force:
-        raise_if_walled(text, "the DeepSeek pricing page")
         if found:
             raise LayoutDrift("only an announced (not yet in force) price table, no current 'MODEL' table")
         raise LayoutDrift("no table with a 'MODEL' / '模型' row")

@@ -33,7 +33,6 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import split_row, tables
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
@@ -66,7 +65,6 @@ _FREE = re.compile(r"free of charge", re.I)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text[:5000]
-    raise_if_walled(text, "the Gemini pricing page")
     if _looks_like_html(head):
         title = re.search(r"<title[^>]*>([^<]*)</title>", text[:200_000], re.I)
         if title and re.search(r"google cloud|vertex|agent platform", title.group(1), re.I):

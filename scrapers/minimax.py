@@ -28,7 +28,6 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables as markdown_tables
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
@@ -240,7 +239,6 @@ def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text.lstrip()[:2000]
     if head.startswith("<") or re.search(r"<!doctype|<html\b", head, re.I):
-        raise_if_walled(text, "the MiniMax pricing page")
         tree = page.html()
         quotes = _grid_quotes(tree) or _html_table_quotes(tree)
         what = "no language-model price grid (div.grid with a '模型 | 输入价格 | 输出价格' header) or input/output price table"

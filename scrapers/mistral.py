@@ -36,7 +36,6 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
@@ -60,7 +59,6 @@ _MODALITY = re.compile(r"^\s*\(\s*(audio|text|image|video)\s*\)", re.I)
 @register("mistral", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    raise_if_walled(text, "the Mistral pricing page")
     minimum = _MIN_MODELS
     if "self.__next_f.push" in text:
         quotes = _parse_rsc(text)

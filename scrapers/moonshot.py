@@ -27,7 +27,6 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
@@ -44,7 +43,6 @@ _JSX_CELL = re.compile(r'"((?:[^"\\]|\\.)*)"|<>(.*?)</>', re.S)
 @register("moonshot", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    raise_if_walled(text, "the Kimi pricing page")
     quotes: list[Quote] = []
     for header, rows in _tables(page, text):
         quotes += _table_quotes(header, rows)

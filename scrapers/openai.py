@@ -43,7 +43,6 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import MarkdownTable, tables
 from scrapers._prices import find_price
 from scrapers._quotes import Collector
@@ -66,11 +65,6 @@ _MODALITY_DIMENSIONS = {
     "audio": ("input_audio", "cached_input_audio", "output_audio"),
     "image": ("input_image", "cached_input_image", "output_image"),
 }
-
-
-def _check_blocked(text: str, has_tables: bool) -> None:
-    if not has_tables:
-        raise_if_walled(text, "the OpenAI pricing page")
 
 
 def _model_id(name: str) -> str:
@@ -401,9 +395,7 @@ def _emit_card(model: str, section: str, fields: dict[str, str], collector: _Col
 @register("openai", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    has_tables = bool(tables(text))
-    _check_blocked(text, has_tables)
-    if has_tables:
+    if tables(text):
         quotes = _parse_markdown(text)
     elif re.search(r"^Input\s*\n\s*\$[\d.,]+\s*/\s*1[MK] tokens", text, re.M):
         quotes = _parse_text_dump(text)

@@ -35,7 +35,6 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables as markdown_tables
 from scrapers._prices import currency_of, price_and_list_price, to_decimal, unit_of
 from scrapers._quotes import dedupe
@@ -125,7 +124,6 @@ def _document_tables(page: Page) -> list[_Table]:
         return _markdown_to_tables(markdown)
     if not head.startswith("<") and not re.search(r"<!doctype|<html\b", head, re.I):
         return _markdown_to_tables(text)
-    raise_if_walled(text, "the pricing document")
     tree = page.html()
     found = _html_tables(tree)
     if not found:

@@ -33,7 +33,6 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import find_price
 from scrapers._quotes import Collector
@@ -188,9 +187,6 @@ def parse(page: Page) -> list[Quote]:
     if _MARKER in text:
         _parse_payload(text, collector)
     else:
-        markdown = tables(text)
-        if not markdown:
-            raise_if_walled(text, "the xAI models page")
         _parse_markdown(text, collector)
     models = {q.model for q in collector.quotes}
     if len(models) < _MIN_MODELS:

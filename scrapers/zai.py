@@ -23,7 +23,6 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._markdown import tables
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
@@ -48,7 +47,6 @@ _COLUMNS = {
 @register("zai", version=1)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
-    raise_if_walled(text, "the Z.AI pricing page")
     head = text.lstrip()[:2000].lower()
     if head.startswith(("<!doctype html", "<html")) or "<head" in head:
         found = _html_tables(page)

@@ -31,7 +31,6 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._walls import raise_if_walled
 from scrapers._table import Cell, grid
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
@@ -55,8 +54,6 @@ _APPROX = re.compile(r"\(约[^)]*\)")
 
 @register("zhipu", version=1)
 def parse(page: Page) -> list[Quote]:
-    text = page.text()
-    raise_if_walled(text, "the bigmodel.cn pricing page")
     tree = page.html()
     quotes: list[Quote] = []
     for header, body in _tables(tree):
