@@ -168,14 +168,18 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     return result
 
 
-def _validators(db: Database, url: str) -> tuple[Validators | None, Snapshot | None]:
+def _validators(db: Database, url: str) -> tuple[Validators, int] | None:
+    """What the last good fetch of `url` returned (for a conditional GET) and its snapshot id."""
     with _turn(db), db.session() as session:
-        last = session.scalars(select(Fetch).where(Fetch.url == url, Fetch.outcome == "ok",
-                                                   Fetch.snapshot_id.is_not(None))
+        last = session.execute(select(Fetch.etag, Fetch.last_modified, Fetch.snapshot_id)
+                               .where(Fetch.url == url, Fetch.outcome == "ok", Fetch.snapshot_id.is_not(None))
                                .order_by(Fetch.id.desc()).limit(1)).first()
-        if last is None:
-            return None, None
-        return Validators(last.etag, last.last_modified), session.get(Snapshot, last.snapshot_id)
+    return (Validators(last.etag, last.last_modified), last.snapshot_id) if last else None
+
+
+def _archived(db: Database, snapshot_id: int) -> Snapshot:
+    with _turn(db), db.session() as session:
+        return session.get(Snapshot, snapshot_id)
 
 
 def fetch_source(fetcher: Fetcher, db: Database, source: Source) -> list[Fetched]:
@@ -183,9 +187,10 @@ def fetch_source(fetcher: Fetcher, db: Database, source: Source) -> list[Fetched
     pages = []
     for url in source.urls:
         target = f"{fetcher.settings.reader_prefix}{url}" if source.fetch == "reader" else url
-        validators, previous = _validators(db, target)
-        fetched = fetcher.fetch(target, validators if previous is not None else None)
-        if fetched.not_modified and previous is not None:
+        known = _validators(db, target)
+        fetched = fetcher.fetch(target, known[0] if known else None)
+        if fetched.not_modified and known:
+            previous = _archived(db, known[1])  # only now: the page's bytes are needed only on a 304
             fetched.content, fetched.content_type = snapshot_bytes(previous), previous.content_type
         pages.append(fetched)
     return pages
