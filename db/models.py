@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from pipeline.output import decimal_text
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC in, timezone-aware UTC out, on SQLite as on PostgreSQL."""
@@ -61,7 +63,7 @@ class DecimalText(TypeDecorator):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"money must be Decimal, got {type(value).__name__}")
-        return format(value.normalize(), "f") if value else "0"
+        return decimal_text(value)
 
     def process_result_value(self, value: str | None, dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

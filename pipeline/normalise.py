@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.errors import BadPrice
 from pipeline.fx import Conversion, ecb_rates
+from pipeline.output import plain
 from scrapers import TOKENS_PER_MILLION, Quote
 
 # Conditions that describe a price point rather than identify it: a promotion starting, or
@@ -108,20 +109,14 @@ def quote_json(priced: Priced, *, source: str, vendor: str, market: str, aggrega
         "vendor": vendor,
         "model": priced.model,
         "dimension": priced.dimension,
-        "price": _text(priced.price),
+        "price": plain(priced.price),
         "currency": priced.currency,
         "unit": "1M tokens" if priced.unit == "token" else priced.unit,
-        "usd": _text(conversion.usd),
-        "eur": _text(conversion.eur),
+        "usd": plain(conversion.usd),
+        "eur": plain(conversion.eur),
         "fx_date": conversion.fx_date.isoformat() if conversion.fx_date else None,
         "conditions": conditions,
-        "list_price": _text(priced.list_price),
+        "list_price": plain(priced.list_price),
         "market": market,
         "aggregator": aggregator,
     }
-
-
-def _text(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    return format(value.normalize(), "f") if value else "0"

@@ -13,9 +13,14 @@ from typing import Any, Iterable
 FORMATS = ("table", "csv", "json")
 
 
+def decimal_text(value: Decimal) -> str:
+    """Exact, plain decimal text: 0.000003 rather than 3E-6, 1.5 rather than 1.50."""
+    return format(value.normalize(), "f") if value else "0"
+
+
 def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
+        return decimal_text(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, dict):
