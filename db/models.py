@@ -114,14 +114,12 @@ class QuoteSet(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    quotes: Mapped[list["QuoteRow"]] = relationship(back_populates="quote_set", cascade="all, delete-orphan")
 
 
-class QuoteRow(Base):
-    __tablename__ = "quote_rows"
+class PricePoint:
+    """One price point's columns, as a quote set row and as a price interval both hold them:
+    `conditions_key` identifies it, `conditions` describes it in full."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    quote_set_id: Mapped[int] = mapped_column(ForeignKey("quote_sets.id", ondelete="CASCADE"), index=True)
     model: Mapped[str] = mapped_column(String(300))
     dimension: Mapped[str] = mapped_column(String(80))
     conditions_key: Mapped[str] = mapped_column(Text)
@@ -131,8 +129,14 @@ class QuoteRow(Base):
     price: Mapped[Decimal]
     list_price: Mapped[Decimal | None]
     promo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QuoteRow(PricePoint, Base):
+    __tablename__ = "quote_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_set_id: Mapped[int] = mapped_column(ForeignKey("quote_sets.id", ondelete="CASCADE"), index=True)
     snapshot_index: Mapped[int] = mapped_column(Integer, default=0)
-    quote_set: Mapped[QuoteSet] = relationship(back_populates="quotes")
 
 
 class Observation(Base):
@@ -164,7 +168,7 @@ class ObservationPage(Base):
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
 
 
-class PriceInterval(Base):
+class PriceInterval(PricePoint, Base):
     """A price in force from `first_seen` to `last_seen` (both observed), for one key."""
 
     __tablename__ = "price_intervals"
@@ -178,16 +182,7 @@ class PriceInterval(Base):
     vendor: Mapped[str] = mapped_column(String(100))
     market: Mapped[str] = mapped_column(String(10))
     aggregator: Mapped[bool] = mapped_column(Boolean)
-    model: Mapped[str] = mapped_column(String(300))
     canonical_model: Mapped[str] = mapped_column(String(300))
-    dimension: Mapped[str] = mapped_column(String(80))
-    conditions_key: Mapped[str] = mapped_column(Text)
-    conditions: Mapped[str] = mapped_column(Text)
-    currency: Mapped[str] = mapped_column(String(3))
-    unit: Mapped[str] = mapped_column(String(40))
-    price: Mapped[Decimal]
-    list_price: Mapped[Decimal | None]
-    promo: Mapped[bool] = mapped_column(Boolean, default=False)
     usd: Mapped[Decimal | None]
     eur: Mapped[Decimal | None]
     fx_date: Mapped[str | None] = mapped_column(String(10))
