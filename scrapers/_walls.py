@@ -32,4 +32,4 @@ def wall_in(text: str) -> str | None:
 def raise_if_walled(text: str, what: str) -> None:
     marker = wall_in(text)
     if marker:
-        raise Blocked(f"bot challenge ({marker!r}) instead of {what}")
+        raise Blocked(f"bot wall ({marker!r}) instead of {what}")
