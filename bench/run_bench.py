@@ -379,6 +379,9 @@ def bench_archive(args, work: Path) -> list[Row]:
     return rows
 
 
+SECTIONS = {"runs": bench_runs, "reruns": bench_reruns, "archive": bench_archive}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=200)
@@ -389,13 +392,16 @@ def main() -> None:
     parser.add_argument("--reruns", type=int, default=100)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--models", type=int, default=300)
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append",
+                        help="run only this section (repeatable; default: all)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pricewatch-bench-"))
     rows = [Row("machine", f"{os.cpu_count()} CPUs", f"{cpu_model()}; Python {platform.python_version()}; "
                 f"{platform.system()} {platform.release()}")]
     try:
-        for section in (bench_runs, bench_reruns, bench_archive):
-            rows += section(args, work)
+        for name, section in SECTIONS.items():
+            if not args.only or name in args.only:
+                rows += section(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(r.figure) for r in rows)
