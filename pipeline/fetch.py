@@ -3,7 +3,8 @@
 Bounds: a timeout per attempt, a fixed number of retries with backoff (Retry-After is
 honoured up to a cap), a cap on the body and on its decompressed size, a cap on
 redirects, and refusal of any hop to a non-http(s) URL or to a private, loopback or
-link-local address unless config allows that network.  Politeness: robots.txt, one
+link-local address unless config allows that network (checked again on the very address
+each connection is made to: see _GuardedBackend).  Politeness: robots.txt, one
 request at a time per host with a delay, a User-Agent naming the project, and
 conditional GET so that an unchanged page costs a 304.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 from protego import Protego
 
@@ -119,6 +121,53 @@ class _HostSlot:
         self.lock.release()
 
 
+def _forbidden(address: str, allowed: list) -> bool:
+    """A private, loopback, link-local (or otherwise non-public) address no allowed network holds."""
+    ip = ipaddress.ip_address(address)
+    return ((ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+             or ip.is_unspecified) and not any(ip in network for network in allowed))
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host once, when the connection is made, and connects only to an address that
+    passes the check.  Checking a name apart from the connection is not enough: httpcore would
+    resolve it again, and a hostile DNS server can answer a public address to the check and
+    127.0.0.1 or 169.254.169.254 to the connection (DNS rebinding).  TLS is unaffected: httpcore
+    passes the URL's host, not the IP, to start_tls as server_hostname (SNI and verification)."""
+
+    def __init__(self, allowed: list) -> None:
+        self.allowed = allowed
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options=None) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        usable = [address for address in addresses if not _forbidden(address, self.allowed)]
+        if not usable:
+            raise Refused(f"refusing to connect to {host}: it resolves only to private, loopback or link-local "
+                          f"addresses ({', '.join(addresses)})")
+        for address in usable:  # an IP literal: the parent's create_connection does not resolve it again
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport with its pool connecting through _GuardedBackend.  httpx 0.28 takes no
+    network backend (encode/httpx#3749 proposes one), so the pool is rebuilt with httpx's defaults."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=100,
+                                             max_keepalive_connections=20, keepalive_expiry=5.0,
+                                             network_backend=backend)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -139,7 +188,7 @@ class Fetcher:
             timeout=httpx.Timeout(settings.timeout_seconds),
             follow_redirects=False,
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport,
+            transport=transport if transport is not None else _GuardedTransport(_GuardedBackend(self._allowed)),
         )
 
     @property
@@ -154,6 +203,9 @@ class Fetcher:
 
     # -- checks -------------------------------------------------------------------------
     def check_url(self, url: str) -> None:
+        """Refuse a URL early, naming it: a scheme other than http(s), credentials, or a host that
+        resolves to a forbidden address now.  Only an early answer: the connection is checked
+        again, on the address it is made to, by _GuardedBackend."""
         parts = urlsplit(url)
         if "@" in parts.netloc:  # not echoed: it would put the credentials in the log and the archive
             raise Refused("refusing a URL that carries credentials (user:password@)")
@@ -164,11 +216,8 @@ class Fetcher:
         except socket.gaierror as exc:
             raise FetchError(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
         for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                    or address.is_multicast or address.is_unspecified):
-                if not any(address in network for network in self._allowed):
-                    raise Refused(f"refusing {url}: {address} is a private, loopback or link-local address")
+            if _forbidden(info[4][0], self._allowed):
+                raise Refused(f"refusing {url}: {info[4][0]} is a private, loopback or link-local address")
 
     def robots_allow(self, url: str) -> bool:
         if not self.settings.obey_robots:

@@ -3,7 +3,9 @@ it talks to the database.
 
 - only http(s) URLs, from config or from a redirect; never a URL carrying credentials;
 - redirects to private, loopback, link-local or unspecified addresses are refused unless a
-  configured network allows them (these tests allow 127.0.0.0/8 only);
+  configured network allows them (these tests allow 127.0.0.0/8 only), and checked again on
+  the address each connection is made to, so that a name rebound after the check (DNS
+  rebinding) is refused too;
 - gzip and deflate bodies are inflated within the cap (the bomb cases are in test_faults);
 - no database credential in the output of any command, in the logs of `-v`, or in any row;
 - no SQL built from formatted strings (only bound parameters), checked over the source tree,
@@ -17,6 +19,7 @@ import ast
 import gzip
 import os
 import re
+import socket
 import subprocess
 import sys
 import zlib
@@ -97,6 +100,62 @@ def test_loopback_is_refused_when_no_network_is_allowed():
             assert server.hits["/pricing"] == 0
     finally:
         fetcher.close()
+
+
+PUBLIC = "93.184.216.34"
+
+
+def rebound(monkeypatch, name: str, *answers: str) -> list[str]:
+    """Make `name` resolve to each of `answers` in turn (the last from then on), like a hostile DNS
+    server, other hosts as usual; returns the answers given so far."""
+    real, given = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        given.append(answers[min(len(given), len(answers) - 1)])
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (given[-1], port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return given
+
+
+def test_a_name_rebound_to_loopback_after_the_check_is_refused_when_it_connects(monkeypatch):
+    fetcher = Fetcher(FetchSettings(obey_robots=False, per_host_delay_seconds=0, retries=0))
+    try:
+        with LocalServer() as server:
+            server.route("/pricing", "prices")
+            given = rebound(monkeypatch, "vendor.test", PUBLIC, "127.0.0.1")
+            with pytest.raises(Refused, match=r"vendor\.test: .*loopback.*\(127\.0\.0\.1\)") as caught:
+                fetcher.fetch(f"http://vendor.test:{server.httpd.server_address[1]}/pricing")
+            assert sum(server.hits.values()) == 0
+    finally:
+        fetcher.close()
+    assert given == [PUBLIC, "127.0.0.1"]  # the early check, then the connection: one resolution each
+    assert [(a.outcome, a.error) for a in caught.value.attempts] == [("refused", caught.value.message)]
+
+
+def test_a_name_rebound_to_loopback_connects_when_loopback_is_allowed(fetcher, monkeypatch):
+    with LocalServer() as server:
+        server.route("/pricing", "prices")
+        given = rebound(monkeypatch, "vendor.test", PUBLIC, "127.0.0.1")
+        assert fetcher.fetch(f"http://vendor.test:{server.httpd.server_address[1]}/pricing").content == b"prices"
+        assert server.hits["/pricing"] == 1
+    assert given == [PUBLIC, "127.0.0.1"]
+
+
+def test_a_redirect_to_a_name_rebound_to_the_metadata_service_is_refused_when_it_connects(fetcher, monkeypatch):
+    given = rebound(monkeypatch, "metadata.test", PUBLIC, "169.254.169.254")
+    real, connected = socket.create_connection, []
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda address, *a, **k: connected.append(address[0]) or real(address, *a, **k))
+    with LocalServer() as server:
+        server.route("/pricing", status=302, headers={"Location": "http://metadata.test/latest/meta-data/"})
+        with pytest.raises(Refused, match=r"metadata\.test: .*link-local.*\(169\.254\.169\.254\)"):
+            fetcher.fetch(f"{server.url}/pricing")
+        assert server.hits["/pricing"] == 1
+    assert given == [PUBLIC, "169.254.169.254"]
+    assert connected == ["127.0.0.1"]  # the first hop only: nothing was sent towards the metadata service
 
 
 # -- decompression within the caps -----------------------------------------------------------
