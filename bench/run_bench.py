@@ -285,7 +285,7 @@ def build_archive(db, config, days: int, sources: int, models: int, seed: int = 
                 priced = [Priced(f"m{k}-{n}", dim, {}, currency, "token", prices[(k, n, dim)], None, False)
                           for n in range(models) for dim in ("input", "output")]
                 snapshot = archive_page(session, priced, ARCHIVE_START + timedelta(days=day))
-                current[k] = (snapshot.id, quote_set(session, priced).id, content_digest([snapshot]))
+                current[k] = (snapshot.id, quote_set(session, priced), content_digest([snapshot.sha256]))
             for k in range(sources):
                 rows.append({"source_id": f"arch{k}", "observed_at": ARCHIVE_START + timedelta(days=day, minutes=k),
                              "content_digest": current[k][2], "parser": "litellm", "parser_version": 1,

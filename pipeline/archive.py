@@ -7,7 +7,7 @@ import zlib
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from db.models import Snapshot
 
@@ -19,7 +19,8 @@ def sha256(content: bytes) -> str:
 def archive(session: Session, content: bytes, *, url: str, content_type: str | None, seen_at: datetime) -> Snapshot:
     """The snapshot for these bytes, created on first sight; an earlier sighting moves first_seen back."""
     digest = sha256(content)
-    snapshot = session.scalar(select(Snapshot).where(Snapshot.sha256 == digest))
+    snapshot = session.scalar(select(Snapshot).where(Snapshot.sha256 == digest)
+                              .options(load_only(Snapshot.sha256, Snapshot.first_seen_at)))  # not the bytes
     if snapshot is None:
         compressed = zlib.compress(content, 6)
         snapshot = Snapshot(sha256=digest, url=url, content_type=content_type, size=len(content),

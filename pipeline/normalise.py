@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from pipeline.errors import BadPrice
@@ -36,16 +37,17 @@ class Priced:
     promo: bool
     page: int = 0
 
-    @property
+    # Cached: the store reads each of these several times per price (digest, rows, diff keys).
+    @cached_property
     def conditions_key(self) -> str:
         return conditions_key(self.conditions)
 
-    @property
+    @cached_property
     def conditions_text(self) -> str:
         """The full conditions (less the promo flag, kept apart), as canonical JSON."""
         return canonical_json({k: v for k, v in self.conditions.items() if k != "promo"})
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str, str]:
         return (self.model, self.dimension, self.currency, self.conditions_key)
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
@@ -33,26 +33,26 @@ def _set_digest(priced: list[Priced]) -> str:
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
 
 
-def content_digest(snapshots: list[Snapshot]) -> str:
-    return hashlib.sha256("\n".join(s.sha256 for s in snapshots).encode()).hexdigest()
+def content_digest(page_digests: list[str]) -> str:
+    """What a run read, as one digest of its pages' sha256 digests in order."""
+    return hashlib.sha256("\n".join(page_digests).encode()).hexdigest()
 
 
-def quote_set(session: Session, priced: list[Priced]) -> QuoteSet:
+def quote_set(session: Session, priced: list[Priced]) -> int:
+    """The id of the quote set holding exactly these prices, created on first sight."""
     digest = _set_digest(priced)
-    existing = session.scalar(select(QuoteSet).where(QuoteSet.digest == digest))
+    existing = session.scalar(select(QuoteSet.id).where(QuoteSet.digest == digest))
     if existing is not None:
         return existing
-    qset = QuoteSet(digest=digest)
-    session.add(qset)
-    session.flush()
+    quote_set_id = session.execute(insert(QuoteSet.__table__).returning(QuoteSet.id), {"digest": digest}).scalar_one()
     if priced:
-        session.execute(insert(QuoteRow), [
-            dict(quote_set_id=qset.id, model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
+        session.execute(insert(QuoteRow.__table__), [
+            dict(quote_set_id=quote_set_id, model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
                  conditions=p.conditions_text, currency=p.currency, unit=p.unit, price=p.price,
                  list_price=p.list_price, promo=p.promo, snapshot_index=p.page)
             for p in priced
         ])
-    return qset
+    return quote_set_id
 
 
 def store_observation(session: Session, config: Config, source: Source, *, observed_at: datetime,
@@ -63,21 +63,21 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
     With `gate` (live runs), an observation failing the sanity check is quarantined instead.
     Imports are deliberate backfills of archived pages and are not gated, so that the same
     files imported in any order give the same history."""
-    digest = content_digest(snapshots)
-    qset = quote_set(session, priced)
+    digest = content_digest([s.sha256 for s in snapshots])
+    quote_set_id = quote_set(session, priced)
     observation = session.scalar(select(Observation).where(
         Observation.source_id == source.id, Observation.observed_at == observed_at))
     if observation is not None:
         if observation.content_digest != digest:
             raise InputError(f"{source.id} already has an observation at {observed_at.isoformat()} "
                              "with different content; refusing to overwrite it")
-        if observation.quote_set_id == qset.id:
+        if observation.quote_set_id == quote_set_id:
             return observation, []
-        observation.quote_set_id = qset.id  # the same bytes re-read by a newer parser
+        observation.quote_set_id = quote_set_id  # the same bytes re-read by a newer parser
         observation.parser, observation.parser_version = parser, parser_version
     else:
         observation = Observation(source_id=source.id, observed_at=observed_at, content_digest=digest,
-                                  parser=parser, parser_version=parser_version, quote_set_id=qset.id,
+                                  parser=parser, parser_version=parser_version, quote_set_id=quote_set_id,
                                   status="ok", created_at=datetime.now(timezone.utc),
                                   pages=[ObservationPage(position=i, snapshot_id=s.id)
                                          for i, s in enumerate(snapshots)])
@@ -153,10 +153,14 @@ _POINTS = _LRU(4096)
 def _set_rows(session: Session, digest: str, quote_set_id: int) -> dict[tuple, tuple]:
     rows = _SET_ROWS.get(digest)
     if rows is None:
+        table = QuoteRow.__table__
         rows = {
             (r.model, r.dimension, r.currency, r.conditions_key): (r.price, r.list_price, r.promo, r.unit,
                                                                     r.snapshot_index, r.conditions)
-            for r in session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == quote_set_id))
+            for r in session.execute(select(
+                table.c.model, table.c.dimension, table.c.currency, table.c.conditions_key, table.c.price,
+                table.c.list_price, table.c.promo, table.c.unit, table.c.snapshot_index, table.c.conditions)
+                .where(table.c.quote_set_id == quote_set_id))
         }
         _SET_ROWS.put(digest, rows)
     return rows
@@ -240,21 +244,22 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
         if row.last_observation_id != interval.last.observation_id:
             change.update(last)
         if change:
-            updates.append({"id": row.id, **change})
+            updates.append({"row_id": row.id, **change})
     if existing:
-        session.execute(delete(PriceInterval).where(PriceInterval.id.in_([r.id for r in existing.values()])))
-    for group in _same_keys(updates):
-        session.execute(update(PriceInterval), group)
+        session.execute(delete(table).where(table.c.id.in_([r.id for r in existing.values()])))
+    for columns, group in _same_keys(updates).items():
+        session.execute(update(table).where(table.c.id == bindparam("row_id"))
+                        .values({column: bindparam(column) for column in columns}), group)
     if inserts:
-        session.execute(insert(PriceInterval), inserts)
+        session.execute(insert(table), inserts)
 
 
-def _same_keys(rows: list[dict]) -> list[list[dict]]:
-    """Bulk updates grouped by the set of columns they set (one executemany per shape)."""
+def _same_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """Bulk updates grouped by the columns they set (one executemany per shape)."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return list(groups.values())
+        groups.setdefault(tuple(sorted(k for k in row if k != "row_id")), []).append(row)
+    return groups
 
 
 def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
