@@ -14,6 +14,8 @@
     ├── ParseError                   the page came, but held no prices we trust       (source failed)
     │   ├── LayoutDrift              what the parser expects is not there
     │   └── BadPrice                 a price text that is not a price
+    │       └── NonNumericPrice      a number belongs there, the page printed something else
+    │                                (a live run quarantines the observation instead)
     └── MailError                    an alert could not be delivered (it waits in the outbox)
         ├── SMTPUnavailable          server unreachable, or refused TLS or AUTH: nothing sent
         ├── MessageDeferred          a 4xx reply: try again later
@@ -102,6 +104,14 @@ class LayoutDrift(ParseError):
 
 class BadPrice(ParseError):
     reason = "bad_price"
+
+
+class NonNumericPrice(BadPrice):
+    """Dropping such a value would report the model withdrawn, and reading the digits before
+    a garble ("$0.l4" as $0) a false cut, so a live run holds the observation for review."""
+
+    reason = "non_numeric_price"
+    held = "non-numeric price: "  # how the status_reason of the observation a live run holds begins
 
 
 class MailError(PricewatchError):

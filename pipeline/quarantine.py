@@ -10,6 +10,12 @@ takes no part in intervals or events until a person looks at it:
   transaction, so the change it carries is published then: its cuts are weighed like any new
   cut, and its events are queued for the alert digests (when alerts.toml enables them);
 - `reject ID` marks it `rejected`: kept for the record, never published.
+
+A live run also holds a page with a non-numeric price where a number belongs ("N/A" in a
+JSON price, "$0.l4"), with no prices at all (its reason begins "non-numeric price: ").
+Releasing it re-parses its archived pages with the current parser: once the parser reads
+them, the observation takes the new prices and is published as above; until then the
+release is refused and nothing changes.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from datetime import datetime, timezone
 
 from pipeline.cli import EXIT_OK, open_database
 from pipeline.config import Config
-from pipeline.errors import InputError, PricewatchError
+from pipeline.errors import InputError, NonNumericPrice, PricewatchError
 from pipeline.output import FORMATS, render
 
 # The database layer is imported inside the handlers, as in pipeline.commands, so that
@@ -92,6 +98,35 @@ def _source_of(db, observation_id: int) -> str:
         return _held(session, observation_id, ("quarantined", "rejected", "ok")).source_id
 
 
+def _reparsed(db, source, observation_id: int):
+    """The prices of an observation held for a non-numeric price, read again by the current
+    parser from its archived pages (with the parser version); None for one held for its prices.
+
+    Refused (InputError) while the parser still cannot read them."""
+    from sqlalchemy import select
+
+    from db.models import ObservationPage, Snapshot
+    from pipeline.archive import snapshot_bytes
+    from pipeline.normalise import normalise_all
+    from pipeline.run import parse_pages
+    from scrapers import Page
+
+    with db.session() as session:
+        observation = _held(session, observation_id, ("quarantined", "rejected"))
+        if not (observation.status_reason or "").startswith(NonNumericPrice.held):
+            return None
+        pages = [Page(snapshot_bytes(snapshot), snapshot.url, snapshot.content_type)
+                 for snapshot in session.scalars(
+                     select(Snapshot).join(ObservationPage, ObservationPage.snapshot_id == Snapshot.id)
+                     .where(ObservationPage.observation_id == observation_id).order_by(ObservationPage.position))]
+    try:
+        quotes_by_page, version = parse_pages(source, pages)
+    except NonNumericPrice as error:
+        raise InputError(f"observation {observation_id} still has a non-numeric price ({error.message}): "
+                         "fix the parser and release again, or reject it") from None
+    return normalise_all(quotes_by_page), version
+
+
 def cmd_release(args, config: Config) -> int:
     from sqlalchemy import select
 
@@ -102,7 +137,7 @@ def cmd_release(args, config: Config) -> int:
     from pipeline.alerts.outbox import flush
     from pipeline.evidence import weigh_new_cuts
     from pipeline.locks import source_lock
-    from pipeline.store import materialise
+    from pipeline.store import materialise, quote_set
 
     alerts = alert_settings(config)  # a flawed alerts.toml is a usage error before anything changes
     db = open_database(args, config)
@@ -110,8 +145,13 @@ def cmd_release(args, config: Config) -> int:
     with source_lock(db, source.id) as held:
         if not held:
             raise PricewatchError("a run holds this source now; release it when the run is over", source=source.id)
+        reparsed = _reparsed(db, source, args.observation_id)
         with db.transaction() as session:
             observation = _held(session, args.observation_id, ("quarantined", "rejected"))
+            if reparsed is not None:
+                priced, version = reparsed
+                observation.quote_set_id = quote_set(session, priced)
+                observation.parser, observation.parser_version = source.parser, version
             observation.status = "ok"
             events = materialise(session, config, source)
             session.flush()

@@ -22,16 +22,16 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from db.models import Event, Fetch, Snapshot, SourceHealth
+from db.models import Event, Fetch, Observation, ObservationPage, Snapshot, SourceHealth
 from db.session import Database
 from pipeline.archive import archive, snapshot_bytes
 from pipeline.config import Config, Source
 from pipeline.evidence import weigh_new_cuts
-from pipeline.errors import FetchError, LayoutDrift, ParseError, PricewatchError
+from pipeline.errors import FetchError, LayoutDrift, NonNumericPrice, ParseError, PricewatchError
 from pipeline.fetch import Attempt, Fetched, Fetcher, Validators
 from pipeline.locks import source_lock
 from pipeline.normalise import Priced, normalise_all
-from pipeline.store import store_observation
+from pipeline.store import content_digest, quote_set, store_observation
 from scrapers import Page, Quote, get_parser
 
 log = logging.getLogger("pricewatch.run")
@@ -133,18 +133,40 @@ def record_failure(db: Database, source: Source, error: PricewatchError, attempt
         health.consecutive_failures = (health.consecutive_failures or 0) + 1
 
 
+def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: list[Snapshot],
+                     error: NonNumericPrice) -> Observation:
+    """Keep a page with a non-numeric price for review, with no prices.
+
+    Storing the prices that did read would report the unreadable ones withdrawn; failing the
+    source would drop the page.  `pricewatch quarantine release` re-parses it."""
+    observation = Observation(source_id=source.id, observed_at=observed_at,
+                              content_digest=content_digest([s.sha256 for s in snapshots]),
+                              parser=source.parser, parser_version=get_parser(source.parser).version,
+                              quote_set_id=quote_set(session, []), status="quarantined",
+                              status_reason=NonNumericPrice.held + error.message, created_at=datetime.now(timezone.utc),
+                              pages=[ObservationPage(position=i, snapshot_id=s.id) for i, s in enumerate(snapshots)])
+    session.add(observation)
+    return observation
+
+
 def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
            *, gate: bool = False) -> SourceResult:
-    """Archive, parse, normalise and store pages already in hand (fetched or imported)."""
+    """Archive, parse, normalise and store pages already in hand (fetched or imported).
+
+    On a live run (`gate`), a non-numeric price quarantines the observation instead of failing
+    the source; an import (a deliberate backfill) fails on it like on any parse error."""
     started = time.monotonic()
     page_objects = [Page(p.content, p.final_url, p.content_type) for p in pages]
+    unreadable: NonNumericPrice | None = None
     try:
         quotes_by_page, version = parse_pages(source, page_objects)
         priced: list[Priced] = normalise_all(quotes_by_page)
     except PricewatchError as error:
         error.source = source.id
-        record_failure(db, source, error, [], pages, observed_at)
-        return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
+        if not (gate and isinstance(error, NonNumericPrice)):
+            record_failure(db, source, error, [], pages, observed_at)
+            return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
+        unreadable, priced = error, []
     with _turn(db), db.transaction() as session:
         snapshots = []
         for fetched in pages:
@@ -152,9 +174,12 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
                                content_type=fetched.content_type, seen_at=fetched.fetched_at)
             _record_attempts(session, source, fetched.attempts, snapshot)
             snapshots.append(snapshot)
-        observation, events = store_observation(
-            session, config, source, observed_at=observed_at, snapshots=snapshots,
-            parser=source.parser, parser_version=version, priced=priced, gate=gate)
+        if unreadable is not None:
+            observation, events = _hold_unreadable(session, source, observed_at, snapshots, unreadable), []
+        else:
+            observation, events = store_observation(
+                session, config, source, observed_at=observed_at, snapshots=snapshots,
+                parser=source.parser, parser_version=version, priced=priced, gate=gate)
         health = _health(session, source.id)
         health.last_success_at, health.consecutive_failures = observed_at, 0
         session.flush()

@@ -25,6 +25,8 @@ Traps:
 - `search_context_cost_per_query` is a dict by search-context size (no condition key
   for that yet) and `*_dbu_cost_per_token` are Databricks units, not USD: skipped.
 - keys this parser does not know (new LiteLLM fields) are ignored, never guessed.
+- a known price key whose value is not a number (`"N/A"`, `{}`) raises `NonNumericPrice`
+  (the run quarantines the observation): skipping it would report the model withdrawn.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._prices import json_number
+from scrapers._prices import json_price
 
 _MODES = {"chat", "completion", "responses"}
 _SKIP_KEYS = {"sample_spec"}
@@ -99,7 +101,7 @@ def _entry_quotes(model: str, entry: dict[str, Any]) -> list[Quote]:
         split = _split_key(key)
         if split is None:
             continue
-        price = json_number(value)
+        price = json_price(value, f"{model} {key}")
         if price is None or price < 0:
             continue
         base = split[0]
@@ -128,13 +130,14 @@ def _entry_quotes(model: str, entry: dict[str, Any]) -> list[Quote]:
     return quotes
 
 
-def _wanted(entry: dict[str, Any]) -> bool:
+def _wanted(model: str, entry: dict[str, Any]) -> bool:
     mode = entry.get("mode")
     if isinstance(mode, str) and mode in _MODES:
         return True
     if mode is None:
         return any(
-            (json_number(entry.get(key)) or 0) > 0 for key in ("input_cost_per_token", "output_cost_per_token")
+            (json_price(entry.get(key), f"{model} {key}") or 0) > 0
+            for key in ("input_cost_per_token", "output_cost_per_token")
         )
     return False
 
@@ -147,7 +150,7 @@ def parse(page: Page) -> list[Quote]:
     quotes: list[Quote] = []
     priced = 0
     for model, entry in payload.items():
-        if model in _SKIP_KEYS or not isinstance(entry, dict) or not _wanted(entry):
+        if model in _SKIP_KEYS or not isinstance(entry, dict) or not _wanted(model, entry):
             continue
         found = _entry_quotes(model.strip(), entry)
         priced += bool(found)

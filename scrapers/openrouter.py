@@ -23,6 +23,8 @@ Traps:
 - Older responses list every pricing key with "0" (`request`, `image`, `web_search`,
   `internal_reasoning`), newer ones omit them: a zero auxiliary fee is skipped so both
   give the same quotes; a zero `prompt`/`completion` is a real free price and is kept.
+- a pricing value that is not a number (`"N/A"`, `""`, `{}`) raises `NonNumericPrice` (the
+  run quarantines the observation); only an absent or null key is no price.
 - `discount` (endpoints) is a fraction the listed prices are multiplied by (1 - d):
   a discounted quote carries that price, list_price = the listed one and promo.
 - `image` is documented "per input image" (2025 values: $0.0048 for Claude Sonnet 4),
@@ -36,7 +38,7 @@ from typing import Any
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._prices import json_number
+from scrapers._prices import json_number, json_price
 
 # pricing key -> (dimension, unit); per is always 1 (price per single token/image/request)
 _FIELDS: dict[str, tuple[str, str]] = {
@@ -64,10 +66,11 @@ def _pricing_quotes(model: str, pricing: Any, conditions: dict[str, Any]) -> lis
         return []
     discount = json_number(pricing.get("discount"))
     discounted = discount is not None and 0 < discount <= 1
-    hour_cache = json_number(pricing.get("input_cache_write_1h")) is not None
+    where = "".join(f" ({value})" for value in conditions.values())
+    hour_cache = pricing.get("input_cache_write_1h") is not None  # the loop below checks it is a number
     quotes = []
     for key, (dimension, unit) in _FIELDS.items():
-        listed = json_number(pricing.get(key))
+        listed = json_price(pricing.get(key), f"{model}{where} {key}")
         if listed is None or listed < 0:  # absent, or the "-1" variable-price sentinel
             continue
         if listed == 0 and key not in _KEEP_ZERO:

@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from pipeline.errors import BadPrice
-from scrapers._prices import find_price, json_number, parse_price, price_and_list_price
+from pipeline.errors import BadPrice, NonNumericPrice
+from scrapers._prices import find_price, json_number, json_price, parse_price, price_and_list_price
 
 
 @pytest.mark.parametrize("text, amount, currency, per, promo", [
@@ -35,6 +35,25 @@ def test_no_price(text):
     assert find_price(text) is None
     with pytest.raises(BadPrice):
         parse_price(text)
+
+
+@pytest.mark.parametrize("text", ["$0.l4", "0,o5", "$0.O5", "0.l4元", "1.2.3", "$1.2.3 / 1M tokens", "1.234,56 €"])
+def test_a_garbled_number_is_non_numeric_not_the_digits_before_it(text):
+    """"$0.l4" read as $0 would publish a 100% cut; "0.l4元" read as 4元 a 300x raise."""
+    with pytest.raises(NonNumericPrice, match="garbled number in"):
+        find_price(text)
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("$0.14/M", "0.14"),
+    ("$1.5.", "1.5"),  # the end of a sentence
+    ("$0.50,Output $2", "0.50"),  # punctuation after a whole price
+    ("0.5,输出", "0.5"),
+    ("$5, $10", "5"),
+    ("1024x1024 $0.04", "0.04"),
+])
+def test_punctuation_after_a_price_is_not_a_garble(text, amount):
+    assert find_price(text).amount == Decimal(amount)
 
 
 @given(st.text(max_size=60))
@@ -75,3 +94,17 @@ def test_price_and_list_price_of_a_cell_without_price():
 ])
 def test_json_number(value, expected):
     assert json_number(value) == (Decimal(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (3e-06, "0.000003"), ("0.000003", "0.000003"), (" 2 ", "2"), (0, "0"), ("-1", "-1"), (None, None),
+])
+def test_json_price(value, expected):
+    assert json_price(value, "gpt-4o prompt") == (Decimal(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize("value", ["N/A", "0.0o3", "", {}, [1], True, "Infinity", float("nan")])
+def test_a_json_price_that_is_there_but_not_a_number_is_non_numeric(value):
+    with pytest.raises(NonNumericPrice) as caught:
+        json_price(value, "gpt-4o prompt")
+    assert caught.value.message == f"gpt-4o prompt: not a number: {value!r}"

@@ -1,9 +1,11 @@
-"""The sanity gate and `pricewatch quarantine`: a unit slip is held back and never published
-as a cut until a person releases it; on SQLite and PostgreSQL, with live runs against a
-local server."""
+"""The sanity gate and `pricewatch quarantine`: a unit slip, or a page with a non-numeric
+price, is held back and never published until a person releases it; on SQLite and
+PostgreSQL, with live runs against a local server."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -13,8 +15,11 @@ from typing import Callable
 import pytest
 from sqlalchemy import select
 
-from db.models import Event, Observation
+import scrapers
+import scrapers.litellm
+from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, Snapshot, SourceHealth
 from db.queries import prices_at
+from pipeline.archive import snapshot_bytes
 from pipeline.cli import main
 from pipeline.config import Config, load_config
 from pipeline.fetch import Fetched
@@ -45,26 +50,30 @@ class Live:
     config: Config
 
 
+def serving(server: LocalServer, tmp_path, db, db_url, source: dict, content_type: str) -> Live:
+    """A one-source config whose page `server` serves at /pricing."""
+    directory = write_config(tmp_path / "config", [{**source, "urls": [f"{server.url}/pricing"]}])
+    config = load_config(directory)
+
+    def serve(page: bytes) -> None:
+        server.route("/pricing", page, headers={"Content-Type": content_type})
+
+    def run(page: bytes) -> SourceResult:
+        serve(page)
+        [result] = run_all(db, config, [config.source(source["id"])])
+        return result
+
+    def cli(*args: str) -> int:
+        return main(["--db", db_url, "--config", str(directory), *args])
+
+    return Live(serve, run, cli, config)
+
+
 @pytest.fixture
 def live(tmp_path, db, db_url):
     with LocalServer() as server:
-        directory = write_config(tmp_path / "config", [
-            {"id": "deepseek-cn", "vendor": "deepseek", "parser": "deepseek", "urls": [f"{server.url}/pricing"],
-             "currency": "CNY", "market": "cn"}])
-        config = load_config(directory)
-
-        def serve(page: bytes) -> None:
-            server.route("/pricing", page, headers={"Content-Type": "text/html; charset=utf-8"})
-
-        def run(page: bytes) -> SourceResult:
-            serve(page)
-            [result] = run_all(db, config, [config.source("deepseek-cn")])
-            return result
-
-        def cli(*args: str) -> int:
-            return main(["--db", db_url, "--config", str(directory), *args])
-
-        yield Live(serve, run, cli, config)
+        yield serving(server, tmp_path, db, db_url, {"id": "deepseek-cn", "vendor": "deepseek", "parser": "deepseek",
+                                                      "currency": "CNY", "market": "cn"}, "text/html; charset=utf-8")
 
 
 def cuts(db) -> list[Event]:
@@ -183,3 +192,136 @@ def test_imports_are_backfills_and_not_gated(db, live):
         when = datetime(2026, 7, day, tzinfo=timezone.utc)
         ingest(db, config, source, [Fetched(source.urls[0], source.urls[0], 200, page, "text/html", when)], when)
     assert statuses(db) == ["ok", "ok"] and len(cuts(db)) == 6
+
+
+# -- a non-numeric price where a number belongs ------------------------------------------------
+
+LITELLM = (FIXTURES / "litellm" / "model_prices_2026.json").read_bytes()
+
+
+def litellm_with(model: str, key: str, value) -> bytes:
+    payload = json.loads(LITELLM)
+    payload[model][key] = value
+    return json.dumps(payload).encode()
+
+
+NOT_A_NUMBER = litellm_with("gpt-4o", "input_cost_per_token", "N/A")
+HELD_REASON = "non-numeric price: gpt-4o input_cost_per_token: not a number: 'N/A'"
+
+
+@pytest.fixture
+def litellm_live(tmp_path, db, db_url):
+    with LocalServer() as server:
+        yield serving(server, tmp_path, db, db_url, {"id": "litellm", "parser": "litellm", "aggregator": True},
+                      "application/json")
+
+
+def intervals(db) -> list[tuple]:
+    with db.session() as session:
+        return [(i.model, i.dimension, i.conditions_key, i.price, i.first_seen, i.last_seen, i.first_observation_id,
+                 i.last_observation_id) for i in session.scalars(select(PriceInterval).order_by(PriceInterval.id))]
+
+
+def all_events(db) -> list[tuple]:
+    with db.session() as session:
+        return [(e.id, e.kind, e.model, e.dimension, e.observation_id)
+                for e in session.scalars(select(Event).order_by(Event.id))]
+
+
+def held_ids(db) -> list[int]:
+    with db.session() as session:
+        return list(session.scalars(select(Observation.id).where(Observation.status_reason.is_not(None))
+                                    .order_by(Observation.observed_at)))
+
+
+def test_a_non_numeric_price_is_held_with_its_page_and_no_prices(db, litellm_live, capsys):
+    run, cli = litellm_live.run, litellm_live.cli
+    assert run(LITELLM).status == "ok"
+    published, events = intervals(db), all_events(db)
+    assert published
+
+    runs = litellm_live.config.diff.withdrawn_after_runs + 1  # more than it takes to call a model withdrawn
+    for _ in range(runs):
+        held = run(NOT_A_NUMBER)
+        assert (held.status, held.quotes, held.events) == ("ok", 0, [])
+        assert held.message == "quarantined for review (pricewatch quarantine)"
+    assert intervals(db) == published, "a held observation touched the published intervals"
+    assert all_events(db) == events, "a held observation made events (a withdrawal, a cut)"
+    assert statuses(db) == ["ok"] + ["quarantined"] * runs
+
+    with db.session() as session:
+        for observation in session.scalars(select(Observation).where(Observation.status == "quarantined")):
+            assert observation.status_reason == HELD_REASON
+            assert (observation.parser, observation.parser_version) == ("litellm", scrapers.get_parser("litellm").version)
+            assert session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == observation.quote_set_id)).all() == []
+            [snapshot_id] = session.scalars(select(ObservationPage.snapshot_id)
+                                            .where(ObservationPage.observation_id == observation.id))
+            assert snapshot_bytes(session.get(Snapshot, snapshot_id)) == NOT_A_NUMBER, "the page was not kept"
+        health = session.get(SourceHealth, "litellm")
+        assert health.consecutive_failures == 0 and health.last_failure_at is None
+
+    capsys.readouterr()
+    assert cli("quarantine", "list", "--format", "json") == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [(row["status"], row["prices"], row["reason"]) for row in listing] == [("quarantined", 0, HELD_REASON)] * runs
+
+
+def test_release_is_refused_while_the_price_is_still_non_numeric(db, litellm_live, capsys):
+    run, cli = litellm_live.run, litellm_live.cli
+    run(LITELLM)
+    run(NOT_A_NUMBER)
+    published, events = intervals(db), all_events(db)
+    [held] = held_ids(db)
+
+    capsys.readouterr()
+    refusal = (f"pricewatch: observation {held} still has a non-numeric price (gpt-4o input_cost_per_token: "
+               "not a number: 'N/A'): fix the parser and release again, or reject it\n")
+    assert cli("quarantine", "release", str(held)) == 2
+    assert capsys.readouterr().err == refusal
+    assert statuses(db) == ["ok", "quarantined"] and intervals(db) == published and all_events(db) == events
+
+    assert cli("quarantine", "reject", str(held)) == 0
+    assert statuses(db) == ["ok", "rejected"]
+    capsys.readouterr()
+    assert cli("quarantine", "release", str(held)) == 2  # a rejected one is re-parsed the same way
+    assert capsys.readouterr().err == refusal
+    assert statuses(db) == ["ok", "rejected"] and intervals(db) == published and all_events(db) == events
+
+    fixed = run(LITELLM)  # the page fixed upstream: the held run left no trace in the history
+    assert fixed.status == "ok" and fixed.events == [] and "quarantined" not in fixed.message
+    assert [row[:4] for row in intervals(db)] == [row[:4] for row in published]
+
+
+def test_release_after_a_parser_fix_publishes_the_reparsed_prices(db, litellm_live, monkeypatch, capsys):
+    run, cli = litellm_live.run, litellm_live.cli
+    run(LITELLM)
+    assert "quarantined" in run(litellm_with("gpt-4o", "input_cost_per_token", "0.000005 USD")).message
+    [held] = held_ids(db)
+
+    # The parser fix: a new version that reads a price with its currency code after it.
+    read = scrapers.litellm.json_price
+    monkeypatch.setattr(scrapers.litellm, "json_price",
+                        lambda value, field: read(value.removesuffix(" USD") if isinstance(value, str) else value, field))
+    monkeypatch.setitem(scrapers._REGISTRY, "litellm", dataclasses.replace(scrapers.get_parser("litellm"), version=2))
+
+    capsys.readouterr()
+    assert cli("quarantine", "release", str(held)) == 0
+    out = capsys.readouterr().out
+    assert "released: 1 new events" in out and "raise gpt-4o input 2.5 -> 5 USD" in out
+    with db.session() as session:
+        observation = session.get(Observation, held)
+        assert (observation.status, observation.parser_version) == ("ok", 2)
+        rows = session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == observation.quote_set_id)).all()
+        assert len(rows) == len(scrapers.get_parser("litellm").parse(scrapers.Page(LITELLM)))
+        [row] = [r for r in prices_at(session, datetime.now(timezone.utc) + timedelta(seconds=1), dimension="input")
+                 if r.interval.model == "gpt-4o" and r.interval.conditions_key == "{}"]
+        assert row.interval.price == Decimal("5") and row.interval.first_observation_id == held
+
+
+def test_an_import_with_a_non_numeric_price_fails_as_a_parse_error(db, litellm_live, tmp_path, capsys):
+    page = tmp_path / "prices.json"
+    page.write_bytes(NOT_A_NUMBER)
+    assert litellm_live.cli("import", "litellm", str(page), "--observed-at", "2026-07-01T08:00:00Z") == 1
+    assert capsys.readouterr().out == (
+        "litellm: FAILED [non_numeric_price] gpt-4o input_cost_per_token: not a number: 'N/A'\n")
+    assert statuses(db) == []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from functools import partial
 
 import pytest
 
-from pipeline.errors import LayoutDrift
+from pipeline.errors import LayoutDrift, NonNumericPrice
 from tests.conftest import FIXTURES, one_quote, parse_page
 
 parse = partial(parse_page, "litellm")
@@ -87,3 +88,29 @@ def test_not_a_price_file_is_drift():
         parse(b'{"sample_spec": {"mode": "chat", "input_cost_per_token": 0.0}}')
     with pytest.raises(LayoutDrift):
         parse(b"404: Not Found")
+
+
+def with_value(model: str, key: str, value) -> bytes:
+    payload = json.loads((PAGES / "model_prices_2026.json").read_bytes())
+    payload[model][key] = value
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize("model, key, value", [
+    ("gpt-4o", "input_cost_per_token", "N/A"),
+    ("gpt-4o", "output_cost_per_token_batches", "0.0o3"),
+    ("claude-sonnet-4-5", "cache_creation_input_token_cost_above_1hr", {}),
+    ("fireworks-ai-up-to-4b", "input_cost_per_token", "N/A"),  # an entry without a mode
+])
+def test_a_price_key_that_is_not_a_number_is_non_numeric_never_skipped(model, key, value):
+    with pytest.raises(NonNumericPrice) as caught:
+        parse(with_value(model, key, value))
+    assert caught.value.message == f"{model} {key}: not a number: {value!r}"
+
+
+def test_null_price_and_non_numeric_fields_that_are_not_prices_are_ignored():
+    quotes = parse(with_value("gpt-4o", "input_cost_per_token_priority", None))
+    assert not [q for q in quotes if q.model == "gpt-4o" and q.conditions == {"tier": "priority"}
+                and q.dimension == "input"]
+    parse(with_value("gpt-4o", "max_input_tokens", "N/A"))
+    parse(with_value("text-embedding-3-small", "input_cost_per_token", "N/A"))  # an embedding: not read

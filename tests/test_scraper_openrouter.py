@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from pipeline.errors import LayoutDrift
+from pipeline.errors import LayoutDrift, NonNumericPrice
 from tests.conftest import FIXTURES, one_quote, parse_page
 
 parse_models = partial(parse_page, "openrouter", url="https://openrouter.ai/api/v1/models")
@@ -98,3 +98,31 @@ def test_endpoints_without_list_is_drift():
         parse_endpoints(b'{"data": {"id": "openai/gpt-4", "endpoints": []}}')
     with pytest.raises(LayoutDrift):
         parse_endpoints(b'{"data": [{"id": "openai/gpt-4"}]}')
+
+
+def with_pricing(name: str, index: int, key: str, value) -> bytes:
+    payload = json.loads((PAGES / name).read_bytes())
+    entries = payload["data"]["endpoints"] if isinstance(payload["data"], dict) else payload["data"]
+    entries[index]["pricing"][key] = value
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize("key, value", [("prompt", "N/A"), ("completion", ""), ("input_cache_read", {}),
+                                        ("input_cache_write_1h", "0.0o3")])
+def test_a_pricing_value_that_is_not_a_number_is_non_numeric_never_skipped(key, value):
+    with pytest.raises(NonNumericPrice) as caught:
+        parse_models(with_pricing("models_2026-04.json", 0, key, value))
+    assert caught.value.message == f"anthropic/claude-opus-4.7 {key}: not a number: {value!r}"
+
+
+def test_a_non_numeric_endpoint_price_names_its_provider():
+    with pytest.raises(NonNumericPrice) as caught:
+        parse_endpoints(with_pricing("endpoints_openai_gpt-4.json", 3, "prompt", "N/A"))
+    assert caught.value.message == "openai/gpt-4 (Fireworks) (fireworks/fp4) prompt: not a number: 'N/A'"
+
+
+def test_a_null_price_is_absent_and_a_non_numeric_discount_is_no_discount():
+    quotes = parse_models(with_pricing("models_2026-04.json", 0, "web_search", None))
+    assert not [q for q in quotes if q.model == "anthropic/claude-opus-4.7" and q.dimension == "web_search"]
+    quotes = parse_endpoints(with_pricing("endpoints_openai_gpt-4.json", 2, "discount", "N/A"))
+    assert one_quote(quotes, "openai/gpt-4", "input", endpoint="fireworks/fp8", provider="Fireworks").list_price is None
