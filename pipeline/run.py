@@ -24,14 +24,14 @@ from sqlalchemy import select
 
 from db.models import Event, Fetch, Observation, ObservationPage, Snapshot, SourceHealth
 from db.session import Database
-from pipeline.archive import archive, snapshot_bytes
+from pipeline.archive import archive, sha256, snapshot_bytes
 from pipeline.config import Config, Source
 from pipeline.evidence import weigh_new_cuts
 from pipeline.errors import FetchError, LayoutDrift, NonNumericPrice, ParseError, PricewatchError
 from pipeline.fetch import Attempt, Fetched, Fetcher, Validators
 from pipeline.locks import source_lock
 from pipeline.normalise import Priced, normalise_all
-from pipeline.store import content_digest, quote_set, store_observation
+from pipeline.store import content_digest, quote_set, repeated_observation, store_observation, store_repeat
 from scrapers import Page, Quote, get_parser
 
 log = logging.getLogger("pricewatch.run")
@@ -153,9 +153,15 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
            *, gate: bool = False) -> SourceResult:
     """Archive, parse, normalise and store pages already in hand (fetched or imported).
 
-    On a live run (`gate`), a non-numeric price quarantines the observation instead of failing
-    the source; an import (a deliberate backfill) fails on it like on any parse error."""
+    A run that read the very pages of the source's latest observation is stored as a repeat,
+    without parsing.  On a live run (`gate`), a non-numeric price quarantines the observation
+    instead of failing the source; an import (a deliberate backfill) fails on it like on any
+    parse error."""
     started = time.monotonic()
+    repeat = _store_if_repeat(db, source, pages, observed_at)
+    if repeat is not None:
+        repeat.seconds = time.monotonic() - started
+        return repeat
     page_objects = [Page(p.content, p.final_url, p.content_type) for p in pages]
     unreadable: NonNumericPrice | None = None
     try:
@@ -168,20 +174,14 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         unreadable, priced = error, []
     with _turn(db), db.transaction() as session:
-        snapshots = []
-        for fetched in pages:
-            snapshot = archive(session, fetched.content, url=fetched.final_url,
-                               content_type=fetched.content_type, seen_at=fetched.fetched_at)
-            _record_attempts(session, source, fetched.attempts, snapshot)
-            snapshots.append(snapshot)
+        snapshots = _archive_pages(session, source, pages)
         if unreadable is not None:
             observation, events = _hold_unreadable(session, source, observed_at, snapshots, unreadable), []
         else:
             observation, events = store_observation(
                 session, config, source, observed_at=observed_at, snapshots=snapshots,
                 parser=source.parser, parser_version=version, priced=priced, gate=gate)
-        health = _health(session, source.id)
-        health.last_success_at, health.consecutive_failures = observed_at, 0
+        _succeeded(session, source, observed_at)
         session.flush()
         event_ids = [e.id for e in events]
         weigh_new_cuts(session, config, event_ids)
@@ -191,6 +191,38 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     if quarantined:
         result.message = "quarantined for review (pricewatch quarantine)"
     return result
+
+
+def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime) -> SourceResult | None:
+    """Store the run as a repeat of the latest observation (store.repeated_observation), or
+    return None, having written nothing, when it is not one."""
+    digest = content_digest([sha256(p.content) for p in pages])
+    with _turn(db), db.transaction() as session:
+        latest = repeated_observation(session, source, digest=digest, observed_at=observed_at,
+                                      parser_version=get_parser(source.parser).version)
+        if latest is None:
+            return None
+        snapshots = _archive_pages(session, source, pages)
+        prices = store_repeat(session, source, latest, observed_at=observed_at,
+                              snapshot_ids=[s.id for s in snapshots], parser=source.parser)
+        _succeeded(session, source, observed_at)
+    return SourceResult(source.id, "ok", quotes=prices)
+
+
+def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Snapshot]:
+    """Each page's snapshot (created on first sight), with the fetch attempts that got it."""
+    snapshots = []
+    for fetched in pages:
+        snapshot = archive(session, fetched.content, url=fetched.final_url,
+                           content_type=fetched.content_type, seen_at=fetched.fetched_at)
+        _record_attempts(session, source, fetched.attempts, snapshot)
+        snapshots.append(snapshot)
+    return snapshots
+
+
+def _succeeded(session, source: Source, observed_at: datetime) -> None:
+    health = _health(session, source.id)
+    health.last_success_at, health.consecutive_failures = observed_at, 0
 
 
 def _validators(db: Database, url: str) -> tuple[Validators, int] | None:
@@ -246,10 +278,12 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
         return result
 
 
-# Workers of one run.  Each holds at most one pooled connection at a time on SQLite, and two
-# on PostgreSQL (its source's advisory lock, then the write); SQLAlchemy's default pool has 15
-# connections, and a run must never wait on the pool while others write.
-MAX_WORKERS = {"sqlite": 15, "postgresql": 7}
+# Workers of one run: enough for one per host, since a host left without a worker adds its
+# pages to the run's wall time.  On SQLite a worker touches the database only in its turn
+# (`_turn`), so at most one pooled connection is in use however many workers there are.  On
+# PostgreSQL each holds two (its source's advisory lock, then the write), and SQLAlchemy's
+# default pool has 15: a run must never wait on the pool while others write.
+MAX_WORKERS = {"sqlite": 32, "postgresql": 7}
 
 
 class _HostQueue:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
@@ -88,6 +88,54 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
             observation.status, observation.status_reason = "quarantined", reason
             return observation, []
     return observation, materialise(session, config, source)
+
+
+def repeated_observation(session: Session, source: Source, *, digest: str, parser_version: int,
+                         observed_at: datetime) -> Row | None:
+    """The source's latest observation when a run at `observed_at` that read pages of `digest`
+    merely repeats it, else None (the run then takes the full path, store_observation).
+
+    Most runs are repeats.  Re-deriving history for one would only move `last_seen` on the
+    open intervals (store_repeat does that directly), as long as nothing is pending that one
+    more run could turn into an event: a model absent from the latest list and not yet counted
+    as withdrawn.  A change of `[diff] withdrawn_after_runs` therefore takes effect at the next
+    run that is not a repeat."""
+    obs, rows, intervals, events = (Observation.__table__, QuoteRow.__table__, PriceInterval.__table__,
+                                    Event.__table__)
+    latest = session.execute(
+        select(obs.c.id, obs.c.observed_at, obs.c.content_digest, obs.c.parser_version, obs.c.status,
+               obs.c.quote_set_id)
+        .where(obs.c.source_id == source.id).order_by(obs.c.observed_at.desc()).limit(1)).first()
+    if (latest is None or latest.status != "ok" or latest.content_digest != digest
+            or latest.parser_version != parser_version or latest.observed_at >= observed_at):
+        return None
+    withdrawn_since = select(events.c.id).where(
+        events.c.source_id == source.id, events.c.kind == "withdrawn", events.c.model == intervals.c.model,
+        events.c.observed_at > intervals.c.last_seen).exists()
+    pending_absence = session.execute(select(intervals.c.id).where(
+        intervals.c.source_id == source.id, intervals.c.last_observation_id != latest.id,
+        intervals.c.model.not_in(select(rows.c.model).where(rows.c.quote_set_id == latest.quote_set_id)),
+        ~withdrawn_since).limit(1)).first()
+    return latest if pending_absence is None else None
+
+
+def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: datetime,
+                 snapshot_ids: list[int], parser: str) -> int:
+    """Record a repeat of `latest` (see repeated_observation): one observation sharing its
+    quote set, and `last_seen` moved on its open intervals.  Returns the number of prices."""
+    obs, intervals = Observation.__table__, PriceInterval.__table__
+    observation_id = session.execute(insert(obs).returning(obs.c.id), dict(
+        source_id=source.id, observed_at=observed_at, content_digest=latest.content_digest, parser=parser,
+        parser_version=latest.parser_version, quote_set_id=latest.quote_set_id, status="ok",
+        created_at=datetime.now(timezone.utc))).scalar_one()
+    session.execute(insert(ObservationPage.__table__), [
+        dict(observation_id=observation_id, position=position, snapshot_id=snapshot_id)
+        for position, snapshot_id in enumerate(snapshot_ids)])
+    session.execute(update(intervals).where(intervals.c.source_id == source.id,
+                                            intervals.c.last_observation_id == latest.id)
+                    .values(last_seen=observed_at, last_observation_id=observation_id))
+    return session.scalar(select(func.count()).select_from(QuoteRow)
+                          .where(QuoteRow.quote_set_id == latest.quote_set_id))
 
 
 def sanity_check(session: Session, source: Source, observation: Observation, priced: list[Priced],
