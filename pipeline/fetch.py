@@ -81,6 +81,9 @@ class Fetched:
     last_modified: str | None = None
     not_modified: bool = False
     attempts: list[Attempt] = field(default_factory=list)
+    # A 304: the (id, sha256) of the archived snapshot the page still is.  Its bytes are loaded
+    # (pipeline.run) only if the page must be parsed again.
+    archived: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)

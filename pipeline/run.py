@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from db.models import Event, Fetch, Observation, ObservationPage, Snapshot, SourceHealth
 from db.session import Database
@@ -94,14 +94,14 @@ def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], i
     return results, parser.version
 
 
-def _record_attempts(session, source: Source, attempts: list[Attempt], snapshot: Snapshot | None) -> None:
-    for attempt in attempts:
-        session.add(Fetch(source_id=source.id, url=attempt.url, attempt=attempt.attempt,
-                          started_at=attempt.started_at, finished_at=attempt.finished_at,
-                          outcome=attempt.outcome, http_status=attempt.http_status, bytes=attempt.bytes,
-                          duration_ms=attempt.duration_ms, error=attempt.error,
-                          etag=attempt.etag, last_modified=attempt.last_modified,
-                          snapshot_id=snapshot.id if snapshot and attempt.outcome in ("ok", "not_modified") else None))
+def _record_attempts(session, source: Source, attempts: list[Attempt], snapshot_id: int | None) -> None:
+    if attempts:
+        session.execute(insert(Fetch.__table__), [dict(
+            source_id=source.id, url=attempt.url, attempt=attempt.attempt, started_at=attempt.started_at,
+            finished_at=attempt.finished_at, outcome=attempt.outcome, http_status=attempt.http_status,
+            bytes=attempt.bytes, duration_ms=attempt.duration_ms, error=attempt.error, etag=attempt.etag,
+            last_modified=attempt.last_modified,
+            snapshot_id=snapshot_id if attempt.outcome in ("ok", "not_modified") else None) for attempt in attempts])
 
 
 def _health(session, source_id: str) -> SourceHealth:
@@ -120,7 +120,7 @@ def record_failure(db: Database, source: Source, error: PricewatchError, attempt
         for fetched in pages:
             snapshot = archive(session, fetched.content, url=fetched.final_url,
                                content_type=fetched.content_type, seen_at=fetched.fetched_at)
-            _record_attempts(session, source, [a for a in fetched.attempts if a.outcome == "ok"][-1:], snapshot)
+            _record_attempts(session, source, [a for a in fetched.attempts if a.outcome == "ok"][-1:], snapshot.id)
         if not pages and not attempts:
             attempts = [Attempt(source.urls[0], 1, at, at, error.reason, error=str(error))]
         _record_attempts(session, source, [a for a in attempts if a.outcome != "ok"], None)
@@ -162,6 +162,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     if repeat is not None:
         repeat.seconds = time.monotonic() - started
         return repeat
+    _load_archived(db, pages)
     page_objects = [Page(p.content, p.final_url, p.content_type) for p in pages]
     unreadable: NonNumericPrice | None = None
     try:
@@ -196,26 +197,43 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
 def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime) -> SourceResult | None:
     """Store the run as a repeat of the latest observation (store.repeated_observation), or
     return None, having written nothing, when it is not one."""
-    digest = content_digest([sha256(p.content) for p in pages])
+    digest = content_digest([p.archived[1] if p.archived else sha256(p.content) for p in pages])
     with _turn(db), db.transaction() as session:
         latest = repeated_observation(session, source, digest=digest, observed_at=observed_at,
                                       parser_version=get_parser(source.parser).version)
         if latest is None:
             return None
-        snapshots = _archive_pages(session, source, pages)
-        prices = store_repeat(session, source, latest, observed_at=observed_at,
-                              snapshot_ids=[s.id for s in snapshots], parser=source.parser)
+        snapshot_ids = []
+        for fetched in pages:
+            snapshot_id = fetched.archived[0] if fetched.archived else _archive_page(session, fetched).id
+            _record_attempts(session, source, fetched.attempts, snapshot_id)
+            snapshot_ids.append(snapshot_id)
+        prices = store_repeat(session, source, latest, observed_at=observed_at, snapshot_ids=snapshot_ids,
+                              parser=source.parser)
         _succeeded(session, source, observed_at)
     return SourceResult(source.id, "ok", quotes=prices)
+
+
+def _load_archived(db: Database, pages: list[Fetched]) -> None:
+    """Bring back the archived bytes of the pages that were 304s, for parsing."""
+    for fetched in pages:
+        if fetched.archived and not fetched.content:
+            with _turn(db), db.session() as session:
+                snapshot = session.get(Snapshot, fetched.archived[0])
+                fetched.content, fetched.content_type = snapshot_bytes(snapshot), snapshot.content_type
+
+
+def _archive_page(session, fetched: Fetched) -> Snapshot:
+    return archive(session, fetched.content, url=fetched.final_url, content_type=fetched.content_type,
+                   seen_at=fetched.fetched_at)
 
 
 def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Snapshot]:
     """Each page's snapshot (created on first sight), with the fetch attempts that got it."""
     snapshots = []
     for fetched in pages:
-        snapshot = archive(session, fetched.content, url=fetched.final_url,
-                           content_type=fetched.content_type, seen_at=fetched.fetched_at)
-        _record_attempts(session, source, fetched.attempts, snapshot)
+        snapshot = _archive_page(session, fetched)
+        _record_attempts(session, source, fetched.attempts, snapshot.id)
         snapshots.append(snapshot)
     return snapshots
 
@@ -225,36 +243,50 @@ def _succeeded(session, source: Source, observed_at: datetime) -> None:
     health.last_success_at, health.consecutive_failures = observed_at, 0
 
 
-def _validators(db: Database, url: str) -> tuple[Validators, int] | None:
-    """What the last good fetch of `url` returned (for a conditional GET) and its snapshot id."""
+@dataclass(frozen=True)
+class LastFetch:
+    """What the last good fetch of a URL returned: validators for a conditional GET, and the
+    snapshot (id, sha256) that a 304 stands for."""
+
+    validators: Validators
+    snapshot: tuple[int, str]
+
+
+def last_fetches(db: Database, urls: list[str]) -> dict[str, LastFetch]:
+    """The last good fetch of each of `urls` that has one, read in one query for a whole run."""
+    latest = (select(func.max(Fetch.id).label("id"))
+              .where(Fetch.url.in_(urls), Fetch.outcome == "ok", Fetch.snapshot_id.is_not(None))
+              .group_by(Fetch.url).subquery())
     with _turn(db), db.session() as session:
-        last = session.execute(select(Fetch.etag, Fetch.last_modified, Fetch.snapshot_id)
-                               .where(Fetch.url == url, Fetch.outcome == "ok", Fetch.snapshot_id.is_not(None))
-                               .order_by(Fetch.id.desc()).limit(1)).first()
-    return (Validators(last.etag, last.last_modified), last.snapshot_id) if last else None
+        rows = session.execute(select(Fetch.url, Fetch.etag, Fetch.last_modified, Snapshot.id, Snapshot.sha256)
+                               .join(latest, latest.c.id == Fetch.id)
+                               .join(Snapshot, Snapshot.id == Fetch.snapshot_id)).all()
+    return {row.url: LastFetch(Validators(row.etag, row.last_modified), (row.id, row.sha256)) for row in rows}
 
 
-def _archived(db: Database, snapshot_id: int) -> Snapshot:
-    with _turn(db), db.session() as session:
-        return session.get(Snapshot, snapshot_id)
+def _target(fetcher: Fetcher, source: Source, url: str) -> str:
+    return f"{fetcher.settings.reader_prefix}{url}" if source.fetch == "reader" else url
 
 
-def fetch_source(fetcher: Fetcher, db: Database, source: Source) -> list[Fetched]:
-    """Every page of a source, or a FetchError; a 304 brings back the archived bytes."""
+def fetch_source(fetcher: Fetcher, db: Database, source: Source,
+                 known: dict[str, LastFetch] | None = None) -> list[Fetched]:
+    """Every page of a source, or a FetchError; a 304 is marked with the snapshot it stands for.
+    `known` is the run's last_fetches, read here when not given."""
+    targets = [_target(fetcher, source, url) for url in source.urls]
+    if known is None:
+        known = last_fetches(db, targets)
     pages = []
-    for url in source.urls:
-        target = f"{fetcher.settings.reader_prefix}{url}" if source.fetch == "reader" else url
-        known = _validators(db, target)
-        fetched = fetcher.fetch(target, known[0] if known else None)
-        if fetched.not_modified and known:
-            previous = _archived(db, known[1])  # only now: the page's bytes are needed only on a 304
-            fetched.content, fetched.content_type = snapshot_bytes(previous), previous.content_type
+    for target in targets:
+        last = known.get(target)
+        fetched = fetcher.fetch(target, last.validators if last else None)
+        if fetched.not_modified and last:
+            fetched.archived = last.snapshot
         pages.append(fetched)
     return pages
 
 
 def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *,
-               fetched: Callable[[], None] | None = None) -> SourceResult:
+               fetched: Callable[[], None] | None = None, known: dict[str, LastFetch] | None = None) -> SourceResult:
     """Fetch and store one source under its lock; `fetched()` is called once its pages are in."""
     started = time.monotonic()
     with source_lock(db, source.id) as held:
@@ -262,7 +294,7 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             return SourceResult(source.id, "skipped", message="another run holds this source")
         try:
             try:
-                pages = fetch_source(fetcher, db, source)
+                pages = fetch_source(fetcher, db, source, known)
             finally:
                 if fetched:
                     fetched()
@@ -316,8 +348,7 @@ class _HostQueue:
 
 
 def _host_of(fetcher: Fetcher, source: Source) -> str:
-    url = f"{fetcher.settings.reader_prefix}{source.urls[0]}" if source.fetch == "reader" else source.urls[0]
-    return urlsplit(url).netloc
+    return urlsplit(_target(fetcher, source, source.urls[0])).netloc
 
 
 def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fetcher | None = None,
@@ -330,6 +361,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
     own = fetcher is None
     fetcher = fetcher or Fetcher(config.fetch)
     hosts = _HostQueue(sources, lambda source: _host_of(fetcher, source))
+    known = last_fetches(db, [_target(fetcher, source, url) for source in sources for url in source.urls])
     limit = workers or MAX_WORKERS.get(db.dialect, 7)
     results: list[SourceResult | None] = [None] * len(sources)
     changed = threading.Event()  # a host came free or a source ended: time to hand out more
@@ -344,7 +376,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
             while True:
                 while len(running) < limit and (taken := hosts.take()) is not None:
                     host, index, source = taken
-                    future = pool.submit(run_source, db, config, fetcher, source,
+                    future = pool.submit(run_source, db, config, fetcher, source, known=known,
                                          fetched=functools.partial(host_free, host))
                     future.add_done_callback(lambda _future: changed.set())
                     running[future] = (index, host)

@@ -128,6 +128,30 @@ def test_a_304_counts_as_unchanged_and_extends_the_intervals(tmp_path, db):
     assert last_seen == {last_observed}, "every interval now runs to the 304's moment"
 
 
+def test_a_304_is_parsed_again_from_the_archive_by_a_newer_parser(tmp_path, db, monkeypatch):
+    """A 304 normally repeats the last observation without reading the page; a new parser
+    version must read it, so its bytes come back from the archive."""
+    import dataclasses
+
+    import scrapers
+
+    with TimedServer() as server:
+        server.route("/p.json", JANUARY, headers={"Content-Type": "application/json", "ETag": '"v1"'},
+                     conditional=True)
+        config = config_for(tmp_path, server, {"litellm": "/p.json"})
+        sources = list(config.sources.values())
+        [first] = run_all(db, config, sources)
+        newer = dataclasses.replace(scrapers.get_parser("litellm"), version=scrapers.get_parser("litellm").version + 1)
+        monkeypatch.setitem(scrapers._REGISTRY, "litellm", newer)
+        [second] = run_all(db, config, sources)
+    assert first.status == second.status == "ok" and second.quotes == first.quotes and not second.events
+    with db.session() as session:
+        assert session.scalars(select(Fetch.outcome).order_by(Fetch.id)).all() == ["ok", "not_modified"]
+        assert session.scalars(select(Observation.parser_version).order_by(Observation.observed_at)).all() == [
+            newer.version - 1, newer.version]
+        assert session.scalar(select(func.count()).select_from(Snapshot)) == 1
+
+
 def http_date(seconds_from_now: float) -> str:
     return email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now), usegmt=True)
 
