@@ -165,6 +165,9 @@ SCENARIOS = (  # label, version of each page
 
 
 def bench_runs(args, work: Path) -> list[Row]:
+    # Bytecode as after any first run (PYTHONDONTWRITEBYTECODE would otherwise make every
+    # timed start-up compile the project's modules again).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "pipeline", "db", "scrapers"], cwd=REPO, check=True)
     pages_per_host = -(-args.pages // args.hosts)
     floor = pages_per_host * (args.latency + args.delay)
     rows = [Row("politeness floor", f"{floor:.2f} s",

@@ -229,6 +229,8 @@ def weigh_event(session: Session, config: Config, event: Event) -> tuple[str, li
 
 def weigh_new_cuts(session: Session, config: Config, event_ids: list[int]) -> None:
     """Attach the verdict and evidence to each new cut."""
+    if not event_ids:
+        return
     session.info.pop(_IN_FORCE, None)  # prices were just stored: read them afresh
     for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind == "cut")):
         weighed = weigh_event(session, config, event)

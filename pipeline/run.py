@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from db.models import Event, Fetch, Observation, ObservationPage, Snapshot, SourceHealth
 from db.session import Database
@@ -239,8 +239,12 @@ def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Snapsh
 
 
 def _succeeded(session, source: Source, observed_at: datetime) -> None:
-    health = _health(session, source.id)
-    health.last_success_at, health.consecutive_failures = observed_at, 0
+    table = SourceHealth.__table__
+    moved = session.execute(update(table).where(table.c.source_id == source.id)
+                            .values(last_success_at=observed_at, consecutive_failures=0))
+    if moved.rowcount == 0:
+        session.execute(insert(table).values(source_id=source.id, last_success_at=observed_at,
+                                             consecutive_failures=0))
 
 
 @dataclass(frozen=True)

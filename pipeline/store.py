@@ -102,21 +102,23 @@ def repeated_observation(session: Session, source: Source, *, digest: str, parse
     run that is not a repeat."""
     obs, rows, intervals, events = (Observation.__table__, QuoteRow.__table__, PriceInterval.__table__,
                                     Event.__table__)
-    latest = session.execute(
-        select(obs.c.id, obs.c.observed_at, obs.c.content_digest, obs.c.parser_version, obs.c.status,
-               obs.c.quote_set_id)
-        .where(obs.c.source_id == source.id).order_by(obs.c.observed_at.desc()).limit(1)).first()
-    if (latest is None or latest.status != "ok" or latest.content_digest != digest
-            or latest.parser_version != parser_version or latest.observed_at >= observed_at):
-        return None
     withdrawn_since = select(events.c.id).where(
         events.c.source_id == source.id, events.c.kind == "withdrawn", events.c.model == intervals.c.model,
         events.c.observed_at > intervals.c.last_seen).exists()
-    pending_absence = session.execute(select(intervals.c.id).where(
-        intervals.c.source_id == source.id, intervals.c.last_observation_id != latest.id,
-        intervals.c.model.not_in(select(rows.c.model).where(rows.c.quote_set_id == latest.quote_set_id)),
-        ~withdrawn_since).limit(1)).first()
-    return latest if pending_absence is None else None
+    listed = select(rows.c.model).where(rows.c.quote_set_id == obs.c.quote_set_id).correlate(obs)
+    pending_absence = select(intervals.c.id).where(
+        intervals.c.source_id == source.id, intervals.c.last_observation_id != obs.c.id,
+        intervals.c.model.not_in(listed), ~withdrawn_since).correlate(obs).exists()
+    prices = select(func.count()).select_from(rows).where(rows.c.quote_set_id == obs.c.quote_set_id)
+    latest = session.execute(
+        select(obs.c.id, obs.c.observed_at, obs.c.content_digest, obs.c.parser_version, obs.c.status,
+               obs.c.quote_set_id, pending_absence.label("pending_absence"), prices.scalar_subquery().label("prices"))
+        .where(obs.c.source_id == source.id).order_by(obs.c.observed_at.desc()).limit(1)).first()
+    if (latest is None or latest.status != "ok" or latest.content_digest != digest
+            or latest.parser_version != parser_version or latest.observed_at >= observed_at
+            or latest.pending_absence):
+        return None
+    return latest
 
 
 def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: datetime,
@@ -134,8 +136,7 @@ def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: 
     session.execute(update(intervals).where(intervals.c.source_id == source.id,
                                             intervals.c.last_observation_id == latest.id)
                     .values(last_seen=observed_at, last_observation_id=observation_id))
-    return session.scalar(select(func.count()).select_from(QuoteRow)
-                          .where(QuoteRow.quote_set_id == latest.quote_set_id))
+    return latest.prices
 
 
 def sanity_check(session: Session, source: Source, observation: Observation, priced: list[Priced],

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from db.models import AlertWatermark, Event
 from db.session import Database
 from pipeline.alerts.config import alert_settings
-from pipeline.alerts.digest import queue_digests
 from pipeline.alerts.operator import queue_operator_alerts
 from pipeline.alerts.outbox import FlushReport, flush
 from pipeline.config import Config
@@ -53,6 +52,8 @@ def after_run(config: Config, db: Database, results) -> AlertOutcome | None:
     settings = alert_settings(config)
     if not settings.enabled:
         return None
+    from pipeline.alerts.digest import queue_digests  # its templates and charts load only when alerts are on
+
     now = datetime.now(timezone.utc)
     event_ids = [event_id for result in results if result.status == "ok" for event_id in result.events]
     with db.transaction() as session:
