@@ -229,6 +229,17 @@ class Event(Base):
     created_at: Mapped[datetime]
 
 
+class RobotsFile(Base):
+    """An origin's robots.txt as last fetched, so that runs started by cron ask each host for it
+    once a day (RFC 9309 allows a cached copy that long) rather than once a run."""
+
+    __tablename__ = "robots_files"
+
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+    fetched_at: Mapped[datetime]
+    body: Mapped[str | None] = mapped_column(Text)  # None: the origin has no robots.txt (a 4xx), so no rules
+
+
 class SourceHealth(Base):
     """Per-source run counters, so an outage is reported once and its end noticed."""
 

@@ -19,6 +19,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -92,6 +93,15 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+
+
+class RobotsStore(Protocol):
+    """Where robots.txt files are kept between runs (pipeline.run.RobotsArchive keeps them in
+    the database): origin -> (fetched at, epoch seconds; body, None for no rules)."""
+
+    def get(self, origin: str) -> tuple[float, str | None] | None: ...
+
+    def put(self, origin: str, fetched_at: float, body: str | None) -> None: ...
 
 
 class HostGate:
@@ -180,9 +190,10 @@ class Fetcher:
     """A polite HTTP client for one run; safe to share between threads."""
 
     def __init__(self, settings: FetchSettings, *, transport: httpx.BaseTransport | None = None,
-                 sleep=time.sleep) -> None:
+                 sleep=time.sleep, robots_store: RobotsStore | None = None) -> None:
         self.settings = settings
         self.sleep = sleep
+        self.robots_store = robots_store
         self.gate = HostGate(settings.per_host_delay_seconds)
         self._robots: dict[str, tuple[float, Protego | None]] = {}  # origin -> (when loaded, rules)
         self._robots_lock = threading.Lock()
@@ -232,14 +243,27 @@ class Fetcher:
             origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
         with origin_lock:
             cached = self._robots.get(origin)
-            if cached is None or time.monotonic() - cached[0] > ROBOTS_TTL_SECONDS:
-                cached = self._robots[origin] = (time.monotonic(), self._load_robots(origin))
+            if cached is None or time.time() - cached[0] > ROBOTS_TTL_SECONDS:
+                cached = self._robots[origin] = self._load_robots(origin)
         robots = cached[1]
         return robots is None or robots.can_fetch(url, self.settings.user_agent.split("/")[0])
 
-    def _load_robots(self, origin: str) -> Protego | None:
-        """The origin's rules, following redirects (often http to https, or to www.); None means
-        no rules: no robots.txt, or none reachable."""
+    def _load_robots(self, origin: str) -> tuple[float, Protego | None]:
+        """When the origin's rules were fetched (epoch seconds), and the rules (None: no rules):
+        the kept copy while it is under a day old, else fetched now and kept."""
+        kept = self.robots_store.get(origin) if self.robots_store else None
+        if kept is not None and time.time() - kept[0] <= ROBOTS_TTL_SECONDS:
+            fetched_at, body = kept
+        else:
+            fetched_at, (body, definite) = time.time(), self._fetch_robots(origin)
+            if definite and self.robots_store:
+                self.robots_store.put(origin, fetched_at, body)
+        return fetched_at, None if body is None else Protego.parse(body)
+
+    def _fetch_robots(self, origin: str) -> tuple[str | None, bool]:
+        """The origin's robots.txt, following redirects (often http to https, or to www.), and
+        whether that answer is definite.  None means no rules: no robots.txt (definite), or none
+        reachable (not definite: not kept, so the next run asks again)."""
         url = f"{origin}/robots.txt"
         try:
             for _hop in range(ROBOTS_MAX_REDIRECTS + 1):
@@ -250,12 +274,14 @@ class Fetcher:
                 url = urljoin(url, response.headers["location"])
                 self.check_url(url)
             else:
-                return None
+                return None, False
         except (httpx.HTTPError, FetchError):
-            return None
+            return None, False
+        if response.status_code >= 500 or response.status_code == 429:
+            return None, False
         if response.status_code != 200 or len(response.content) > 500_000:
-            return None
-        return Protego.parse(response.text)
+            return None, True
+        return response.text, True
 
     # -- the fetch ------------------------------------------------------------------------
     def fetch(self, url: str, validators: Validators | None = None) -> Fetched:

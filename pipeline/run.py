@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
 
-from db.models import Event, Fetch, Observation, ObservationPage, Snapshot, SourceHealth
+from db.models import Event, Fetch, Observation, ObservationPage, RobotsFile, Snapshot, SourceHealth
 from db.session import Database
 from pipeline.archive import archive, sha256, snapshot_bytes
 from pipeline.config import Config, Source
@@ -248,7 +248,7 @@ def _succeeded(session, source: Source, observed_at: datetime) -> None:
 
 
 @dataclass(frozen=True)
-class LastFetch:
+class GoodFetch:
     """What the last good fetch of a URL returned: validators for a conditional GET, and the
     snapshot (id, sha256) that a 304 stands for."""
 
@@ -256,7 +256,7 @@ class LastFetch:
     snapshot: tuple[int, str]
 
 
-def last_fetches(db: Database, urls: list[str]) -> dict[str, LastFetch]:
+def last_good_fetches(db: Database, urls: list[str]) -> dict[str, GoodFetch]:
     """The last good fetch of each of `urls` that has one, read in one query for a whole run."""
     latest = (select(func.max(Fetch.id).label("id"))
               .where(Fetch.url.in_(urls), Fetch.outcome == "ok", Fetch.snapshot_id.is_not(None))
@@ -265,7 +265,27 @@ def last_fetches(db: Database, urls: list[str]) -> dict[str, LastFetch]:
         rows = session.execute(select(Fetch.url, Fetch.etag, Fetch.last_modified, Snapshot.id, Snapshot.sha256)
                                .join(latest, latest.c.id == Fetch.id)
                                .join(Snapshot, Snapshot.id == Fetch.snapshot_id)).all()
-    return {row.url: LastFetch(Validators(row.etag, row.last_modified), (row.id, row.sha256)) for row in rows}
+    return {row.url: GoodFetch(Validators(row.etag, row.last_modified), (row.id, row.sha256)) for row in rows}
+
+
+class RobotsArchive:
+    """The fetcher's RobotsStore in the database: every kept robots.txt is read once, when the
+    archive is made, and each one fetched anew is written at once."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with _turn(db), db.session() as session:
+            self._kept = {row.origin: (row.fetched_at.timestamp(), row.body)
+                          for row in session.scalars(select(RobotsFile))}
+
+    def get(self, origin: str) -> tuple[float, str | None] | None:
+        return self._kept.get(origin)
+
+    def put(self, origin: str, fetched_at: float, body: str | None) -> None:
+        self._kept[origin] = (fetched_at, body)
+        with _turn(self.db), self.db.transaction() as session:
+            session.merge(RobotsFile(origin=origin, fetched_at=datetime.fromtimestamp(fetched_at, timezone.utc),
+                                     body=body))
 
 
 def _target(fetcher: Fetcher, source: Source, url: str) -> str:
@@ -273,12 +293,12 @@ def _target(fetcher: Fetcher, source: Source, url: str) -> str:
 
 
 def fetch_source(fetcher: Fetcher, db: Database, source: Source,
-                 known: dict[str, LastFetch] | None = None) -> list[Fetched]:
+                 known: dict[str, GoodFetch] | None = None) -> list[Fetched]:
     """Every page of a source, or a FetchError; a 304 is marked with the snapshot it stands for.
-    `known` is the run's last_fetches, read here when not given."""
+    `known` is the run's last_good_fetches, read here when not given."""
     targets = [_target(fetcher, source, url) for url in source.urls]
     if known is None:
-        known = last_fetches(db, targets)
+        known = last_good_fetches(db, targets)
     pages = []
     for target in targets:
         last = known.get(target)
@@ -290,7 +310,7 @@ def fetch_source(fetcher: Fetcher, db: Database, source: Source,
 
 
 def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *,
-               fetched: Callable[[], None] | None = None, known: dict[str, LastFetch] | None = None) -> SourceResult:
+               fetched: Callable[[], None] | None = None, known: dict[str, GoodFetch] | None = None) -> SourceResult:
     """Fetch and store one source under its lock; `fetched()` is called once its pages are in."""
     started = time.monotonic()
     with source_lock(db, source.id) as held:
@@ -363,9 +383,9 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
     host back as soon as the pages are in, so that storing them (which needs no host) overlaps
     the next fetch.  Results come back in the order of `sources`; `on_done` sees each as it ends."""
     own = fetcher is None
-    fetcher = fetcher or Fetcher(config.fetch)
+    fetcher = fetcher or Fetcher(config.fetch, robots_store=RobotsArchive(db))
     hosts = _HostQueue(sources, lambda source: _host_of(fetcher, source))
-    known = last_fetches(db, [_target(fetcher, source, url) for source in sources for url in source.urls])
+    known = last_good_fetches(db, [_target(fetcher, source, url) for source in sources for url in source.urls])
     limit = workers or MAX_WORKERS.get(db.dialect, 7)
     results: list[SourceResult | None] = [None] * len(sources)
     changed = threading.Event()  # a host came free or a source ended: time to hand out more

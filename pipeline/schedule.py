@@ -300,13 +300,14 @@ def cmd_serve(args, config: Config) -> int:
 
     from pipeline.cli import EXIT_OK, open_database
     from pipeline.fetch import Fetcher
+    from pipeline.run import RobotsArchive
 
     plans = plans_for(config)
     if not plans:
         raise ConfigError("no enabled source has a schedule (cron or interval_minutes) in sources.toml")
     _log_to_stderr(args.verbose)
     db = open_database(args, config)
-    fetcher = Fetcher(config.fetch)
+    fetcher = Fetcher(config.fetch, robots_store=RobotsArchive(db))
     stopping = threading.Event()
     jobs = _Jobs(db, config, fetcher, stopping)
     scheduler = BackgroundScheduler(timezone=timezone.utc,

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.models import (
     Event,
@@ -19,6 +19,7 @@ from db.models import (
     PriceInterval,
     QuoteRow,
     QuoteSet,
+    RobotsFile,
     Snapshot,
 )
 from db.session import Database
@@ -45,7 +46,7 @@ def config_for(tmp_path, server, paths: dict[str, str], **fetch):
         for source_id, path in paths.items()], **fetch))
 
 
-def test_robots_txt_is_obeyed_and_fetched_once_per_origin_per_run(tmp_path, db):
+def test_robots_txt_is_obeyed_and_fetched_once_per_origin_per_day(tmp_path, db):
     with TimedServer() as server:
         # our group (matched by the product token of the User-Agent) replaces the `*` one
         server.route("/robots.txt", "User-agent: *\nDisallow: /\n\n"
@@ -63,7 +64,40 @@ def test_robots_txt_is_obeyed_and_fetched_once_per_origin_per_run(tmp_path, db):
         assert (results[refused].status, results[refused].reason) == ("failed", "refused")
         assert "robots.txt disallows" in results[refused].message
     assert not server.visits_to("/private/c.json") and not server.visits_to("/not-for-us/d.json")
-    assert len(server.visits_to("/robots.txt")) == 2, "one robots.txt per origin per run"
+    assert len(server.visits_to("/robots.txt")) == 1, "kept for a day: the second run asks no robots.txt"
+
+
+def test_a_kept_robots_txt_older_than_a_day_is_fetched_again(tmp_path, db):
+    with TimedServer() as server:
+        server.route("/robots.txt", "User-agent: *\nAllow: /\n")
+        server.route("/a.json", JANUARY)
+        config = config_for(tmp_path, server, {"a": "/a.json"})
+        sources = list(config.sources.values())
+        run_all(db, config, sources)
+        with db.transaction() as session:
+            session.execute(update(RobotsFile).values(fetched_at=datetime.now(timezone.utc) - timedelta(hours=25)))
+        server.route("/robots.txt", "User-agent: *\nDisallow: /\n")
+        [second] = run_all(db, config, sources)
+    assert len(server.visits_to("/robots.txt")) == 2
+    assert (second.status, second.reason) == ("failed", "refused")
+    with db.session() as session:
+        assert session.scalars(select(RobotsFile.body)).all() == ["User-agent: *\nDisallow: /\n"]
+
+
+def test_an_unreachable_robots_txt_is_not_kept(tmp_path, db):
+    """A 503 says nothing about the rules: the run goes ahead, as it always did, and the next
+    run asks again instead of trusting that answer for a day."""
+    with TimedServer() as server:
+        server.route("/robots.txt", "busy", status=503)
+        server.route("/a.json", JANUARY)
+        config = config_for(tmp_path, server, {"a": "/a.json"})
+        sources = list(config.sources.values())
+        [first] = run_all(db, config, sources)
+        run_all(db, config, sources)
+    assert first.status == "ok"
+    assert len(server.visits_to("/robots.txt")) == 2
+    with db.session() as session:
+        assert session.scalars(select(RobotsFile)).all() == []
 
 
 def test_robots_txt_is_refreshed_after_its_time_to_live(monkeypatch):
