@@ -165,6 +165,9 @@ SCENARIOS = (  # label, version of each page
 
 
 def bench_runs(args, work: Path) -> list[Row]:
+    """The three scenarios in order, `--repeat` times from an empty archive (and an empty
+    urlwatch cache); each figure is the median of the repeats, since one run on a shared
+    machine varies by a fifth."""
     # Bytecode as after any first run (PYTHONDONTWRITEBYTECODE would otherwise make every
     # timed start-up compile the project's modules again).
     subprocess.run([sys.executable, "-m", "compileall", "-q", "pipeline", "db", "scrapers"], cwd=REPO, check=True)
@@ -172,30 +175,39 @@ def bench_runs(args, work: Path) -> list[Row]:
     floor = pages_per_host * (args.latency + args.delay)
     rows = [Row("politeness floor", f"{floor:.2f} s",
                 f"{pages_per_host} pages per host x ({args.latency * 1000:.0f} ms latency + "
-                f"{args.delay * 1000:.0f} ms per-host delay); robots.txt adds one request per host")]
+                f"{args.delay * 1000:.0f} ms per-host delay); the first run also asks each host for robots.txt")]
+    ours: dict[str, list[Timed]] = {label: [] for label, _ in SCENARIOS}
+    theirs: dict[str, list[Timed]] = {label: [] for label, _ in SCENARIOS}
+    executable = urlwatch_executable(args.urlwatch)
     with ExitStack() as stack:
         farm = Farm(stack, args.pages, args.hosts, args.latency)
         config = write_pricewatch_config(work / "config", farm, range(args.pages), args.delay)
-        env = {"PRICEWATCH_CONFIG": str(config), "PRICEWATCH_DB": str(work / "bench.sqlite")}
-        uw_dir = work / "urlwatch"
-        uw_dir.mkdir()
-        (uw_dir / "urls.yaml").write_text("---\n".join(f"name: p{p}\nurl: {farm.url(p)}\n" for p in range(args.pages)))
-        executable = urlwatch_executable(args.urlwatch)
-        for label, version_of in SCENARIOS:
-            farm.publish(version_of)
-            ours = pricewatch("run", cwd=work, env=env)
-            if ours.returncode != 0:
-                raise SystemExit(f"pricewatch run failed:\n{ours.output[-3000:]}")
-            theirs = urlwatch(executable, uw_dir) if executable else None
-            rows.append(Row(f"(1) pricewatch run, {args.pages} pages on {args.hosts} hosts: {label}",
-                            f"{ours.wall:.2f} s", f"{ours.wall / floor:.2f}x the floor; CPU "
-                            f"{ours.cpu / args.pages * 1000:.1f} ms per page (start-up included)"))
-            if theirs is None:
-                rows.append(Row("(2) urlwatch, same pages", "skipped", "no urlwatch (see --urlwatch)"))
-                continue
-            rows.append(Row("(2) urlwatch, same pages, same state", f"{theirs.wall:.2f} s",
-                            f"pricewatch / urlwatch = {ours.wall / theirs.wall:.2f}; urlwatch CPU "
-                            f"{theirs.cpu / args.pages * 1000:.1f} ms per page"))
+        for repeat in range(args.repeat):
+            env = {"PRICEWATCH_CONFIG": str(config), "PRICEWATCH_DB": str(work / f"bench{repeat}.sqlite")}
+            uw_dir = work / f"urlwatch{repeat}"
+            uw_dir.mkdir()
+            (uw_dir / "urls.yaml").write_text("---\n".join(f"name: p{p}\nurl: {farm.url(p)}\n"
+                                                           for p in range(args.pages)))
+            for label, version_of in SCENARIOS:
+                farm.publish(version_of)
+                run = pricewatch("run", cwd=work, env=env)
+                if run.returncode != 0:
+                    raise SystemExit(f"pricewatch run failed:\n{run.output[-3000:]}")
+                ours[label].append(run)
+                if executable:
+                    theirs[label].append(urlwatch(executable, uw_dir))
+    for label, _ in SCENARIOS:
+        wall, cpu = (statistics.median(getattr(t, name) for t in ours[label]) for name in ("wall", "cpu"))
+        rows.append(Row(f"(1) pricewatch run, {args.pages} pages on {args.hosts} hosts: {label}", f"{wall:.2f} s",
+                        f"{wall / floor:.2f}x the floor; CPU {cpu / args.pages * 1000:.1f} ms per page "
+                        f"(start-up included); median of {args.repeat}"))
+        if not theirs[label]:
+            rows.append(Row("(2) urlwatch, same pages", "skipped", "no urlwatch (see --urlwatch)"))
+            continue
+        their_wall, their_cpu = (statistics.median(getattr(t, name) for t in theirs[label]) for name in ("wall", "cpu"))
+        rows.append(Row("(2) urlwatch, same pages, same state", f"{their_wall:.2f} s",
+                        f"pricewatch / urlwatch = {wall / their_wall:.2f}; urlwatch CPU "
+                        f"{their_cpu / args.pages * 1000:.1f} ms per page"))
     return rows
 
 
@@ -239,7 +251,7 @@ def bench_reruns(args, work: Path) -> list[Row]:
                 f"SQLite growth per source per run ({grown / 1e6:.2f} MB in all)"),
             Row("    time of one re-run, first tenth vs last tenth",
                 f"{statistics.median(seconds[:tenth]) * 1000:.0f} ms",
-                f"-> {statistics.median(seconds[-tenth:]) * 1000:.0f} ms (re-derivation grows with history)")]
+                f"-> {statistics.median(seconds[-tenth:]) * 1000:.0f} ms (as the archive grows by a run each time)")]
 
 
 # -- 4: a synthetic ten-year archive -------------------------------------------------------------------
@@ -392,6 +404,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds each server waits before answering")
     parser.add_argument("--delay", type=float, default=0.0, help="pricewatch's per-host delay between requests")
     parser.add_argument("--urlwatch", help="an urlwatch executable (default: /tmp/bench-venv, made if missing)")
+    parser.add_argument("--repeat", type=int, default=3, help="times each run of section 1 is measured (median)")
     parser.add_argument("--reruns", type=int, default=100)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--models", type=int, default=300)
