@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # two runs creating the same snapshot or quote set never collide on its unique key, and two
 # processes starting together migrate in turn.
 ONE_WRITER = text("SELECT pg_advisory_xact_lock(7021777960000000001)")
+WRITER = "pricewatch_writer"  # the execution option that marks a writing connection
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -37,7 +38,7 @@ def make_engine(url: str) -> Engine:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 60})
             event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", _sqlite_begin_immediate)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -58,10 +59,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
-    # Take the write lock at the start: two overlapping runs then queue on busy_timeout
-    # instead of failing with "database is locked" on a read-to-write upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection) -> None:
+    # A writer takes the write lock at the start: two overlapping runs then queue on
+    # busy_timeout instead of failing with "database is locked" on a read-to-write upgrade.
+    # A reader begins a deferred transaction: in WAL mode it neither waits for a writer nor
+    # holds one up, so a long report never stalls a run.
+    writer = connection.get_execution_options().get(WRITER, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def head_revision() -> str:
@@ -89,7 +93,7 @@ def upgrade(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with engine.execution_options(**{WRITER: True}).begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(ONE_WRITER)
         config.attributes["connection"] = connection
@@ -105,6 +109,7 @@ class Database:
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = sessionmaker(self.engine.execution_options(**{WRITER: True}), expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -112,13 +117,14 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together, or not at all."""
-        with self._sessions() as session, session.begin():
+        """A session whose work commits together, or not at all (it holds the write lock)."""
+        with self._writers() as session, session.begin():
             if self.dialect == "postgresql":
                 session.execute(ONE_WRITER)
             yield session
 
     def session(self) -> Session:
+        """A session for reading; what it writes is never committed."""
         return self._sessions()
 
     def dispose(self) -> None:

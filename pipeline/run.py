@@ -64,10 +64,11 @@ _SQLITE_TURNS: dict[str, threading.RLock] = {}
 def _turn(db: Database) -> Iterator[None]:
     """This process's threads take turns at a SQLite file.
 
-    SQLite has one writer at a time (and db.session begins even reads with BEGIN IMMEDIATE).
-    A thread that finds the file busy sleeps in SQLite's busy handler, for up to 100 ms at a
-    time, so the file would sit idle between writers; a lock hands it over at once.  On
-    PostgreSQL the writers' advisory lock (db.session.ONE_WRITER) already wakes the next one."""
+    SQLite has one writer at a time.  A thread that finds the file busy sleeps in SQLite's
+    busy handler, for up to 100 ms at a time, so the file would sit idle between writers; a
+    lock hands it over at once.  Reads take turns too, so that a run's workers never hold more
+    than one pooled connection between them.  On PostgreSQL the writers' advisory lock
+    (db.session.ONE_WRITER) already wakes the next one."""
     if db.dialect != "sqlite":
         yield
         return

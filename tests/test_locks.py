@@ -102,3 +102,25 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path, db_url):
         out, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     assert out.startswith("slow: ok"), out
+
+
+def test_a_long_read_on_sqlite_holds_up_no_writer(tmp_path):
+    """Reading sessions begin a deferred transaction: a report still reading does not keep
+    the write lock from a run (only writing sessions begin with BEGIN IMMEDIATE)."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    path = tmp_path / "archive.sqlite"
+    db = Database(f"sqlite:///{path}")
+    with db.session() as reading:
+        assert reading.execute(text("SELECT count(*) FROM observations")).scalar_one() == 0  # in a transaction now
+        writer = sqlite3.connect(path, timeout=1, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO source_health (source_id, consecutive_failures) VALUES ('acme', 0)")
+        writer.execute("COMMIT")
+        writer.close()
+        assert reading.execute(text("SELECT count(*) FROM source_health")).scalar_one() == 0, "its snapshot holds"
+    with db.transaction() as session:
+        assert session.execute(text("SELECT count(*) FROM source_health")).scalar_one() == 1
+    db.dispose()
