@@ -42,8 +42,9 @@ def _convert(interval: PriceInterval, at: datetime) -> tuple[Decimal | None, Dec
     return conversion.usd, conversion.eur, conversion.fx_date.isoformat() if conversion.fx_date else None
 
 
-def prices_at(session: Session, at: datetime, *, vendor: str | None = None,
-              dimension: str | None = None, canonical_models: Collection[str] | None = None) -> list[PriceRow]:
+def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = None,
+                       dimension: str | None = None,
+                       canonical_models: Collection[str] | None = None) -> list[PriceInterval]:
     """Each source's prices in force at `at`: the interval whose observed span covers it, or the
     last one seen before it while the source has not yet been observed without it."""
     latest_obs = (select(Observation.source_id, func.max(Observation.observed_at).label("last"))
@@ -57,11 +58,16 @@ def prices_at(session: Session, at: datetime, *, vendor: str | None = None,
         query = query.where(PriceInterval.dimension == dimension)
     if canonical_models is not None:
         query = query.where(PriceInterval.canonical_model.in_(sorted(canonical_models)))
-    rows = []
-    for interval in session.scalars(query.order_by(PriceInterval.vendor, PriceInterval.canonical_model,
-                                                   PriceInterval.source_id, PriceInterval.dimension,
-                                                   PriceInterval.conditions_key)):
-        rows.append(PriceRow(interval, *_convert(interval, at)))
+    return list(session.scalars(query.order_by(PriceInterval.vendor, PriceInterval.canonical_model,
+                                               PriceInterval.source_id, PriceInterval.dimension,
+                                               PriceInterval.conditions_key)))
+
+
+def prices_at(session: Session, at: datetime, **filters) -> list[PriceRow]:
+    """The intervals in force at `at` (intervals_in_force, same filters), each in USD and EUR at
+    the ECB rate of that day, an aggregator's marked superseded where a first-party source
+    lists the same model."""
+    rows = [PriceRow(interval, *_convert(interval, at)) for interval in intervals_in_force(session, at, **filters)]
     covered = {(r.interval.canonical_model, r.interval.dimension) for r in rows if not r.interval.aggregator}
     for row in rows:
         row.superseded = row.interval.aggregator and (row.interval.canonical_model, row.interval.dimension) in covered

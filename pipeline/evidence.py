@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Event, PriceInterval
-from db.queries import prices_at
+from db.queries import intervals_in_force
 from pipeline.config import Config
 from pipeline.fx import ecb_rates
 
@@ -64,7 +64,7 @@ def _in_force(session: Session, at: datetime, canonical: str | frozenset[str], d
     cache = session.info.setdefault(_IN_FORCE, {})
     key = (at, dimension, models)
     if key not in cache:
-        cache[key] = [r.interval for r in prices_at(session, at, dimension=dimension, canonical_models=models)]
+        cache[key] = intervals_in_force(session, at, dimension=dimension, canonical_models=models)
     return cache[key]
 
 
