@@ -45,6 +45,8 @@ def quote_set(session: Session, priced: list[Priced]) -> int:
     if existing is not None:
         return existing
     quote_set_id = session.execute(insert(QuoteSet.__table__).returning(QuoteSet.id), {"digest": digest}).scalar_one()
+    # What _set_rows would read back right away (content-addressed, so right even if this rolls back).
+    _SET_ROWS.put(digest, {p.key: (p.price, p.list_price, p.promo, p.unit, p.page, p.conditions_text) for p in priced})
     if priced:
         session.execute(insert(QuoteRow.__table__), [
             dict(quote_set_id=quote_set_id, model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
