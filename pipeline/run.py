@@ -151,15 +151,17 @@ def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: 
 
 
 def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
-           *, gate: bool = False) -> SourceResult:
+           *, gate: bool = False, latest: dict[str, str] | None = None) -> SourceResult:
     """Archive, parse, normalise and store pages already in hand (fetched or imported).
 
     A run that read the very pages of the source's latest observation is stored as a repeat,
-    without parsing.  On a live run (`gate`), a non-numeric price quarantines the observation
-    instead of failing the source; an import (a deliberate backfill) fails on it like on any
-    parse error."""
+    without parsing (`latest`, the run's latest_digests, spares the others that check).  On a
+    live run (`gate`), a non-numeric price quarantines the observation instead of failing the
+    source; an import (a deliberate backfill) fails on it like on any parse error."""
     started = time.monotonic()
-    repeat = _store_if_repeat(db, source, pages, observed_at)
+    digest = content_digest([p.archived[1] if p.archived else sha256(p.content) for p in pages])
+    maybe_repeat = latest is None or latest.get(source.id) == digest
+    repeat = _store_if_repeat(db, source, pages, observed_at, digest) if maybe_repeat else None
     if repeat is not None:
         repeat.seconds = time.monotonic() - started
         return repeat
@@ -195,10 +197,10 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     return result
 
 
-def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime) -> SourceResult | None:
-    """Store the run as a repeat of the latest observation (store.repeated_observation), or
-    return None, having written nothing, when it is not one."""
-    digest = content_digest([p.archived[1] if p.archived else sha256(p.content) for p in pages])
+def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime,
+                     digest: str) -> SourceResult | None:
+    """Store the run, which read pages of `digest`, as a repeat of the latest observation
+    (store.repeated_observation), or return None, having written nothing, when it is not one."""
     with _turn(db), db.transaction() as session:
         latest = repeated_observation(session, source, digest=digest, observed_at=observed_at,
                                       parser_version=get_parser(source.parser).version)
@@ -289,6 +291,19 @@ class RobotsArchive:
                                      body=body))
 
 
+def latest_digests(db: Database, source_ids: list[str]) -> dict[str, str]:
+    """The content digest of each source's latest observation, read once for a run: a source
+    whose pages differ from it cannot be a repeat, and needs no turn at the database to learn
+    that (concurrent writers only ever make that answer a missed shortcut, never a wrong one)."""
+    obs = Observation.__table__
+    newest = (select(obs.c.source_id, func.max(obs.c.observed_at).label("at"))
+              .where(obs.c.source_id.in_(source_ids)).group_by(obs.c.source_id).subquery())
+    with _turn(db), db.session() as session:
+        rows = session.execute(select(obs.c.source_id, obs.c.content_digest).join(
+            newest, (newest.c.source_id == obs.c.source_id) & (newest.c.at == obs.c.observed_at)))
+        return {row.source_id: row.content_digest for row in rows}
+
+
 def _target(fetcher: Fetcher, source: Source, url: str) -> str:
     return f"{fetcher.settings.reader_prefix}{url}" if source.fetch == "reader" else url
 
@@ -311,7 +326,8 @@ def fetch_source(fetcher: Fetcher, db: Database, source: Source,
 
 
 def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *,
-               fetched: Callable[[], None] | None = None, known: dict[str, GoodFetch] | None = None) -> SourceResult:
+               fetched: Callable[[], None] | None = None, known: dict[str, GoodFetch] | None = None,
+               latest: dict[str, str] | None = None) -> SourceResult:
     """Fetch and store one source under its lock; `fetched()` is called once its pages are in."""
     started = time.monotonic()
     with source_lock(db, source.id) as held:
@@ -328,7 +344,7 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             record_failure(db, source, error, getattr(error, "attempts", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         observed_at = max(p.fetched_at for p in pages)
-        result = ingest(db, config, source, pages, observed_at, gate=True)
+        result = ingest(db, config, source, pages, observed_at, gate=True, latest=latest)
         result.seconds = time.monotonic() - started
         log.info("source=%s status=%s reason=%s quotes=%d events=%d seconds=%.2f", result.source, result.status,
                  result.reason or "-", result.quotes, len(result.events), result.seconds)
@@ -387,6 +403,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
     fetcher = fetcher or Fetcher(config.fetch, robots_store=RobotsArchive(db))
     hosts = _HostQueue(sources, lambda source: _host_of(fetcher, source))
     known = last_good_fetches(db, [_target(fetcher, source, url) for source in sources for url in source.urls])
+    latest = latest_digests(db, [source.id for source in sources])
     limit = workers or MAX_WORKERS.get(db.dialect, 7)
     results: list[SourceResult | None] = [None] * len(sources)
     changed = threading.Event()  # a host came free or a source ended: time to hand out more
@@ -401,7 +418,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
             while True:
                 while len(running) < limit and (taken := hosts.take()) is not None:
                     host, index, source = taken
-                    future = pool.submit(run_source, db, config, fetcher, source, known=known,
+                    future = pool.submit(run_source, db, config, fetcher, source, known=known, latest=latest,
                                          fetched=functools.partial(host_free, host))
                     future.add_done_callback(lambda _future: changed.set())
                     running[future] = (index, host)
