@@ -138,6 +138,32 @@ def pricewatch(*args: str, cwd: Path, env: dict[str, str]) -> Timed:
     return timed([sys.executable, "-m", "pipeline", *args], cwd=cwd, env={"PYTHONPATH": str(REPO), **env})
 
 
+# The same run timed inside its process, from the first fetch to the last store: what the
+# pipeline itself takes, without the interpreter and its libraries starting (about 0.35 s).
+PIPELINE_ALONE = """
+import json, sys, time
+from db.session import Database
+from pipeline.config import load_config
+from pipeline.run import run_all
+config, db = load_config(sys.argv[1]), Database(sys.argv[2])
+wall, cpu = time.perf_counter(), time.process_time()
+results = run_all(db, config, [s for s in config.sources.values() if s.enabled])
+print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                  "failed": [r.line() for r in results if r.status != "ok"]}))
+"""
+
+
+def pipeline_alone(config: Path, database: Path, cwd: Path) -> Timed:
+    result = subprocess.run([sys.executable, "-c", PIPELINE_ALONE, str(config), f"sqlite:///{database}"], cwd=cwd,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the in-process run failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout)
+    if figures["failed"]:
+        raise SystemExit("the in-process run failed:\n" + "\n".join(figures["failed"]))
+    return Timed(figures["wall"], figures["cpu"], 0, "")
+
+
 def urlwatch_executable(explicit: str | None) -> Path | None:
     """The urlwatch to compare with: `explicit`, or the one in /tmp/bench-venv (installed there
     from PyPI on first use, apart from pricewatch's own environment)."""
@@ -177,6 +203,7 @@ def bench_runs(args, work: Path) -> list[Row]:
                 f"{pages_per_host} pages per host x ({args.latency * 1000:.0f} ms latency + "
                 f"{args.delay * 1000:.0f} ms per-host delay); the first run also asks each host for robots.txt")]
     ours: dict[str, list[Timed]] = {label: [] for label, _ in SCENARIOS}
+    alone: dict[str, list[Timed]] = {label: [] for label, _ in SCENARIOS}
     theirs: dict[str, list[Timed]] = {label: [] for label, _ in SCENARIOS}
     executable = urlwatch_executable(args.urlwatch)
     with ExitStack() as stack:
@@ -194,6 +221,7 @@ def bench_runs(args, work: Path) -> list[Row]:
                 if run.returncode != 0:
                     raise SystemExit(f"pricewatch run failed:\n{run.output[-3000:]}")
                 ours[label].append(run)
+                alone[label].append(pipeline_alone(config, work / f"alone{repeat}.sqlite", work))
                 if executable:
                     theirs[label].append(urlwatch(executable, uw_dir))
     for label, _ in SCENARIOS:
@@ -201,12 +229,17 @@ def bench_runs(args, work: Path) -> list[Row]:
         rows.append(Row(f"(1) pricewatch run, {args.pages} pages on {args.hosts} hosts: {label}", f"{wall:.2f} s",
                         f"{wall / floor:.2f}x the floor; CPU {cpu / args.pages * 1000:.1f} ms per page "
                         f"(start-up included); median of {args.repeat}"))
+        wall_alone, cpu_alone = (statistics.median(getattr(t, name) for t in alone[label]) for name in ("wall", "cpu"))
+        rows.append(Row("    the pipeline alone (the same run timed in its process, start-up excluded)",
+                        f"{wall_alone:.2f} s", f"{wall_alone / floor:.2f}x the floor; CPU "
+                        f"{cpu_alone / args.pages * 1000:.1f} ms per page"))
         if not theirs[label]:
             rows.append(Row("(2) urlwatch, same pages", "skipped", "no urlwatch (see --urlwatch)"))
             continue
         their_wall, their_cpu = (statistics.median(getattr(t, name) for t in theirs[label]) for name in ("wall", "cpu"))
         rows.append(Row("(2) urlwatch, same pages, same state", f"{their_wall:.2f} s",
-                        f"pricewatch / urlwatch = {wall / their_wall:.2f}; urlwatch CPU "
+                        f"pricewatch / urlwatch = {wall / their_wall:.2f} (the pipeline alone "
+                        f"{wall_alone / their_wall:.2f}); urlwatch CPU "
                         f"{their_cpu / args.pages * 1000:.1f} ms per page"))
     return rows
 
