@@ -43,10 +43,11 @@ def _convert(interval: PriceInterval, at: datetime) -> tuple[Decimal | None, Dec
 
 
 def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = None,
-                       dimension: str | None = None,
-                       canonical_models: Collection[str] | None = None) -> list[PriceInterval]:
+                       dimension: str | None = None, canonical_models: Collection[str] | None = None,
+                       hosts_only: bool = False) -> list[PriceInterval]:
     """Each source's prices in force at `at`: the interval whose observed span covers it, or the
-    last one seen before it while the source has not yet been observed without it."""
+    last one seen before it while the source has not yet been observed without it.  With
+    `hosts_only`, only aggregators' prices that name the provider serving them."""
     latest_obs = (select(Observation.source_id, func.max(Observation.observed_at).label("last"))
                   .where(Observation.status == "ok", Observation.observed_at <= at)
                   .group_by(Observation.source_id).subquery())
@@ -58,6 +59,8 @@ def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = N
         query = query.where(PriceInterval.dimension == dimension)
     if canonical_models is not None:
         query = query.where(PriceInterval.canonical_model.in_(sorted(canonical_models)))
+    if hosts_only:  # conditions_key is canonical JSON (pipeline.normalise.conditions_key)
+        query = query.where(PriceInterval.aggregator.is_(True), PriceInterval.conditions_key.contains('"provider":'))
     return list(session.scalars(query.order_by(PriceInterval.vendor, PriceInterval.canonical_model,
                                                PriceInterval.source_id, PriceInterval.dimension,
                                                PriceInterval.conditions_key)))

@@ -57,14 +57,16 @@ def _cite(interval: PriceInterval, at: datetime, **extra) -> dict[str, Any]:
 _IN_FORCE = "pricewatch.evidence.in_force"
 
 
-def _in_force(session: Session, at: datetime, canonical: str | frozenset[str], dimension: str) -> list[PriceInterval]:
+def _in_force(session: Session, at: datetime, canonical: str | frozenset[str], dimension: str, *,
+              hosts_only: bool = False) -> list[PriceInterval]:
     """The prices of `dimension` in force at `at` for one model (or a peer group), read once per
     session: weighing a run's cuts asks for the same rows several times."""
     models = frozenset([canonical]) if isinstance(canonical, str) else canonical
     cache = session.info.setdefault(_IN_FORCE, {})
-    key = (at, dimension, models)
+    key = (at, dimension, models, hosts_only)
     if key not in cache:
-        cache[key] = intervals_in_force(session, at, dimension=dimension, canonical_models=models)
+        cache[key] = intervals_in_force(session, at, dimension=dimension, canonical_models=models,
+                                        hosts_only=hosts_only)
     return cache[key]
 
 
@@ -134,9 +136,8 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
     model = config.models.get(subject.canonical_model)
     if model is not None and model.open_weights is False:
         return TestResult("independent_hosts", None, None, "closed weights: no independent host serves them")
-    hosts = [i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
-             if i.aggregator and "provider" in json.loads(i.conditions_key)
-             and json.loads(i.conditions_key)["provider"].lower() != subject.vendor.lower()]
+    hosts = [i for i in _in_force(session, at, subject.canonical_model, subject.dimension, hosts_only=True)
+             if str(json.loads(i.conditions_key).get("provider", "")).lower() not in ("", subject.vendor.lower())]
     prices = [(h, _usd(h, at)) for h in hosts]
     prices = [(h, p) for h, p in prices if p]
     if not prices:
