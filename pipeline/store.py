@@ -14,7 +14,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
@@ -102,25 +102,35 @@ def repeated_observation(session: Session, source: Source, *, digest: str, parse
     more run could turn into an event: a model absent from the latest list and not yet counted
     as withdrawn.  A change of `[diff] withdrawn_after_runs` therefore takes effect at the next
     run that is not a repeat."""
-    obs, rows, intervals, events = (Observation.__table__, QuoteRow.__table__, PriceInterval.__table__,
-                                    Event.__table__)
-    withdrawn_since = select(events.c.id).where(
-        events.c.source_id == source.id, events.c.kind == "withdrawn", events.c.model == intervals.c.model,
-        events.c.observed_at > intervals.c.last_seen).exists()
-    listed = select(rows.c.model).where(rows.c.quote_set_id == obs.c.quote_set_id).correlate(obs)
-    pending_absence = select(intervals.c.id).where(
-        intervals.c.source_id == source.id, intervals.c.last_observation_id != obs.c.id,
-        intervals.c.model.not_in(listed), ~withdrawn_since).correlate(obs).exists()
-    prices = select(func.count()).select_from(rows).where(rows.c.quote_set_id == obs.c.quote_set_id)
-    latest = session.execute(
-        select(obs.c.id, obs.c.observed_at, obs.c.content_digest, obs.c.parser_version, obs.c.status,
-               obs.c.quote_set_id, pending_absence.label("pending_absence"), prices.scalar_subquery().label("prices"))
-        .where(obs.c.source_id == source.id).order_by(obs.c.observed_at.desc()).limit(1)).first()
+    latest = session.execute(_LATEST_OBSERVATION, {"source_id": source.id}).first()
     if (latest is None or latest.status != "ok" or latest.content_digest != digest
             or latest.parser_version != parser_version or latest.observed_at >= observed_at
             or latest.pending_absence):
         return None
     return latest
+
+
+def _latest_observation() -> Select:
+    """A source's latest observation, whether a model is absent from it and pending withdrawal,
+    and its number of prices: one statement, built once (building it cost as much as running it)."""
+    obs, rows, intervals, events = (Observation.__table__, QuoteRow.__table__, PriceInterval.__table__,
+                                    Event.__table__)
+    source_id = bindparam("source_id")
+    withdrawn_since = select(events.c.id).where(
+        events.c.source_id == source_id, events.c.kind == "withdrawn", events.c.model == intervals.c.model,
+        events.c.observed_at > intervals.c.last_seen).exists()
+    listed = select(rows.c.model).where(rows.c.quote_set_id == obs.c.quote_set_id).correlate(obs)
+    pending_absence = select(intervals.c.id).where(
+        intervals.c.source_id == source_id, intervals.c.last_observation_id != obs.c.id,
+        intervals.c.model.not_in(listed), ~withdrawn_since).correlate(obs).exists()
+    prices = select(func.count()).select_from(rows).where(rows.c.quote_set_id == obs.c.quote_set_id)
+    return (select(obs.c.id, obs.c.observed_at, obs.c.content_digest, obs.c.parser_version, obs.c.status,
+                   obs.c.quote_set_id, pending_absence.label("pending_absence"),
+                   prices.scalar_subquery().label("prices"))
+            .where(obs.c.source_id == source_id).order_by(obs.c.observed_at.desc()).limit(1))
+
+
+_LATEST_OBSERVATION = _latest_observation()
 
 
 def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: datetime,
