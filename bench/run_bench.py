@@ -13,8 +13,10 @@ What it measures, all against local servers (tests/httpserver.py) on loopback ad
 1. `pricewatch run` (the CLI, in a child process) over N=200 pages on 20 hosts
    (127.0.0.101-120), each answering after 50 ms: the wall time, its ratio to the floor the
    politeness rules allow (pages per host x (latency + per-host delay): one request at a
-   time per host), and CPU time per page.  Twice: on an empty archive (every page new) and
-   again with every page changed.
+   time per host), and CPU time per page; beside it, the pipeline alone (the same run timed
+   inside its process, start-up excluded).  Three runs in a row: on an empty archive (every
+   page new), with nothing changed (304s), and with a cut on every tenth page; each the
+   median of `--repeat` such series.
 2. urlwatch over the same 200 pages in the same invocation, and the ratio of wall times.
 3. A hundred unchanged re-runs (conditional GET answered 304, in process): the bytes the
    SQLite file grows per source per run.
