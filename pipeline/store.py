@@ -1,7 +1,8 @@
 """Stage 5, store: an observation, its quote set, and the intervals and events derived from them.
 
 One call stores one source's observation and re-derives that source's intervals and events
-(pipeline.diff), applying only the difference to the tables: an unchanged run updates
+(pipeline.diff), applying only the difference to the tables.  A run that repeats the latest
+observation (the same pages) takes a shortcut with the same outcome: store_repeat moves
 `last_seen` and adds no price row.  A sanity gate holds back (quarantines) an observation
 whose prices jump by more than the configured factor, or are negative, until released.
 """
