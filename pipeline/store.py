@@ -212,20 +212,32 @@ _SET_ROWS = _LRU(4096)
 _POINTS = _LRU(4096)
 
 
+_SET_COLUMNS = ("model", "dimension", "currency", "conditions_key", "price", "list_price", "promo", "unit",
+                "snapshot_index", "conditions")
+
+
 def _set_rows(session: Session, digest: str, quote_set_id: int) -> dict[tuple, tuple]:
     rows = _SET_ROWS.get(digest)
     if rows is None:
-        table = QuoteRow.__table__
-        rows = {
-            (r.model, r.dimension, r.currency, r.conditions_key): (r.price, r.list_price, r.promo, r.unit,
-                                                                    r.snapshot_index, r.conditions)
-            for r in session.execute(select(
-                table.c.model, table.c.dimension, table.c.currency, table.c.conditions_key, table.c.price,
-                table.c.list_price, table.c.promo, table.c.unit, table.c.snapshot_index, table.c.conditions)
-                .where(table.c.quote_set_id == quote_set_id))
-        }
-        _SET_ROWS.put(digest, rows)
+        _load_sets(session, {quote_set_id: digest})
+        rows = _SET_ROWS.get(digest)
     return rows
+
+
+def _load_sets(session: Session, digests: dict[int, str]) -> None:
+    """Read the rows of these quote sets (id -> digest) into the cache, a few hundred sets per
+    query: a source's history in a fresh process holds hundreds of distinct sets."""
+    table = QuoteRow.__table__
+    ids = sorted(digests)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        found: dict[int, dict[tuple, tuple]] = {quote_set_id: {} for quote_set_id in chunk}
+        for r in session.execute(select(table.c.quote_set_id, *(table.c[name] for name in _SET_COLUMNS))
+                                 .where(table.c.quote_set_id.in_(chunk))):
+            found[r.quote_set_id][(r.model, r.dimension, r.currency, r.conditions_key)] = (
+                r.price, r.list_price, r.promo, r.unit, r.snapshot_index, r.conditions)
+        for quote_set_id, rows in found.items():
+            _SET_ROWS.put(digests[quote_set_id], rows)
 
 
 def _points(session: Session, digest: str, quote_set_id: int, pages: tuple[int, ...]) -> dict[tuple, Point]:
@@ -247,6 +259,9 @@ def sightings(session: Session, source_id: str) -> list[Sighting]:
         .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
         .where(Observation.source_id == source_id, Observation.status == "ok")
         .order_by(Observation.observed_at)).all()
+    missing = {r.quote_set_id: r.digest for r in rows if r.digest not in _SET_ROWS}
+    if len(missing) <= _SET_ROWS.size:  # more would evict each other before use: read them one by one
+        _load_sets(session, missing)
     pages: dict[int, list[int]] = {}
     for obs_id, snapshot_id in session.execute(
             select(ObservationPage.observation_id, ObservationPage.snapshot_id)
