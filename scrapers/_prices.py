@@ -65,9 +65,15 @@ def unit_of(text: str) -> int | None:
     return None
 
 
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")  # "0,15 €": a thousands group always has three digits
+
+
 def to_decimal(text: str) -> Decimal:
+    """The number as written: commas are thousands separators ("1,250"), except a lone comma
+    followed by one or two digits, which is a decimal comma ("0,15" is 0.15, not 15)."""
+    text = text.replace(",", ".") if _DECIMAL_COMMA.fullmatch(text) else text.replace(",", "")
     try:
-        value = Decimal(text.replace(",", ""))
+        value = Decimal(text)
     except InvalidOperation:
         raise BadPrice(f"not a number: {text!r}") from None
     if not value.is_finite():

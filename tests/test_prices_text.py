@@ -22,6 +22,9 @@ from scrapers._prices import find_price, json_number, json_price, parse_price, p
     ("$2.50 / 1M tokens", "2.50", "USD", 1_000_000, False),
     ("\u200b0.8\u200b", "0.8", None, None, False),
     ("\ufeff$1,200.50", "1200.50", "USD", None, False),
+    ("0,15 €", "0.15", "EUR", None, False),  # a decimal comma: one or two digits after it
+    ("€1,5 / 1M tokens", "1.5", "EUR", 1_000_000, False),
+    ("1,250 USD", "1250", "USD", None, False),  # three digits: a thousands separator
 ])
 def test_price_texts(text, amount, currency, per, promo):
     price = parse_price(text)
