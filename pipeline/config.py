@@ -58,6 +58,7 @@ class FetchSettings:
     obey_robots: bool = True
     allowed_networks: tuple[str, ...] = ()
     reader_prefix: str = "https://r.jina.ai/"
+    proxy: str = ""  # an http:// forward proxy for every fetch, e.g. "http://user:pass@proxy.corp:3128"
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,11 @@ def _source(raw: dict[str, Any]) -> Source:
 
 def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
     raw = {**raw, "allowed_networks": tuple(raw.get("allowed_networks", ()))}
-    return _build(FetchSettings, raw, "[fetch]")
+    settings = _build(FetchSettings, raw, "[fetch]")
+    if settings.proxy and not (urlsplit(settings.proxy).scheme in ("http", "https")
+                               and urlsplit(settings.proxy).hostname):
+        raise ConfigError("[fetch]: proxy must be an http:// or https:// URL")  # not echoed: it may hold a password
+    return settings
 
 
 def _models(directory: Path) -> dict[str, CanonicalModel]:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -148,11 +148,14 @@ class _GuardedBackend(httpcore.SyncBackend):
     127.0.0.1 or 169.254.169.254 to the connection (DNS rebinding).  TLS is unaffected: httpcore
     passes the URL's host, not the IP, to start_tls as server_hostname (SNI and verification)."""
 
-    def __init__(self, allowed: list) -> None:
+    def __init__(self, allowed: list, proxy_host: str | None = None) -> None:
         self.allowed = allowed
+        self.proxy_host = proxy_host  # the operator's own proxy, reached wherever it is
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options=None) -> httpcore.NetworkStream:
+        if host == self.proxy_host:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -171,15 +174,22 @@ class _GuardedBackend(httpcore.SyncBackend):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with its pool connecting through _GuardedBackend.  httpx 0.28 takes no
-    network backend (encode/httpx#3749 proposes one), so the pool is rebuilt with httpx's defaults."""
+    """httpx's transport with its pool connecting through _GuardedBackend, directly or through
+    the configured proxy.  httpx 0.28 takes no network backend (encode/httpx#3749 proposes one),
+    so the pool is rebuilt with httpx's defaults."""
 
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+    def __init__(self, backend: httpcore.NetworkBackend, proxy: str = "") -> None:
         ssl_context = httpx.create_ssl_context()  # loaded once (it costs 15 ms), for both pools
         super().__init__(verify=ssl_context)
-        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=100,
-                                             max_keepalive_connections=20, keepalive_expiry=5.0,
-                                             network_backend=backend)
+        limits = {"ssl_context": ssl_context, "max_connections": 100, "max_keepalive_connections": 20,
+                  "keepalive_expiry": 5.0, "network_backend": backend}
+        if not proxy:
+            self._pool = httpcore.ConnectionPool(**limits)
+            return
+        parts = urlsplit(proxy)
+        auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+        self._pool = httpcore.HTTPProxy(proxy_url=f"{parts.scheme}://{parts.hostname}:{parts.port or 80}",
+                                        proxy_auth=auth, **limits)
 
 
 def _now() -> datetime:
@@ -203,7 +213,9 @@ class Fetcher:
             timeout=httpx.Timeout(settings.timeout_seconds),
             follow_redirects=False,
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport if transport is not None else _GuardedTransport(_GuardedBackend(self._allowed)),
+            transport=transport if transport is not None else _GuardedTransport(
+                _GuardedBackend(self._allowed, urlsplit(settings.proxy).hostname if settings.proxy else None),
+                settings.proxy),
         )
 
     @property
@@ -226,6 +238,14 @@ class Fetcher:
             raise Refused("refusing a URL that carries credentials (user:password@)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"refusing non-http(s) URL {url!r}")
+        if self.settings.proxy:  # the proxy resolves names (often the only one here who can): check literals only
+            try:
+                literal = ipaddress.ip_address(parts.hostname)
+            except ValueError:
+                return
+            if _forbidden(str(literal), self._allowed):
+                raise Refused(f"refusing {url}: {literal} is a private, loopback or link-local address")
+            return
         try:
             infos = socket.getaddrinfo(parts.hostname, parts.port or 0, proto=socket.IPPROTO_TCP)
         except socket.gaierror as exc:
