@@ -188,8 +188,9 @@ class _GuardedTransport(httpx.HTTPTransport):
             return
         parts = urlsplit(proxy)
         auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
-        self._pool = httpcore.HTTPProxy(proxy_url=f"{parts.scheme}://{parts.hostname}:{parts.port or 80}",
-                                        proxy_auth=auth, **limits)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._pool = httpcore.HTTPProxy(proxy_url=f"{parts.scheme}://{parts.hostname}:{port}", proxy_auth=auth,
+                                        **limits)
 
 
 def _now() -> datetime:
