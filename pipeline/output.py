@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from datetime import date, datetime
@@ -61,9 +60,3 @@ def render(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out=Non
             out.write("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() + "\n")
         if not table:
             out.write("(no rows)\n")
-
-
-def to_csv_string(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    render(rows, columns, "csv", buffer)
-    return buffer.getvalue()

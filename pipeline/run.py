@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
 
-from db.models import Event, Fetch, Observation, ObservationPage, RobotsFile, Snapshot, SourceHealth
+from db.models import Fetch, Observation, ObservationPage, RobotsFile, Snapshot, SourceHealth
 from db.session import Database
 from pipeline.archive import archive, sha256, snapshot_bytes
 from pipeline.config import Config, Source
@@ -436,11 +436,3 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
         if own:
             fetcher.close()
     return results
-
-
-def new_events(db: Database, results: list[SourceResult]) -> list[Event]:
-    ids = [i for r in results for i in r.events]
-    if not ids:
-        return []
-    with db.session() as session:
-        return list(session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.id)))

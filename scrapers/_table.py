@@ -68,9 +68,9 @@ def grid(table, *, skip_placeholders: bool = False) -> list[list[Cell]]:
             placeholder.decompose()
     rows: list[list[Cell | None]] = []
     pending: dict[tuple[int, int], Cell] = {}
-    for row_index, tr in enumerate(table.css("tr")):
+    for tr in table.css("tr"):
         # Only this table's own rows: skip rows that belong to a nested table.
-        if _nearest_table(tr) is not table and _nearest_table(tr) != table:
+        if _nearest_table(tr) != table:
             continue
         row: list[Cell | None] = []
         col = 0
