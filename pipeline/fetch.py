@@ -239,21 +239,22 @@ class Fetcher:
             raise Refused("refusing a URL that carries credentials (user:password@)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"refusing non-http(s) URL {url!r}")
-        if self.settings.proxy:  # the proxy resolves names (often the only one here who can): check literals only
+        for address in self._addresses(parts.hostname, parts.port):
+            if _forbidden(address, self._allowed):
+                raise Refused(f"refusing {url}: {address} is a private, loopback or link-local address")
+
+    def _addresses(self, host: str, port: int | None) -> list[str]:
+        """The addresses `host` stands for here.  Through a proxy, only a literal address: the
+        proxy resolves names (and is often the only one here that can)."""
+        if self.settings.proxy:
             try:
-                literal = ipaddress.ip_address(parts.hostname)
+                return [str(ipaddress.ip_address(host))]
             except ValueError:
-                return
-            if _forbidden(str(literal), self._allowed):
-                raise Refused(f"refusing {url}: {literal} is a private, loopback or link-local address")
-            return
+                return []
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 0, proto=socket.IPPROTO_TCP)
+            return [info[4][0] for info in socket.getaddrinfo(host, port or 0, proto=socket.IPPROTO_TCP)]
         except socket.gaierror as exc:
-            raise FetchError(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
-        for info in infos:
-            if _forbidden(info[4][0], self._allowed):
-                raise Refused(f"refusing {url}: {info[4][0]} is a private, loopback or link-local address")
+            raise FetchError(f"cannot resolve {host}: {exc.strerror}") from None
 
     def robots_allow(self, url: str) -> bool:
         if not self.settings.obey_robots:
