@@ -151,16 +151,16 @@ def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: 
 
 
 def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
-           *, gate: bool = False, latest: dict[str, str] | None = None) -> SourceResult:
+           *, gate: bool = False, known_digests: dict[str, str] | None = None) -> SourceResult:
     """Archive, parse, normalise and store pages already in hand (fetched or imported).
 
     A run that read the very pages of the source's latest observation is stored as a repeat,
-    without parsing (`latest`, the run's latest_digests, spares the others that check).  On a
+    without parsing (`known_digests`, the run's latest_digests, spares the others that check).  On a
     live run (`gate`), a non-numeric price quarantines the observation instead of failing the
     source; an import (a deliberate backfill) fails on it like on any parse error."""
     started = time.monotonic()
     digest = content_digest([p.archived[1] if p.archived else sha256(p.content) for p in pages])
-    maybe_repeat = latest is None or latest.get(source.id) == digest
+    maybe_repeat = known_digests is None or known_digests.get(source.id) == digest
     repeat = _store_if_repeat(db, source, pages, observed_at, digest) if maybe_repeat else None
     if repeat is not None:
         repeat.seconds = time.monotonic() - started
@@ -327,7 +327,7 @@ def fetch_source(fetcher: Fetcher, db: Database, source: Source,
 
 def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *,
                fetched: Callable[[], None] | None = None, known: dict[str, GoodFetch] | None = None,
-               latest: dict[str, str] | None = None) -> SourceResult:
+               known_digests: dict[str, str] | None = None) -> SourceResult:
     """Fetch and store one source under its lock; `fetched()` is called once its pages are in."""
     started = time.monotonic()
     with source_lock(db, source.id) as held:
@@ -344,7 +344,7 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             record_failure(db, source, error, getattr(error, "attempts", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         observed_at = max(p.fetched_at for p in pages)
-        result = ingest(db, config, source, pages, observed_at, gate=True, latest=latest)
+        result = ingest(db, config, source, pages, observed_at, gate=True, known_digests=known_digests)
         result.seconds = time.monotonic() - started
         log.info("source=%s status=%s reason=%s quotes=%d events=%d seconds=%.2f", result.source, result.status,
                  result.reason or "-", result.quotes, len(result.events), result.seconds)
@@ -403,7 +403,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
     fetcher = fetcher or Fetcher(config.fetch, robots_store=RobotsArchive(db))
     hosts = _HostQueue(sources, lambda source: _host_of(fetcher, source))
     known = last_good_fetches(db, [_target(fetcher, source, url) for source in sources for url in source.urls])
-    latest = latest_digests(db, [source.id for source in sources])
+    digests = latest_digests(db, [source.id for source in sources])
     limit = workers or MAX_WORKERS.get(db.dialect, 7)
     results: list[SourceResult | None] = [None] * len(sources)
     changed = threading.Event()  # a host came free or a source ended: time to hand out more
@@ -418,7 +418,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
             while True:
                 while len(running) < limit and (taken := hosts.take()) is not None:
                     host, index, source = taken
-                    future = pool.submit(run_source, db, config, fetcher, source, known=known, latest=latest,
+                    future = pool.submit(run_source, db, config, fetcher, source, known=known, known_digests=digests,
                                          fetched=functools.partial(host_free, host))
                     future.add_done_callback(lambda _future: changed.set())
                     running[future] = (index, host)
