@@ -5,14 +5,42 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pipeline.cli import main
 from tests.conftest import FIXTURES, write_config
+from tests.smtpserver import LocalSMTPServer
 
 PAGES = FIXTURES / "alerts"
 BEFORE, AFTER = PAGES / "deepseek_2026-08-02.html", PAGES / "deepseek_2026-08-14.html"
 DEEPSEEK_URL = "https://api-docs.deepseek.com/quick_start/pricing"
 LITELLM_URL = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
 EVIL_MODEL = "evil-<script>alert(1)</script>"
+RULE = [{"name": "all", "recipients": ["analyst@example.org"]}]
+
+
+def _smtp_server(tmp_path: Path, monkeypatch) -> LocalSMTPServer:
+    server = LocalSMTPServer(tmp_path)
+    for name, value in server.credentials_env().items():
+        monkeypatch.setenv(name, value)
+    return server
+
+
+# A test module imports one of these two; each is the fixture `smtp` there.
+@pytest.fixture(name="smtp")
+def idle_smtp(tmp_path, monkeypatch):
+    """A local SMTP server, credentials in the environment, not listening until the test starts
+    it (so that it can first see what happens while mail cannot go out)."""
+    server = _smtp_server(tmp_path, monkeypatch)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(name="smtp")
+def listening_smtp(tmp_path, monkeypatch):
+    """A local SMTP server, credentials in the environment, listening."""
+    with _smtp_server(tmp_path, monkeypatch) as server:
+        yield server
 
 
 def config_dir(tmp_path: Path) -> Path:

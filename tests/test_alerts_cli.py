@@ -6,22 +6,10 @@ import json
 
 import pytest
 
-from tests.alerting import AFTER, BEFORE, config_dir, import_page, pricewatch
+from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page, pricewatch
+from tests.alerting import idle_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import write_config
 from tests.httpserver import LocalServer
-from tests.smtpserver import LocalSMTPServer
-
-RULE = [{"name": "all", "recipients": ["analyst@example.org"]}]
-
-
-@pytest.fixture
-def smtp(tmp_path, monkeypatch):
-    server = LocalSMTPServer(tmp_path)
-    for name, value in server.credentials_env().items():
-        monkeypatch.setenv(name, value)
-    yield server
-    server.stop()
-
 
 def test_help_lists_the_alert_commands(capsys):
     from pipeline.cli import main

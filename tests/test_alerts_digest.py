@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from db.models import AlertLog, Event, OutboxMessage
@@ -18,17 +17,9 @@ from pipeline.config import load_config
 from pipeline.fetch import Fetched
 from pipeline.run import ingest
 from tests.alerting import AFTER, BEFORE, DEEPSEEK_URL, EVIL_MODEL, config_dir, import_page, litellm_pages, pricewatch
+from tests.alerting import listening_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import vendor_page
 from tests.smtpserver import USER, LocalSMTPServer
-
-
-@pytest.fixture
-def smtp(tmp_path, monkeypatch):
-    server = LocalSMTPServer(tmp_path)
-    for name, value in server.credentials_env().items():
-        monkeypatch.setenv(name, value)
-    with server:
-        yield server
 
 
 def test_two_imports_with_a_cut_deliver_one_correct_digest(tmp_path, db_url, smtp, capsys):

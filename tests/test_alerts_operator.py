@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.alerting import BEFORE, config_dir, import_page
+from tests.alerting import listening_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import FIXTURES
-from tests.smtpserver import LocalSMTPServer
 
 BOT_WALL = FIXTURES / "deepseek" / "challenge.html"
 NO_TABLE = FIXTURES / "deepseek" / "no_table.html"
-
-
-@pytest.fixture
-def smtp(tmp_path, monkeypatch):
-    server = LocalSMTPServer(tmp_path)
-    for name, value in server.credentials_env().items():
-        monkeypatch.setenv(name, value)
-    with server:
-        yield server
 
 
 def subjects(smtp) -> list[str]:

@@ -9,26 +9,14 @@ import os
 import subprocess
 import sys
 
-import pytest
 from sqlalchemy import select
 
 from db.models import Base, OutboxMessage
 from db.session import Database
-from tests.alerting import AFTER, BEFORE, config_dir, import_page, pricewatch
+from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page, pricewatch
+from tests.alerting import idle_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import REPO
-from tests.smtpserver import PASSWORD, LocalSMTPServer
-
-RULE = [{"name": "all", "recipients": ["analyst@example.org"]}]
-
-
-@pytest.fixture
-def smtp(tmp_path, monkeypatch):
-    server = LocalSMTPServer(tmp_path)
-    for name, value in server.credentials_env().items():
-        monkeypatch.setenv(name, value)
-    yield server
-    server.stop()
-
+from tests.smtpserver import PASSWORD
 
 def outbox(db_url: str) -> list[OutboxMessage]:
     db = Database(db_url)
