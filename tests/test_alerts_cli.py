@@ -11,6 +11,7 @@ from tests.alerting import idle_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import write_config
 from tests.httpserver import LocalServer
 
+
 def test_help_lists_the_alert_commands(capsys):
     from pipeline.cli import main
 

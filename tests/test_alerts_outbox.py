@@ -18,6 +18,7 @@ from tests.alerting import idle_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import REPO
 from tests.smtpserver import PASSWORD
 
+
 def outbox(db_url: str) -> list[OutboxMessage]:
     db = Database(db_url)
     with db.session() as session:
