@@ -44,6 +44,7 @@ ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309 2.4: a cached robots.txt is not used 
 ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five redirects
 _WALL_HEAD = 100_000
 
+
 def bot_wall(content: bytes, headers: httpx.Headers | dict | None = None) -> str | None:
     """The name of the bot wall this response is, or None."""
     if headers and str(headers.get("cf-mitigated", "")).lower() == "challenge":

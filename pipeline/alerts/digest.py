@@ -50,6 +50,7 @@ def _nouns(kind: str) -> tuple[str, str]:
     label = kind.replace("_", " ")
     return KIND_NOUNS.get(kind, (label, f"{label}s"))
 
+
 _templates = Environment(loader=PackageLoader("pipeline.alerts", "templates"), autoescape=select_autoescape(["html"]),
                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
