@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from scrapers import Page, Quote, get_parser
 
@@ -86,30 +88,69 @@ def router_markdown(html: str) -> str:
 
 # -- databases: every store/diff/query test runs on SQLite and, when configured, PostgreSQL --------
 
-import uuid
-
-from sqlalchemy import create_engine, text
-
 PG_URL = os.environ.get("PRICEWATCH_TEST_PG")
+# pw_<pid of the test session>_<random>: the pid tells a later session which leftovers are stale.
+TEST_DATABASE = re.compile(r"pw_(\d+)_[0-9a-f]+")
 
 
-def _fresh_postgres_database() -> str:
-    """A new empty database on the test server, so tests never see each other's rows."""
-    name = f"pw_{uuid.uuid4().hex[:12]}"
+def _session_alive(name: str) -> bool:
+    match = TEST_DATABASE.fullmatch(name)
+    if not match:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_database(admin, name: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """An admin engine on the test server. It first drops the databases of test sessions that
+    were killed before their teardown: left to pile up, they once made the server's crash
+    recovery outlast CI's start-up wait."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured (set PRICEWATCH_TEST_PG; .ci/run does)")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        names = connection.execute(text(r"SELECT datname FROM pg_database WHERE datname LIKE 'pw\_%'")).scalars()
+        stale = [name for name in names if not _session_alive(name)]
+    for name in stale:
+        _drop_database(admin, name)
+    yield admin
     admin.dispose()
-    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def postgres_database(postgres_server):
+    """Makes new empty databases on the test server, so tests never see each other's rows, and
+    drops them when the test ends."""
+    made = []
+
+    def make() -> str:
+        name = f"pw_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with postgres_server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+    yield make
+    for name in made:
+        _drop_database(postgres_server, name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'archive.sqlite'}"
-    if not PG_URL:
-        pytest.skip("PostgreSQL not configured (set PRICEWATCH_TEST_PG; .ci/run does)")
-    return _fresh_postgres_database()
+    return request.getfixturevalue("postgres_database")()
 
 
 @pytest.fixture
@@ -126,7 +167,10 @@ def another_db(request, db_url, tmp_path):
     """A second, empty database of the same kind as `db`."""
     from db.session import Database
 
-    url = f"sqlite:///{tmp_path / 'another.sqlite'}" if db_url.startswith("sqlite") else _fresh_postgres_database()
+    if db_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'another.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_database")()
     database = Database(url)
     yield database
     database.dispose()
