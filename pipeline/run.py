@@ -369,7 +369,7 @@ class _HostQueue:
         self._waiting: dict[str, deque[tuple[int, Source]]] = {}
         for index, source in enumerate(sources):
             self._waiting.setdefault(host_of(source), deque()).append((index, source))
-        self._busy: set[str] = set()
+        self._busy: dict[str, int] = {}  # host -> the index of the source fetching from it
         self._guard = threading.Lock()
 
     def take(self) -> tuple[str, int, Source] | None:
@@ -379,13 +379,16 @@ class _HostQueue:
             if not idle:
                 return None
             host = max(idle, key=lambda h: len(self._waiting[h]))
-            self._busy.add(host)
             index, source = self._waiting[host].popleft()
+            self._busy[host] = index
             return host, index, source
 
-    def release(self, host: str) -> None:
+    def release(self, host: str, index: int) -> None:
+        """The source at `index` is done with `host`: when its pages are in, and again when it
+        ends, by which time the host may have gone to the next source."""
         with self._guard:
-            self._busy.discard(host)
+            if self._busy.get(host) == index:
+                del self._busy[host]
 
 
 def _host_of(fetcher: Fetcher, source: Source) -> str:
@@ -408,8 +411,8 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
     results: list[SourceResult | None] = [None] * len(sources)
     changed = threading.Event()  # a host came free or a source ended: time to hand out more
 
-    def host_free(host: str) -> None:
-        hosts.release(host)
+    def host_free(host: str, index: int) -> None:
+        hosts.release(host, index)
         changed.set()
 
     try:
@@ -419,7 +422,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
                 while len(running) < limit and (taken := hosts.take()) is not None:
                     host, index, source = taken
                     future = pool.submit(run_source, db, config, fetcher, source, known=known, known_digests=digests,
-                                         fetched=functools.partial(host_free, host))
+                                         fetched=functools.partial(host_free, host, index))
                     future.add_done_callback(lambda _future: changed.set())
                     running[future] = (index, host)
                 if not running:
@@ -428,7 +431,7 @@ def run_all(db: Database, config: Config, sources: list[Source], *, fetcher: Fet
                 changed.clear()
                 for future in [f for f in running if f.done()]:
                     index, host = running.pop(future)
-                    hosts.release(host)  # also when the source ended before its pages were in
+                    hosts.release(host, index)  # for a source that ended before its pages were in
                     results[index] = future.result()
                     if on_done:
                         on_done(results[index])

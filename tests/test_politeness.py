@@ -8,6 +8,7 @@ import email.utils
 import itertools
 import time
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, update
@@ -26,7 +27,7 @@ from db.session import Database
 from pipeline.config import FetchSettings, load_config
 from pipeline.errors import Refused
 from pipeline.fetch import Fetcher
-from pipeline.run import run_all
+from pipeline.run import _HostQueue, run_all
 from tests.conftest import FIXTURES, REPO, write_config
 from tests.httpserver import Route, TimedServer
 
@@ -230,6 +231,24 @@ def test_one_request_at_a_time_per_host_with_the_configured_delay(tmp_path):
     for earlier, later in itertools.pairwise(visits):
         assert later.started - earlier.finished >= 0.29, "a request began before the delay after the last one"
     assert elapsed < 15
+
+
+def test_a_host_goes_to_one_source_at_a_time_even_when_the_previous_one_ends_late():
+    """A source frees its host when its pages are in, and again when it ends; by then the host
+    may be fetching the next source's pages, which must keep it."""
+    sources = [SimpleNamespace(id=f"s{i}", host=host) for i, host in enumerate(["a", "a", "a", "b"])]
+    hosts = _HostQueue(sources, lambda source: source.host)
+    first = hosts.take()
+    second = hosts.take()
+    assert {first[0], second[0]} == {"a", "b"} and hosts.take() is None
+    a = first if first[0] == "a" else second
+    hosts.release("a", a[1])  # its pages are in: the next source of host a may start
+    following = hosts.take()
+    assert following[0] == "a" and following[1] != a[1]
+    hosts.release("a", a[1])  # the first source ends, after host a went to the next one
+    assert hosts.take() is None, "host a handed to a third source while the second still fetches from it"
+    hosts.release("a", following[1])
+    assert hosts.take()[0] == "a"
 
 
 def test_the_user_agent_names_the_project_and_the_contact_url(tmp_path, db):
