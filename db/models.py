@@ -90,7 +90,7 @@ class Fetch(Base):
     """One attempt to get one page: the log of everything the fetcher did."""
 
     __tablename__ = "fetches"
-    __table_args__ = (Index("ix_fetch_url_outcome", "url", "outcome", "id"),)  # pipeline.run.last_fetches
+    __table_args__ = (Index("ix_fetch_url_outcome", "url", "outcome", "id"),)  # pipeline.run.last_good_fetches
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[str] = mapped_column(String(100), index=True)

@@ -1,4 +1,4 @@
-"""An index for each run's one read of the last good fetch of every URL (pipeline.run.last_fetches).
+"""An index for each run's one read of the last good fetch of every URL (pipeline.run.last_good_fetches).
 
 Revision ID: 0005
 Revises: 0004
