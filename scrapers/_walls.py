@@ -12,20 +12,21 @@ import re
 
 from pipeline.errors import Blocked
 
+# Lower case, matched against the lower-cased page: much faster than re.I over every page.
 _MARKERS = re.compile(
     r"_cf_chl_opt|cf_chl_opt|/chl_page/|cf-chl-widget|cf-browser-verification"
     r"|<title>\s*just a moment|^title:\s*just a moment"
     r"|attention required! \| cloudflare|enable javascript and cookies to continue|verifying you are human"
-    r"|captcha-delivery\.com|_Incapsula_Resource|_____tmd_____"
+    r"|captcha-delivery\.com|_incapsula_resource|_____tmd_____"
     r"|<title>\s*(?:验证码|安全验证|access denied)",
-    re.I | re.M,
+    re.M,
 )
 _HEAD = 100_000
 
 
 def wall_in(text: str) -> str | None:
-    """The marker of a bot wall found near the start of `text`, or None."""
-    match = _MARKERS.search(text[:_HEAD])
+    """The marker of a bot wall found near the start of `text` (in lower case), or None."""
+    match = _MARKERS.search(text[:_HEAD].lower())
     return match.group(0).strip() if match else None
 
 
