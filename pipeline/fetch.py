@@ -178,9 +178,9 @@ class _PoolPerHost:
     """httpcore pools, one per origin, behind the one interface httpx's transport uses.
 
     httpcore's pool scans every connection it holds, and polls each idle one's socket, for
-    every request and every response closed: with one pool for a run over twenty hosts that
-    was a third of an unchanged run's CPU.  Politeness sends one request at a time per host
-    (HostGate), so each pool holds a connection or two."""
+    every request and every response closed: with one pool for twenty hosts, 200 unchanged
+    sources took 0.37 s in sequence, and 0.32 s with a pool per host.  Politeness sends one
+    request at a time per host (HostGate), so each pool holds a connection or two."""
 
     def __init__(self, make_pool) -> None:
         self._make_pool = make_pool
