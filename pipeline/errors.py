@@ -39,13 +39,15 @@ class PricewatchError(Exception):
         self.source = source
 
     def __str__(self) -> str:
-        prefix = f"{self.source}: " if self.source else ""
-        return f"{prefix}{self.message}"
+        return self._prefixed(self.message)
 
     def line(self) -> str:
         """The one line the CLI prints: source, kind of failure, and what was missing."""
         label = "" if self.exit_code == 2 else f"[{self.reason.replace('_', ' ')}] "
-        return f"{self.source + ': ' if self.source else ''}{label}{self.message}"
+        return self._prefixed(label + self.message)
+
+    def _prefixed(self, text: str) -> str:
+        return f"{self.source}: {text}" if self.source else text
 
 
 class ConfigError(PricewatchError):

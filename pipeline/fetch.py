@@ -27,7 +27,7 @@ import httpx
 from protego import Protego
 
 from pipeline.config import FetchSettings
-from scrapers._walls import wall_in
+from scrapers._walls import WALL_HEAD, wall_in
 from pipeline.errors import (
     Blocked,
     ConnectionFailed,
@@ -42,14 +42,13 @@ from pipeline.errors import (
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309 2.4: a cached robots.txt is not used for more than a day
 ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five redirects
-_WALL_HEAD = 100_000
 
 
 def bot_wall(content: bytes, headers: httpx.Headers | dict | None = None) -> str | None:
     """The name of the bot wall this response is, or None."""
     if headers and str(headers.get("cf-mitigated", "")).lower() == "challenge":
         return "Cloudflare challenge (cf-mitigated header)"
-    marker = wall_in(content[:_WALL_HEAD].decode("utf-8", errors="replace"))
+    marker = wall_in(content[:WALL_HEAD].decode("utf-8", errors="replace"))
     return f"bot wall ({marker})" if marker else None
 
 

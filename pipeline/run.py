@@ -119,8 +119,7 @@ def record_failure(db: Database, source: Source, error: PricewatchError, attempt
     at = at or datetime.now(timezone.utc)
     with _turn(db), db.transaction() as session:
         for fetched in pages:
-            snapshot = archive(session, fetched.content, url=fetched.final_url,
-                               content_type=fetched.content_type, seen_at=fetched.fetched_at)
+            snapshot = _archive_page(session, fetched)
             _record_attempts(session, source, [a for a in fetched.attempts if a.outcome == "ok"][-1:], snapshot.id)
         if not pages and not attempts:
             attempts = [Attempt(source.urls[0], 1, at, at, error.reason, error=str(error))]

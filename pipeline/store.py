@@ -313,8 +313,8 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
                 snapshot_id=point.snapshot_id, parser_version=interval.first.parser_version, **last))
             continue
         change = {}
-        if ((Decimal(row.price), None if row.list_price is None else Decimal(row.list_price), row.promo, row.unit,
-             row.conditions) != (point.price, point.list_price, point.promo, point.unit, point.conditions)):
+        if ((row.price, row.list_price, row.promo, row.unit, row.conditions)
+                != (point.price, point.list_price, point.promo, point.unit, point.conditions)):
             change = dict(price=point.price, list_price=point.list_price, promo=point.promo, unit=point.unit,
                           conditions=point.conditions, snapshot_id=point.snapshot_id,
                           parser_version=interval.first.parser_version)

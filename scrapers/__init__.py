@@ -33,11 +33,11 @@ class Page:
 
     def text(self) -> str:
         """The decoded page, decoded once (the bot-wall check and the parser both read it)."""
-        text = self.__dict__.get("_text")
-        if text is None:
-            text = decode_body(self.content, self.content_type)
-            object.__setattr__(self, "_text", text)
-        return text
+        return self._decoded
+
+    @functools.cached_property
+    def _decoded(self) -> str:
+        return decode_body(self.content, self.content_type)
 
     def json(self) -> Any:
         try:

@@ -21,12 +21,12 @@ _MARKERS = re.compile(
     r"|<title>\s*(?:验证码|安全验证|access denied)",
     re.M,
 )
-_HEAD = 100_000
+WALL_HEAD = 100_000  # how much of a page's start is searched: a wall says so at once
 
 
 def wall_in(text: str) -> str | None:
     """The marker of a bot wall found near the start of `text` (in lower case), or None."""
-    match = _MARKERS.search(text[:_HEAD].lower())
+    match = _MARKERS.search(text[:WALL_HEAD].lower())
     return match.group(0).strip() if match else None
 
 

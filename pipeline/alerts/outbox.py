@@ -32,8 +32,7 @@ from db.models import OutboxMessage
 from db.session import Database
 from pipeline.alerts.config import AlertSettings
 from pipeline.alerts.smtp import SMTPSession
-from pipeline.errors import DeliveryUncertain, MessageDeferred, MessageRejected, SMTPUnavailable
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DeliveryUncertain, MessageDeferred, MessageRejected, SMTPUnavailable
 from pipeline.locks import source_lock
 
 log = logging.getLogger("pricewatch.alerts")
