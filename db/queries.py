@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Event, Fetch, Observation, PriceInterval, Snapshot, SourceHealth
 from pipeline.fx import ecb_rates
+from pipeline.output import unit_label
 
 
 @dataclass
@@ -29,7 +30,7 @@ class PriceRow:
         return {
             "source": i.source_id, "vendor": i.vendor, "model": i.model, "canonical_model": i.canonical_model,
             "dimension": i.dimension, "conditions": json.loads(i.conditions), "price": i.price,
-            "currency": i.currency, "unit": "1M tokens" if i.unit == "token" else i.unit,
+            "currency": i.currency, "unit": unit_label(i.unit),
             "usd": self.usd, "eur": self.eur, "fx_date": self.fx_date, "list_price": i.list_price,
             "promo": i.promo, "market": i.market, "aggregator": i.aggregator,
             "superseded": self.superseded, "first_seen": i.first_seen, "last_seen": i.last_seen,
@@ -216,7 +217,7 @@ def export_rows(session: Session, *, since: datetime | None = None,
             "source": interval.source_id, "vendor": interval.vendor, "market": interval.market,
             "aggregator": interval.aggregator, "model": interval.model, "canonical_model": interval.canonical_model,
             "dimension": interval.dimension, "conditions": json.loads(interval.conditions),
-            "currency": interval.currency, "unit": "1M tokens" if interval.unit == "token" else interval.unit,
+            "currency": interval.currency, "unit": unit_label(interval.unit),
             "price": interval.price, "list_price": interval.list_price, "promo": interval.promo,
             "usd": interval.usd, "eur": interval.eur, "fx_date": interval.fx_date,
             "fx_rate_per_eur": interval.eur_per_unit, "usd_per_eur": interval.usd_per_eur,

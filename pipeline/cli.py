@@ -45,6 +45,16 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def moment_arg(text: str | None) -> datetime:
+    """An `--at`: a bare date means its end, so that the day's own changes count; now if absent."""
+    return parse_when(text, end_of_day=True) if text else today_utc()
+
+
+def span_args(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """`--since` and `--until`: a bare date is its start, and its end; either may be open."""
+    return parse_when(since) if since else None, parse_when(until, end_of_day=True) if until else None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2
         self.exit(EXIT_USAGE, f"pricewatch: {message}\n")

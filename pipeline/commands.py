@@ -6,7 +6,7 @@ import json
 import mimetypes
 import sys
 
-from pipeline.cli import EXIT_FAILED, EXIT_OK, open_database, parse_when, read_file, today_utc
+from pipeline.cli import EXIT_FAILED, EXIT_OK, moment_arg, open_database, parse_when, read_file, span_args, today_utc
 from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.fetch import Fetched
@@ -114,12 +114,16 @@ def _after_run(args, config: Config, db, results) -> bool:
     outcome = after_run(config, db, results)
     if outcome is None:
         return False
-    if outcome.queued or outcome.delivery.sent or outcome.delivery.pending:
-        print(f"alerts: {outcome.queued} queued, {outcome.delivery.line()}")
-    if outcome.delivery.error:
-        print(f"pricewatch: mail pending: {outcome.delivery.error}; `pricewatch alerts flush` retries",
-              file=sys.stderr)
+    print_alerts(outcome.queued, outcome.delivery)
     return outcome.mail_pending
+
+
+def print_alerts(queued: int, delivery) -> None:
+    """What the alert stage did (after a run, an import or a release), and why mail waits if it does."""
+    if queued or delivery.sent or delivery.pending:
+        print(f"alerts: {queued} queued, {delivery.line()}")
+    if delivery.error:
+        print(f"pricewatch: mail pending: {delivery.error}; `pricewatch alerts flush` retries", file=sys.stderr)
 
 
 def cmd_prices(args, config: Config) -> int:
@@ -128,7 +132,7 @@ def cmd_prices(args, config: Config) -> int:
     from db.queries import prices_at
     from pipeline.report.compare import WIDE_DIMENSIONS, for_terminal, wide_columns, wide_table
 
-    at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
+    at = moment_arg(args.at)
     db = open_database(args, config)
     with db.session() as session:
         found = prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
@@ -158,8 +162,7 @@ def cmd_history(args, config: Config) -> int:
     from pipeline.report.compare import for_terminal
 
     db = open_database(args, config)
-    since = parse_when(args.since) if args.since else None
-    until = parse_when(args.until, end_of_day=True) if args.until else None
+    since, until = span_args(args.since, args.until)
     names = sorted({args.model, config.canonical(args.model)})
     with db.session() as session:
         intervals = history(session, *names, vendor=args.vendor, dimension=args.dimension, since=since, until=until)
@@ -253,12 +256,10 @@ def event_dict(event) -> dict:
 def cmd_events(args, config: Config) -> int:
     from db.queries import events
 
+    since, until = span_args(args.since, args.until)
     db = open_database(args, config)
     with db.session() as session:
-        rows = [event_dict(e) for e in events(
-            session, since=parse_when(args.since) if args.since else None,
-            until=parse_when(args.until, end_of_day=True) if args.until else None,
-            vendor=args.vendor, kind=args.kind)]
+        rows = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, kind=args.kind)]
     columns = EVENT_COLUMNS if args.format == "json" else [c for c in EVENT_COLUMNS if c != "evidence"]
     render(rows, columns, args.format)
     return EXIT_OK
@@ -303,7 +304,7 @@ def cmd_analyze(args, config: Config) -> int:
     from pipeline.errors import InputError
     from pipeline.evidence import weigh
 
-    at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
+    at = moment_arg(args.at)
     db = open_database(args, config)
     with db.session() as session:
         rows = [r.interval for r in prices_at(session, at, vendor=args.vendor, dimension=args.dimension)

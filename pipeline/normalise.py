@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.errors import BadPrice
 from pipeline.fx import Conversion, ecb_rates
-from pipeline.output import plain
+from pipeline.output import plain, unit_label
 from scrapers import TOKENS_PER_MILLION, Quote
 
 # Conditions that describe a price point rather than identify it: a promotion starting, or
@@ -113,7 +113,7 @@ def quote_json(priced: Priced, *, source: str, vendor: str, market: str, aggrega
         "dimension": priced.dimension,
         "price": plain(priced.price),
         "currency": priced.currency,
-        "unit": "1M tokens" if priced.unit == "token" else priced.unit,
+        "unit": unit_label(priced.unit),
         "usd": plain(conversion.usd),
         "eur": plain(conversion.eur),
         "fx_date": conversion.fx_date.isoformat() if conversion.fx_date else None,

@@ -17,6 +17,16 @@ def decimal_text(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
 
+def significant(value: Decimal, digits: int) -> str:
+    """`value` to `digits` significant digits, as plain decimal text (for reading, not storing)."""
+    return decimal_text(Decimal(f"{value:.{digits}g}"))
+
+
+def unit_label(unit: str) -> str:
+    """What a price is per, for a reader: token prices are stored per million tokens."""
+    return "1M tokens" if unit == "token" else unit
+
+
 def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return decimal_text(value)

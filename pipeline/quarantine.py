@@ -20,7 +20,6 @@ release is refused and nothing changes.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timezone
 
 from pipeline.cli import EXIT_OK, open_database
@@ -135,6 +134,7 @@ def cmd_release(args, config: Config) -> int:
     from pipeline.alerts.config import alert_settings
     from pipeline.alerts.digest import queue_digests
     from pipeline.alerts.outbox import flush
+    from pipeline.commands import print_alerts
     from pipeline.evidence import weigh_new_cuts
     from pipeline.locks import source_lock
     from pipeline.store import materialise, quote_set
@@ -170,9 +170,7 @@ def cmd_release(args, config: Config) -> int:
     if not queued:
         return EXIT_OK
     delivery = flush(db, alerts)
-    print(f"alerts: {queued} queued, {delivery.line()}")
-    if delivery.error:
-        print(f"pricewatch: mail pending: {delivery.error}; `pricewatch alerts flush` retries", file=sys.stderr)
+    print_alerts(queued, delivery)
     return EXIT_MAIL_PENDING if delivery.pending else EXIT_OK
 
 

@@ -36,11 +36,10 @@ def cmd_test(args, config: Config) -> int:
     text = (f"This is a test message from pricewatch, sent {now:%Y-%m-%d %H:%M UTC}.\n\n"
             f"Server {smtp.address}, TLS: {smtp.tls}, AUTH: {'yes' if smtp.username_env else 'no'}.\n"
             f"Alerts are {'enabled' if settings.enabled else 'disabled (enabled = false in alerts.toml)'}.\n")
-    domain = settings.sender_address.split("@")[1]
     with SMTPSession(smtp) as session:
         for recipient in recipients:
             content = compose(sender=settings.sender, recipient=recipient, subject="pricewatch: test message",
-                              message_id=new_message_id("test", domain), date=now, text=text)
+                              message_id=new_message_id("test", settings.sender_domain), date=now, text=text)
             reply = session.send(settings.sender_address, recipient, content)
             print(f"test message sent to {recipient} via {smtp.address} ({reply})")
     return EXIT_OK

@@ -106,6 +106,11 @@ class AlertSettings:
     def sender_address(self) -> str:
         return parseaddr(self.sender)[1]
 
+    @property
+    def sender_domain(self) -> str:
+        """The right-hand side of every Message-ID and chart Content-ID this archive makes."""
+        return self.sender_address.split("@")[1]
+
     def recipients(self) -> list[str]:
         """Everyone the configuration mails, rules first, without repeats."""
         seen: dict[str, None] = {}

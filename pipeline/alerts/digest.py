@@ -28,7 +28,7 @@ from pipeline.alerts.message import InlineImage, compose, new_message_id
 from pipeline.alerts.outbox import enqueue
 from pipeline.config import Config
 from pipeline.normalise import convert
-from pipeline.output import plain
+from pipeline.output import plain, significant, unit_label
 
 KIND_NOUNS = {
     "cut": ("price cut", "price cuts"),
@@ -57,11 +57,7 @@ _templates = Environment(loader=PackageLoader("pipeline.alerts", "templates"), a
 
 def amount(value: Decimal | None) -> str:
     """A converted amount to six significant digits, as plain decimal text."""
-    if value is None:
-        return "n/a"
-    if not value:
-        return "0"
-    return plain(value.quantize(Decimal(1).scaleb(value.adjusted() - 5)).normalize())
+    return "n/a" if value is None else significant(value, 6)
 
 
 def percent(change: Decimal | None) -> str:
@@ -147,7 +143,7 @@ def _unit(session: Session, event: Event) -> str:
     unit = session.scalar(select(PriceInterval.unit).where(*_same_price_point(event)).limit(1))
     if unit is None:
         return ""
-    return "per 1M tokens" if unit == "token" else f"per {unit}"
+    return f"per {unit_label(unit)}"
 
 
 def _conditions(event: Event) -> str:
@@ -215,7 +211,7 @@ def render(session: Session, config: Config, settings: AlertSettings, recipient:
     views = [event_view(session, config, event) for event in events]
     for view, event in list(zip(views, events))[:settings.charts]:
         charts.attach(view, event)
-    mid = new_message_id("digest", settings.sender_address.split("@")[1])
+    mid = new_message_id("digest", settings.sender_domain)
     title = subject(events)
     context = {"title": title, "events": views, "when": _when(now), "recipient": recipient}
     text = _templates.get_template("digest.txt").render(context)
@@ -238,7 +234,7 @@ def queue_digests(session: Session, config: Config, settings: AlertSettings, eve
             if rule.matches(event):
                 for recipient in rule.recipients:
                     chosen.setdefault(recipient, {})[event.id] = event
-    charts = _Charts(session, settings.sender_address.split("@")[1])
+    charts = _Charts(session, settings.sender_domain)
     queued = 0
     for recipient, by_id in chosen.items():
         told = set(session.scalars(select(AlertLog.event_id).where(AlertLog.recipient == recipient,

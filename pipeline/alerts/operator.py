@@ -29,9 +29,8 @@ def _triggered(settings: AlertSettings, reason: str | None, failures: int) -> bo
 
 
 def _mail(session: Session, settings: AlertSettings, *, kind: str, subject: str, text: str, now: datetime) -> int:
-    domain = settings.sender_address.split("@")[1]
     for recipient in settings.operator.recipients:
-        mid = new_message_id(f"operator-{kind}", domain)
+        mid = new_message_id(f"operator-{kind}", settings.sender_domain)
         content = compose(sender=settings.sender, recipient=recipient, subject=subject, message_id=mid, date=now,
                           text=text)
         enqueue(session, kind="operator", message_id=mid, sender=settings.sender, recipient=recipient,

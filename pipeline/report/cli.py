@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipeline.cli import EXIT_OK, open_database, parse_when, today_utc
+from pipeline.cli import EXIT_OK, moment_arg, open_database, span_args
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.output import FORMATS, render
@@ -52,7 +52,7 @@ def add_commands(commands) -> None:
 def cmd_compare(args, config: Config) -> int:
     from pipeline.report.compare import PEER_COLUMNS, for_terminal, peer_table
 
-    at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
+    at = moment_arg(args.at)
     db = open_database(args, config)
     with db.session() as session:
         rows = peer_table(session, config, at, dimension=args.dimension, group=args.group)
@@ -71,8 +71,7 @@ def cmd_chart(args, config: Config) -> int:
 
     path = Path(args.output)
     chart.image_format(path)
-    since = parse_when(args.since) if args.since else None
-    until = parse_when(args.until, end_of_day=True) if args.until else None
+    since, until = span_args(args.since, args.until)
     db = open_database(args, config)
     with db.session() as session:
         series = chart.build_series(session, config, args.models, dimension=args.dimension, currency=args.currency,
@@ -94,7 +93,7 @@ def cmd_chart(args, config: Config) -> int:
 def cmd_report(args, config: Config) -> int:
     from pipeline.report.html import render_report
 
-    at = parse_when(args.at, end_of_day=True) if args.at else today_utc()
+    at = moment_arg(args.at)
     path = Path(args.output)
     db = open_database(args, config)
     with db.session() as session:
@@ -112,9 +111,9 @@ def cmd_export(args, config: Config) -> int:
 
     path = Path(args.output)
     fmt = format_for(path, args.format)
+    since, until = span_args(args.since, args.until)
     db = open_database(args, config)
     with db.session() as session:
-        count = export(session, path, fmt, since=parse_when(args.since) if args.since else None,
-                       until=parse_when(args.until, end_of_day=True) if args.until else None)
+        count = export(session, path, fmt, since=since, until=until)
     print(f"wrote {path}: {count} price intervals ({fmt})")
     return EXIT_OK

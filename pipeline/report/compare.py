@@ -27,6 +27,7 @@ from db.models import PriceInterval
 from db.queries import PriceRow, history, prices_at
 from pipeline.config import Config
 from pipeline.errors import InputError
+from pipeline.output import significant
 
 WIDE_DIMENSIONS = ("input", "cached_input", "output")
 UNCONDITIONAL, STANDARD_TIER, SPECIAL_TIER = "unconditional", "cheapest standard tier", "cheapest special tier"
@@ -134,7 +135,7 @@ def for_terminal(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     minute.  CSV and JSON keep the exact values."""
     def short(value: Any) -> Any:
         if isinstance(value, Decimal):
-            return format(Decimal(f"{value:.6g}").normalize(), "f") if value else "0"
+            return significant(value, 6)
         if isinstance(value, datetime):
             return value.strftime("%Y-%m-%d %H:%M")
         return value

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.queries import events, interval_counts, prices_at, source_outages, source_status
 from pipeline.config import Config
-from pipeline.output import plain
+from pipeline.output import plain, significant
 from pipeline.report import chart
 from pipeline.report.compare import headline_rows, moves, peer_table
 
@@ -56,9 +56,7 @@ def _exact(value: Decimal | None) -> str:
 
 def _money(value: Decimal | None) -> str:
     """A converted price, to four significant digits: the ECB rate carries no more meaning."""
-    if value is None:
-        return ""
-    return format(Decimal(f"{value:.4g}").normalize(), "f") if value else "0"
+    return "" if value is None else significant(value, 4)
 
 
 def _ratio(value: Decimal | None) -> str:
