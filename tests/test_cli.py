@@ -80,3 +80,13 @@ def test_run_against_a_real_server_stores_and_reports(tmp_path):
         assert "broken" in status.stdout and "http_error" in status.stdout
         prices = pricewatch("prices", "--long", "--format", "csv", cwd=tmp_path, env=env)
         assert "gpt-4o,input,,2.5,USD" in prices.stdout
+
+
+def test_building_the_cli_loads_no_database_layer(tmp_path):
+    """Every command's parser (and --help, and `parse`, which needs no archive) is built without
+    SQLAlchemy: the command modules import the database layer in their handlers."""
+    probe = "import sys, pipeline.cli; pipeline.cli.build_parser(); print(sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'db.'))))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -12,12 +12,14 @@ from datetime import datetime, timezone
 from pipeline.alerts import EXIT_MAIL_PENDING
 from pipeline.alerts.config import alert_settings, is_address
 from pipeline.alerts.message import compose, new_message_id
-from pipeline.alerts.outbox import flush, listing
 from pipeline.alerts.smtp import SMTPSession
 from pipeline.cli import EXIT_OK, open_database
 from pipeline.config import Config
 from pipeline.errors import ConfigError, InputError
 from pipeline.output import FORMATS, render
+
+# The outbox (and with it the database layer) is imported inside the handlers, as in
+# pipeline.quarantine, so that building the CLI (every command, --help) does not pay for it.
 
 PENDING_COLUMNS = ["id", "status", "kind", "recipient", "subject", "attempts", "created_at", "last_attempt_at",
                    "sent_at", "last_error", "message_id"]
@@ -46,6 +48,8 @@ def cmd_test(args, config: Config) -> int:
 
 
 def cmd_pending(args, config: Config) -> int:
+    from pipeline.alerts.outbox import listing
+
     db = open_database(args, config)
     rows = [{column: getattr(message, column) for column in PENDING_COLUMNS}
             for message in listing(db, include_sent=args.all)]
@@ -54,6 +58,8 @@ def cmd_pending(args, config: Config) -> int:
 
 
 def cmd_flush(args, config: Config) -> int:
+    from pipeline.alerts.outbox import flush
+
     settings = alert_settings(config)
     db = open_database(args, config)
     report = flush(db, settings)

@@ -17,11 +17,13 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from db.models import Event
 from pipeline.config import Config
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:  # only named in a signature: reading the settings needs no database layer
+    from db.models import Event
 
 EVENT_KINDS = ("cut", "raise", "promo_start", "promo_end", "tier_change", "new_model", "withdrawn")
 VERDICTS = ("dumping-consistent", "advantage-consistent", "inconclusive")
