@@ -31,7 +31,6 @@ No figure here is asserted by the test suite; tests check behaviour, this file m
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -136,6 +135,11 @@ def timed(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -
     return Timed(wall, cpu, result.returncode, result.stdout + result.stderr)
 
 
+def medians(runs: list[Timed]) -> tuple[float, float]:
+    """The median wall time and the median CPU time of repeated runs."""
+    return statistics.median(t.wall for t in runs), statistics.median(t.cpu for t in runs)
+
+
 def pricewatch(*args: str, cwd: Path, env: dict[str, str]) -> Timed:
     return timed([sys.executable, "-m", "pipeline", *args], cwd=cwd, env={"PYTHONPATH": str(REPO), **env})
 
@@ -227,18 +231,18 @@ def bench_runs(args, work: Path) -> list[Row]:
                 if executable:
                     theirs[label].append(urlwatch(executable, uw_dir))
     for label, _ in SCENARIOS:
-        wall, cpu = (statistics.median(getattr(t, name) for t in ours[label]) for name in ("wall", "cpu"))
+        wall, cpu = medians(ours[label])
         rows.append(Row(f"(1) pricewatch run, {args.pages} pages on {args.hosts} hosts: {label}", f"{wall:.2f} s",
                         f"{wall / floor:.2f}x the floor; CPU {cpu / args.pages * 1000:.1f} ms per page "
                         f"(start-up included); median of {args.repeat}"))
-        wall_alone, cpu_alone = (statistics.median(getattr(t, name) for t in alone[label]) for name in ("wall", "cpu"))
+        wall_alone, cpu_alone = medians(alone[label])
         rows.append(Row("    the pipeline alone (the same run timed in its process, start-up excluded)",
                         f"{wall_alone:.2f} s", f"{wall_alone / floor:.2f}x the floor; CPU "
                         f"{cpu_alone / args.pages * 1000:.1f} ms per page"))
         if not theirs[label]:
             rows.append(Row("(2) urlwatch, same pages", "skipped", "no urlwatch (see --urlwatch)"))
             continue
-        their_wall, their_cpu = (statistics.median(getattr(t, name) for t in theirs[label]) for name in ("wall", "cpu"))
+        their_wall, their_cpu = medians(theirs[label])
         rows.append(Row("(2) urlwatch, same pages, same state", f"{their_wall:.2f} s",
                         f"pricewatch / urlwatch = {wall / their_wall:.2f} (the pipeline alone "
                         f"{wall_alone / their_wall:.2f}); urlwatch CPU "
@@ -402,12 +406,9 @@ def bench_archive(args, work: Path) -> list[Row]:
                 f"built in {built:.0f} s"),
             Row("    history MODEL (CLI, median of 5)", f"{cli('history', 'm3-7'):.2f} s", "start-up included"),
             Row("    prices --at DATE (CLI, median of 5)", f"{cli('prices', '--at', middle):.2f} s",
-                f"{sources * models * 2} prices in force")]
-    if importlib.util.find_spec("pipeline.report") is None:
-        rows.append(Row("    compare", "skipped", "no pipeline.report (the compare command) in this checkout"))
-    else:
-        rows.append(Row("    compare --group g1 --at DATE (CLI, median of 5)",
-                        f"{cli('compare', '--group', 'g1', '--at', middle):.2f} s", f"{sources} models in the group"))
+                f"{sources * models * 2} prices in force"),
+            Row("    compare --group g1 --at DATE (CLI, median of 5)",
+                f"{cli('compare', '--group', 'g1', '--at', middle):.2f} s", f"{sources} models in the group")]
     new_day = ARCHIVE_START + timedelta(days=days)
     cold, warm = [], []
     for k in range(5):  # the next two days' runs of five sources, each with one price cut by 10%
