@@ -6,7 +6,7 @@ import hashlib
 import zlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
 from db.models import Snapshot
@@ -16,11 +16,14 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+_SNAPSHOT_OF = (select(Snapshot).where(Snapshot.sha256 == bindparam("digest"))
+                .options(load_only(Snapshot.sha256, Snapshot.first_seen_at)))  # not the bytes; built once
+
+
 def archive(session: Session, content: bytes, *, url: str, content_type: str | None, seen_at: datetime) -> Snapshot:
     """The snapshot for these bytes, created on first sight; an earlier sighting moves first_seen back."""
     digest = sha256(content)
-    snapshot = session.scalar(select(Snapshot).where(Snapshot.sha256 == digest)
-                              .options(load_only(Snapshot.sha256, Snapshot.first_seen_at)))  # not the bytes
+    snapshot = session.scalar(_SNAPSHOT_OF, {"digest": digest})
     if snapshot is None:
         compressed = zlib.compress(content, 6)
         snapshot = Snapshot(sha256=digest, url=url, content_type=content_type, size=len(content),

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from db.models import Fetch, Observation, ObservationPage, RobotsFile, Snapshot, SourceHealth
 from db.session import Database
@@ -95,9 +95,15 @@ def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], i
     return results, parser.version
 
 
+# Statements every source's run executes, built once (building one costs more than running it).
+_INSERT_FETCHES = insert(Fetch.__table__)
+_MARK_SUCCESS = (update(SourceHealth.__table__).where(SourceHealth.__table__.c.source_id == bindparam("source"))
+                 .values(last_success_at=bindparam("at"), consecutive_failures=0))
+
+
 def _record_attempts(session, source: Source, attempts: list[Attempt], snapshot_id: int | None) -> None:
     if attempts:
-        session.execute(insert(Fetch.__table__), [dict(
+        session.execute(_INSERT_FETCHES, [dict(
             source_id=source.id, url=attempt.url, attempt=attempt.attempt, started_at=attempt.started_at,
             finished_at=attempt.finished_at, outcome=attempt.outcome, http_status=attempt.http_status,
             bytes=attempt.bytes, duration_ms=attempt.duration_ms, error=attempt.error, etag=attempt.etag,
@@ -241,12 +247,10 @@ def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Snapsh
 
 
 def _succeeded(session, source: Source, observed_at: datetime) -> None:
-    table = SourceHealth.__table__
-    moved = session.execute(update(table).where(table.c.source_id == source.id)
-                            .values(last_success_at=observed_at, consecutive_failures=0))
+    moved = session.execute(_MARK_SUCCESS, {"source": source.id, "at": observed_at})
     if moved.rowcount == 0:
-        session.execute(insert(table).values(source_id=source.id, last_success_at=observed_at,
-                                             consecutive_failures=0))
+        session.execute(insert(SourceHealth.__table__).values(source_id=source.id, last_success_at=observed_at,
+                                                              consecutive_failures=0))
 
 
 @dataclass(frozen=True)

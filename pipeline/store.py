@@ -9,13 +9,14 @@ whose prices jump by more than the configured factor, or are negative, until rel
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import OrderedDict
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
@@ -39,23 +40,35 @@ def content_digest(page_digests: list[str]) -> str:
     return hashlib.sha256("\n".join(page_digests).encode()).hexdigest()
 
 
+# The statements each stored observation runs are built once, here and below: building one
+# costs several times what running it does.
+_INTERVALS = PriceInterval.__table__
+_QUOTE_SET_ID = select(QuoteSet.id).where(QuoteSet.digest == bindparam("digest"))
+_INSERT_QUOTE_SET = insert(QuoteSet.__table__).returning(QuoteSet.id)
+_INSERT_QUOTE_ROWS = insert(QuoteRow.__table__)
+
+
 def quote_set(session: Session, priced: list[Priced]) -> int:
     """The id of the quote set holding exactly these prices, created on first sight."""
     digest = _set_digest(priced)
-    existing = session.scalar(select(QuoteSet.id).where(QuoteSet.digest == digest))
+    existing = session.scalar(_QUOTE_SET_ID, {"digest": digest})
     if existing is not None:
         return existing
-    quote_set_id = session.execute(insert(QuoteSet.__table__).returning(QuoteSet.id), {"digest": digest}).scalar_one()
+    quote_set_id = session.execute(_INSERT_QUOTE_SET, {"digest": digest}).scalar_one()
     # What _set_rows would read back right away (content-addressed, so right even if this rolls back).
     _SET_ROWS.put(digest, {p.key: (p.price, p.list_price, p.promo, p.unit, p.page, p.conditions_text) for p in priced})
     if priced:
-        session.execute(insert(QuoteRow.__table__), [
+        session.execute(_INSERT_QUOTE_ROWS, [
             dict(quote_set_id=quote_set_id, model=p.model, dimension=p.dimension, conditions_key=p.conditions_key,
                  conditions=p.conditions_text, currency=p.currency, unit=p.unit, price=p.price,
                  list_price=p.list_price, promo=p.promo, snapshot_index=p.page)
             for p in priced
         ])
     return quote_set_id
+
+
+_OBSERVATION_AT = select(Observation).where(Observation.source_id == bindparam("source"),
+                                            Observation.observed_at == bindparam("at"))
 
 
 def store_observation(session: Session, config: Config, source: Source, *, observed_at: datetime,
@@ -68,8 +81,7 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
     files imported in any order give the same history."""
     digest = content_digest([s.sha256 for s in snapshots])
     quote_set_id = quote_set(session, priced)
-    observation = session.scalar(select(Observation).where(
-        Observation.source_id == source.id, Observation.observed_at == observed_at))
+    observation = session.scalar(_OBSERVATION_AT, {"source": source.id, "at": observed_at})
     if observation is not None:
         if observation.content_digest != digest:
             raise InputError(f"{source.id} already has an observation at {observed_at.isoformat()} "
@@ -134,21 +146,26 @@ def _latest_observation() -> Select:
 _LATEST_OBSERVATION = _latest_observation()
 
 
+_INSERT_OBSERVATION = insert(Observation.__table__).returning(Observation.__table__.c.id)
+_INSERT_PAGES = insert(ObservationPage.__table__)
+_MOVE_LAST_SEEN = (update(_INTERVALS)
+                   .where(_INTERVALS.c.source_id == bindparam("source"),
+                          _INTERVALS.c.last_observation_id == bindparam("latest"))
+                   .values(last_seen=bindparam("seen"), last_observation_id=bindparam("observation")))
+
+
 def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: datetime,
                  snapshot_ids: list[int], parser: str) -> int:
     """Record a repeat of `latest` (see repeated_observation): one observation sharing its
     quote set, and `last_seen` moved on its open intervals.  Returns the number of prices."""
-    obs, intervals = Observation.__table__, PriceInterval.__table__
-    observation_id = session.execute(insert(obs).returning(obs.c.id), dict(
+    observation_id = session.execute(_INSERT_OBSERVATION, dict(
         source_id=source.id, observed_at=observed_at, content_digest=latest.content_digest, parser=parser,
         parser_version=latest.parser_version, quote_set_id=latest.quote_set_id, status="ok",
         created_at=datetime.now(timezone.utc))).scalar_one()
-    session.execute(insert(ObservationPage.__table__), [
-        dict(observation_id=observation_id, position=position, snapshot_id=snapshot_id)
-        for position, snapshot_id in enumerate(snapshot_ids)])
-    session.execute(update(intervals).where(intervals.c.source_id == source.id,
-                                            intervals.c.last_observation_id == latest.id)
-                    .values(last_seen=observed_at, last_observation_id=observation_id))
+    session.execute(_INSERT_PAGES, [dict(observation_id=observation_id, position=position, snapshot_id=snapshot_id)
+                                    for position, snapshot_id in enumerate(snapshot_ids)])
+    session.execute(_MOVE_LAST_SEEN, dict(source=source.id, latest=latest.id, seen=observed_at,
+                                          observation=observation_id))
     return latest.prices
 
 
@@ -174,16 +191,20 @@ def sanity_check(session: Session, source: Source, observation: Observation, pri
     return None
 
 
+_OBSERVATION_BEFORE = (select(Observation.id, QuoteSet.digest, Observation.quote_set_id)
+                       .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
+                       .where(Observation.source_id == bindparam("source"), Observation.status == "ok",
+                              Observation.observed_at < bindparam("at"))
+                       .order_by(Observation.observed_at.desc()).limit(1))
+_PAGES_OF = (select(ObservationPage.snapshot_id).where(ObservationPage.observation_id == bindparam("observation"))
+             .order_by(ObservationPage.position))
+
+
 def _points_before(session: Session, source_id: str, at: datetime) -> dict[tuple, Point]:
-    previous = session.execute(
-        select(Observation.id, QuoteSet.digest, Observation.quote_set_id)
-        .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
-        .where(Observation.source_id == source_id, Observation.status == "ok", Observation.observed_at < at)
-        .order_by(Observation.observed_at.desc()).limit(1)).first()
+    previous = session.execute(_OBSERVATION_BEFORE, {"source": source_id, "at": at}).first()
     if previous is None:
         return {}
-    pages = tuple(session.scalars(select(ObservationPage.snapshot_id).where(
-        ObservationPage.observation_id == previous.id).order_by(ObservationPage.position)))
+    pages = tuple(session.scalars(_PAGES_OF, {"observation": previous.id}))
     return _points(session, previous.digest, previous.quote_set_id, pages)
 
 
@@ -252,22 +273,24 @@ def _points(session: Session, digest: str, quote_set_id: int, pages: tuple[int, 
     return points
 
 
+_SIGHTINGS = (select(Observation.id, Observation.observed_at, Observation.content_digest, Observation.parser_version,
+                     Observation.quote_set_id, QuoteSet.digest)
+              .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
+              .where(Observation.source_id == bindparam("source"), Observation.status == "ok")
+              .order_by(Observation.observed_at))
+_SIGHTED_PAGES = (select(ObservationPage.observation_id, ObservationPage.snapshot_id)
+                  .join(Observation, Observation.id == ObservationPage.observation_id)
+                  .where(Observation.source_id == bindparam("source"), Observation.status == "ok")
+                  .order_by(ObservationPage.observation_id, ObservationPage.position))
+
+
 def sightings(session: Session, source_id: str) -> list[Sighting]:
-    rows = session.execute(
-        select(Observation.id, Observation.observed_at, Observation.content_digest, Observation.parser_version,
-               Observation.quote_set_id, QuoteSet.digest)
-        .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
-        .where(Observation.source_id == source_id, Observation.status == "ok")
-        .order_by(Observation.observed_at)).all()
+    rows = session.execute(_SIGHTINGS, {"source": source_id}).all()
     missing = {r.quote_set_id: r.digest for r in rows if r.digest not in _SET_ROWS}
     if len(missing) <= _SET_ROWS.size:  # more would evict each other before use: read them one by one
         _load_sets(session, missing)
     pages: dict[int, list[int]] = {}
-    for obs_id, snapshot_id in session.execute(
-            select(ObservationPage.observation_id, ObservationPage.snapshot_id)
-            .join(Observation, Observation.id == ObservationPage.observation_id)
-            .where(Observation.source_id == source_id, Observation.status == "ok")
-            .order_by(ObservationPage.observation_id, ObservationPage.position)):
+    for obs_id, snapshot_id in session.execute(_SIGHTED_PAGES, {"source": source_id}):
         pages.setdefault(obs_id, []).append(snapshot_id)
     return [Sighting(r.id, r.observed_at, r.content_digest, r.parser_version,
                      _points(session, r.digest, r.quote_set_id, tuple(pages[r.id])))
@@ -281,18 +304,21 @@ def materialise(session: Session, config: Config, source: Source) -> list[Event]
     return _apply_events(session, config, source, changes)
 
 
+_INTERVALS_OF = select(
+    _INTERVALS.c.id, _INTERVALS.c.model, _INTERVALS.c.dimension, _INTERVALS.c.currency, _INTERVALS.c.conditions_key,
+    _INTERVALS.c.first_observation_id, _INTERVALS.c.last_observation_id, _INTERVALS.c.price, _INTERVALS.c.list_price,
+    _INTERVALS.c.promo, _INTERVALS.c.unit, _INTERVALS.c.conditions).where(_INTERVALS.c.source_id == bindparam("source"))
+_INSERT_INTERVALS = insert(_INTERVALS)
+
+
 def _apply_intervals(session: Session, config: Config, source: Source, intervals: list[Interval]) -> None:
     """Write the derived intervals: bulk inserts for new ones, bulk updates for the moved ones.
 
     Plain column tuples, not ORM objects, are compared, since a large source has tens of
     thousands of intervals and an unchanged run only moves `last_seen` on the open ones."""
-    table = PriceInterval.__table__
     existing = {
         (row.model, row.dimension, row.currency, row.conditions_key, row.first_observation_id): row
-        for row in session.execute(select(
-            table.c.id, table.c.model, table.c.dimension, table.c.currency, table.c.conditions_key,
-            table.c.first_observation_id, table.c.last_observation_id, table.c.price, table.c.list_price,
-            table.c.promo, table.c.unit, table.c.conditions).where(table.c.source_id == source.id))
+        for row in session.execute(_INTERVALS_OF, {"source": source.id})
     }
     inserts, updates = [], []
     for interval in intervals:
@@ -323,12 +349,17 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
         if change:
             updates.append({"row_id": row.id, **change})
     if existing:
-        session.execute(delete(table).where(table.c.id.in_([r.id for r in existing.values()])))
+        session.execute(delete(_INTERVALS).where(_INTERVALS.c.id.in_([r.id for r in existing.values()])))
     for columns, group in _same_keys(updates).items():
-        session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                        .values({column: bindparam(column) for column in columns}), group)
+        session.execute(_update_intervals(columns), group)
     if inserts:
-        session.execute(insert(table), inserts)
+        session.execute(_INSERT_INTERVALS, inserts)
+
+
+@functools.lru_cache(maxsize=None)  # a handful of shapes: last_seen moved, price changed, or both
+def _update_intervals(columns: tuple[str, ...]) -> Update:
+    return (update(_INTERVALS).where(_INTERVALS.c.id == bindparam("row_id"))
+            .values({column: bindparam(column) for column in columns}))
 
 
 def _same_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
@@ -339,10 +370,13 @@ def _same_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
     return groups
 
 
+_EVENTS_OF = select(Event).where(Event.source_id == bindparam("source"))
+
+
 def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
     existing = {
         (e.model, e.dimension, e.currency, e.conditions_key, e.kind, e.observed_at): e
-        for e in session.scalars(select(Event).where(Event.source_id == source.id))
+        for e in session.scalars(_EVENTS_OF, {"source": source.id})
     }
     created: list[Event] = []
     for change in changes:
@@ -381,3 +415,4 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
         session.execute(delete(Event).where(Event.id.in_([e.id for e in existing.values()])))
     session.flush()
     return created
+
