@@ -43,6 +43,7 @@ class RateTable:
         self._position = {code: index for index, code in enumerate(header) if code and index}
         self._rows = lines[1:]
         self._columns: dict[str, tuple[list[date], list[Decimal]]] = {}  # threads may both fill one: same result
+        self._rates: dict[tuple[str, date], Rate | None] = {}  # a run converts thousands of prices on a few days
 
     def _column(self, currency: str) -> tuple[list[date], list[Decimal]] | None:
         column = self._columns.get(currency)
@@ -56,6 +57,12 @@ class RateTable:
 
     def rate(self, currency: str, on: date) -> Rate | None:
         """The ECB rate (units per EUR) in force on `on`: that day's, or the last earlier one."""
+        key = (currency, on)
+        if key not in self._rates:
+            self._rates[key] = self._look_up(currency, on)
+        return self._rates[key]
+
+    def _look_up(self, currency: str, on: date) -> Rate | None:
         if currency == "EUR":
             return Rate("EUR", Decimal(1), on)
         column = self._column(currency)

@@ -53,6 +53,8 @@ class Priced:
 
 
 def canonical_json(value: dict[str, Any]) -> str:
+    if not value:  # most prices have no conditions
+        return "{}"
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
