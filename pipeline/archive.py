@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import zlib
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from db.models import Snapshot
 
@@ -16,23 +17,33 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-_SNAPSHOT_OF = (select(Snapshot).where(Snapshot.sha256 == bindparam("digest"))
-                .options(load_only(Snapshot.sha256, Snapshot.first_seen_at)))  # not the bytes; built once
+class Archived(NamedTuple):
+    """A page in the archive: its snapshot's id and the sha256 of its bytes."""
+
+    id: int
+    sha256: str
 
 
-def archive(session: Session, content: bytes, *, url: str, content_type: str | None, seen_at: datetime) -> Snapshot:
+# Built once: a run archives every page it reads.
+_SNAPSHOT_OF = select(Snapshot.id, Snapshot.first_seen_at).where(Snapshot.sha256 == bindparam("digest"))
+_INSERT_SNAPSHOT = insert(Snapshot.__table__).returning(Snapshot.__table__.c.id)
+_MOVE_FIRST_SEEN = (update(Snapshot.__table__).where(Snapshot.__table__.c.id == bindparam("snapshot"))
+                    .values(first_seen_at=bindparam("seen")))
+
+
+def archive(session: Session, content: bytes, *, url: str, content_type: str | None, seen_at: datetime) -> Archived:
     """The snapshot for these bytes, created on first sight; an earlier sighting moves first_seen back."""
     digest = sha256(content)
-    snapshot = session.scalar(_SNAPSHOT_OF, {"digest": digest})
-    if snapshot is None:
+    found = session.execute(_SNAPSHOT_OF, {"digest": digest}).first()
+    if found is None:
         compressed = zlib.compress(content, 6)
-        snapshot = Snapshot(sha256=digest, url=url, content_type=content_type, size=len(content),
-                            compressed_size=len(compressed), content=compressed, first_seen_at=seen_at)
-        session.add(snapshot)
-        session.flush()
-    elif seen_at < snapshot.first_seen_at:
-        snapshot.first_seen_at = seen_at
-    return snapshot
+        snapshot_id = session.execute(_INSERT_SNAPSHOT, dict(
+            sha256=digest, url=url, content_type=content_type, size=len(content), compressed_size=len(compressed),
+            content=compressed, first_seen_at=seen_at)).scalar_one()
+        return Archived(snapshot_id, digest)
+    if seen_at < found.first_seen_at:
+        session.execute(_MOVE_FIRST_SEEN, {"snapshot": found.id, "seen": seen_at})
+    return Archived(found.id, digest)
 
 
 def snapshot_bytes(snapshot: Snapshot) -> bytes:

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from db.models import Fetch, Observation, ObservationPage, RobotsFile, Snapshot, SourceHealth
 from db.session import Database
-from pipeline.archive import archive, sha256, snapshot_bytes
+from pipeline.archive import Archived, archive, sha256, snapshot_bytes
 from pipeline.config import Config, Source
 from pipeline.evidence import weigh_new_cuts
 from pipeline.errors import FetchError, LayoutDrift, NonNumericPrice, ParseError, PricewatchError
@@ -139,20 +139,18 @@ def record_failure(db: Database, source: Source, error: PricewatchError, attempt
         health.consecutive_failures = (health.consecutive_failures or 0) + 1
 
 
-def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: list[Snapshot],
-                     error: NonNumericPrice) -> Observation:
+def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: list[Archived],
+                     error: NonNumericPrice) -> None:
     """Keep a page with a non-numeric price for review, with no prices.
 
     Storing the prices that did read would report the unreadable ones withdrawn; failing the
     source would drop the page.  `pricewatch quarantine release` re-parses it."""
-    observation = Observation(source_id=source.id, observed_at=observed_at,
-                              content_digest=content_digest([s.sha256 for s in snapshots]),
-                              parser=source.parser, parser_version=get_parser(source.parser).version,
-                              quote_set_id=quote_set(session, []), status="quarantined",
-                              status_reason=NonNumericPrice.held + error.message, created_at=datetime.now(timezone.utc),
-                              pages=[ObservationPage(position=i, snapshot_id=s.id) for i, s in enumerate(snapshots)])
-    session.add(observation)
-    return observation
+    session.add(Observation(source_id=source.id, observed_at=observed_at,
+                            content_digest=content_digest([s.sha256 for s in snapshots]),
+                            parser=source.parser, parser_version=get_parser(source.parser).version,
+                            quote_set_id=quote_set(session, []), status="quarantined",
+                            status_reason=NonNumericPrice.held + error.message, created_at=datetime.now(timezone.utc),
+                            pages=[ObservationPage(position=i, snapshot_id=s.id) for i, s in enumerate(snapshots)]))
 
 
 def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
@@ -185,19 +183,19 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     with _turn(db), db.transaction() as session:
         snapshots = _archive_pages(session, source, pages)
         if unreadable is not None:
-            observation, events = _hold_unreadable(session, source, observed_at, snapshots, unreadable), []
+            _hold_unreadable(session, source, observed_at, snapshots, unreadable)
+            status, events = "quarantined", []
         else:
-            observation, events = store_observation(
+            status, events = store_observation(
                 session, config, source, observed_at=observed_at, snapshots=snapshots,
                 parser=source.parser, parser_version=version, priced=priced, gate=gate)
         _succeeded(session, source, observed_at)
         session.flush()
         event_ids = [e.id for e in events]
         weigh_new_cuts(session, config, event_ids)
-        quarantined = observation.status == "quarantined"
     result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids,
                           changed=bool(event_ids), seconds=time.monotonic() - started)
-    if quarantined:
+    if status == "quarantined":
         result.message = "quarantined for review (pricewatch quarantine)"
     return result
 
@@ -231,12 +229,12 @@ def _load_archived(db: Database, pages: list[Fetched]) -> None:
                 fetched.content, fetched.content_type = snapshot_bytes(snapshot), snapshot.content_type
 
 
-def _archive_page(session, fetched: Fetched) -> Snapshot:
+def _archive_page(session, fetched: Fetched) -> Archived:
     return archive(session, fetched.content, url=fetched.final_url, content_type=fetched.content_type,
                    seen_at=fetched.fetched_at)
 
 
-def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Snapshot]:
+def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Archived]:
     """Each page's snapshot (created on first sight), with the fetch attempts that got it."""
     snapshots = []
     for fetched in pages:

@@ -19,7 +19,8 @@ from decimal import Decimal
 from sqlalchemy import Row, Select, Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet, Snapshot
+from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet
+from pipeline.archive import Archived
 from pipeline.config import Config, Source
 from pipeline.diff import Change, Interval, Point, Sighting, walk
 from pipeline.errors import InputError
@@ -69,12 +70,15 @@ def quote_set(session: Session, priced: list[Priced]) -> int:
 
 _OBSERVATION_AT = select(Observation).where(Observation.source_id == bindparam("source"),
                                             Observation.observed_at == bindparam("at"))
+_INSERT_OBSERVATION = insert(Observation.__table__).returning(Observation.__table__.c.id)
+_INSERT_PAGES = insert(ObservationPage.__table__)
 
 
 def store_observation(session: Session, config: Config, source: Source, *, observed_at: datetime,
-                      snapshots: list[Snapshot], parser: str, parser_version: int,
-                      priced: list[Priced], gate: bool = False) -> tuple[Observation, list[Event]]:
-    """Record what `source` published at `observed_at`; return the observation and new events.
+                      snapshots: list[Archived], parser: str, parser_version: int,
+                      priced: list[Priced], gate: bool = False) -> tuple[str, list[Event]]:
+    """Record what `source` published at `observed_at`; return the observation's status
+    (`ok`, or `quarantined` by the sanity gate) and the new events.
 
     With `gate` (live runs), an observation failing the sanity check is quarantined instead.
     Imports are deliberate backfills of archived pages and are not gated, so that the same
@@ -87,22 +91,19 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
             raise InputError(f"{source.id} already has an observation at {observed_at.isoformat()} "
                              "with different content; refusing to overwrite it")
         if observation.quote_set_id == quote_set_id:
-            return observation, []
+            return observation.status, []
         observation.quote_set_id = quote_set_id  # the same bytes re-read by a newer parser
         observation.parser, observation.parser_version = parser, parser_version
-    else:
-        observation = Observation(source_id=source.id, observed_at=observed_at, content_digest=digest,
-                                  parser=parser, parser_version=parser_version, quote_set_id=quote_set_id,
-                                  status="ok", created_at=datetime.now(timezone.utc),
-                                  pages=[ObservationPage(position=i, snapshot_id=s.id)
-                                         for i, s in enumerate(snapshots)])
-        session.add(observation)
-        session.flush()
-        reason = gate and sanity_check(session, source, observation, priced, config.diff.quarantine_factor)
-        if reason:
-            observation.status, observation.status_reason = "quarantined", reason
-            return observation, []
-    return observation, materialise(session, config, source)
+        return observation.status, materialise(session, config, source)
+    reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor)
+    status = "quarantined" if reason else "ok"
+    observation_id = session.execute(_INSERT_OBSERVATION, dict(
+        source_id=source.id, observed_at=observed_at, content_digest=digest, parser=parser,
+        parser_version=parser_version, quote_set_id=quote_set_id, status=status, status_reason=reason or None,
+        created_at=datetime.now(timezone.utc))).scalar_one()
+    session.execute(_INSERT_PAGES, [dict(observation_id=observation_id, position=i, snapshot_id=s.id)
+                                    for i, s in enumerate(snapshots)])
+    return status, (materialise(session, config, source) if status == "ok" else [])
 
 
 def repeated_observation(session: Session, source: Source, *, digest: str, parser_version: int,
@@ -146,8 +147,6 @@ def _latest_observation() -> Select:
 _LATEST_OBSERVATION = _latest_observation()
 
 
-_INSERT_OBSERVATION = insert(Observation.__table__).returning(Observation.__table__.c.id)
-_INSERT_PAGES = insert(ObservationPage.__table__)
 _MOVE_LAST_SEEN = (update(_INTERVALS)
                    .where(_INTERVALS.c.source_id == bindparam("source"),
                           _INTERVALS.c.last_observation_id == bindparam("latest"))
@@ -169,13 +168,13 @@ def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: 
     return latest.prices
 
 
-def sanity_check(session: Session, source: Source, observation: Observation, priced: list[Priced],
+def sanity_check(session: Session, source: Source, observed_at: datetime, priced: list[Priced],
                  factor: float) -> str | None:
     """Why this observation must wait for review, or None: negative prices, or jumps above `factor`."""
     for p in priced:
         if p.price < 0:
             return f"{p.model} {p.dimension}: negative price {p.price}"
-    before = _points_before(session, source.id, observation.observed_at)
+    before = _points_before(session, source.id, observed_at)
     limit = Decimal(str(factor))
     jumps = []
     for p in priced:

@@ -54,6 +54,17 @@ def test_unchanged_rerun_adds_no_price_rows(db, config):
     assert interval.first_seen == at(1) and interval.last_seen == at(4)
 
 
+def test_a_snapshot_keeps_the_first_sighting_of_its_bytes(db, config):
+    """The same bytes seen again later keep one snapshot; seen earlier (a backfill), they move
+    its first sighting back."""
+    load(db, config, "2026-01.json", at(2))
+    load(db, config, "2026-01.json", at(3))
+    load(db, config, "2026-01.json", at(1))
+    with db.session() as session:
+        snapshots = session.scalars(select(Snapshot)).all()
+    assert [s.first_seen_at for s in snapshots] == [at(1)]
+
+
 def test_import_twice_changes_nothing(db, config):
     load(db, config, "2026-01.json", at(1))
     load(db, config, "2026-02.json", at(2))
