@@ -166,8 +166,8 @@ def _source(raw: dict[str, Any]) -> Source:
 def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
     raw = {**raw, "allowed_networks": tuple(raw.get("allowed_networks", ()))}
     settings = _build(FetchSettings, raw, "[fetch]")
-    if settings.proxy and not (urlsplit(settings.proxy).scheme in ("http", "https")
-                               and urlsplit(settings.proxy).hostname):
+    proxy = urlsplit(settings.proxy)
+    if settings.proxy and not (proxy.scheme in ("http", "https") and proxy.hostname):
         raise ConfigError("[fetch]: proxy must be an http:// or https:// URL")  # not echoed: it may hold a password
     return settings
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from db.models import Fetch, Observation, ObservationPage, RobotsFile, Snapshot, SourceHealth
+from db.models import Fetch, Observation, RobotsFile, Snapshot, SourceHealth
 from db.session import Database
 from pipeline.archive import Archived, archive, sha256, snapshot_bytes
 from pipeline.config import Config, Source
@@ -31,7 +31,14 @@ from pipeline.errors import FetchError, LayoutDrift, NonNumericPrice, ParseError
 from pipeline.fetch import Attempt, Fetched, Fetcher, Validators
 from pipeline.locks import source_lock
 from pipeline.normalise import Priced, normalise_all
-from pipeline.store import content_digest, quote_set, repeated_observation, store_observation, store_repeat
+from pipeline.store import (
+    add_observation,
+    content_digest,
+    quote_set,
+    repeated_observation,
+    store_observation,
+    store_repeat,
+)
 from scrapers import Page, Quote, get_parser
 
 log = logging.getLogger("pricewatch.run")
@@ -145,12 +152,11 @@ def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: 
 
     Storing the prices that did read would report the unreadable ones withdrawn; failing the
     source would drop the page.  `pricewatch quarantine release` re-parses it."""
-    session.add(Observation(source_id=source.id, observed_at=observed_at,
-                            content_digest=content_digest([s.sha256 for s in snapshots]),
-                            parser=source.parser, parser_version=get_parser(source.parser).version,
-                            quote_set_id=quote_set(session, []), status="quarantined",
-                            status_reason=NonNumericPrice.held + error.message, created_at=datetime.now(timezone.utc),
-                            pages=[ObservationPage(position=i, snapshot_id=s.id) for i, s in enumerate(snapshots)]))
+    add_observation(session, source, observed_at=observed_at,
+                    content_digest=content_digest([s.sha256 for s in snapshots]),
+                    parser=source.parser, parser_version=get_parser(source.parser).version,
+                    quote_set_id=quote_set(session, []), status="quarantined",
+                    status_reason=NonNumericPrice.held + error.message, snapshot_ids=[s.id for s in snapshots])
 
 
 def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
@@ -190,8 +196,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
                 session, config, source, observed_at=observed_at, snapshots=snapshots,
                 parser=source.parser, parser_version=version, priced=priced, gate=gate)
         _succeeded(session, source, observed_at)
-        session.flush()
-        event_ids = [e.id for e in events]
+        event_ids = [e.id for e in events]  # flushed by the store (_apply_events)
         weigh_new_cuts(session, config, event_ids)
     result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids,
                           changed=bool(event_ids), seconds=time.monotonic() - started)

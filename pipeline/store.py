@@ -74,6 +74,19 @@ _INSERT_OBSERVATION = insert(Observation.__table__).returning(Observation.__tabl
 _INSERT_PAGES = insert(ObservationPage.__table__)
 
 
+def add_observation(session: Session, source: Source, *, observed_at: datetime, content_digest: str, parser: str,
+                    parser_version: int, quote_set_id: int, snapshot_ids: list[int], status: str = "ok",
+                    status_reason: str | None = None) -> int:
+    """Insert an observation of `source` and its pages (snapshots in page order); return its id."""
+    observation_id = session.execute(_INSERT_OBSERVATION, dict(
+        source_id=source.id, observed_at=observed_at, content_digest=content_digest, parser=parser,
+        parser_version=parser_version, quote_set_id=quote_set_id, status=status, status_reason=status_reason,
+        created_at=datetime.now(timezone.utc))).scalar_one()
+    session.execute(_INSERT_PAGES, [dict(observation_id=observation_id, position=position, snapshot_id=snapshot_id)
+                                    for position, snapshot_id in enumerate(snapshot_ids)])
+    return observation_id
+
+
 def store_observation(session: Session, config: Config, source: Source, *, observed_at: datetime,
                       snapshots: list[Archived], parser: str, parser_version: int,
                       priced: list[Priced], gate: bool = False) -> tuple[str, list[Event]]:
@@ -97,12 +110,9 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
         return observation.status, materialise(session, config, source)
     reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor)
     status = "quarantined" if reason else "ok"
-    observation_id = session.execute(_INSERT_OBSERVATION, dict(
-        source_id=source.id, observed_at=observed_at, content_digest=digest, parser=parser,
-        parser_version=parser_version, quote_set_id=quote_set_id, status=status, status_reason=reason or None,
-        created_at=datetime.now(timezone.utc))).scalar_one()
-    session.execute(_INSERT_PAGES, [dict(observation_id=observation_id, position=i, snapshot_id=s.id)
-                                    for i, s in enumerate(snapshots)])
+    add_observation(session, source, observed_at=observed_at, content_digest=digest, parser=parser,
+                    parser_version=parser_version, quote_set_id=quote_set_id, status=status,
+                    status_reason=reason or None, snapshot_ids=[s.id for s in snapshots])
     return status, (materialise(session, config, source) if status == "ok" else [])
 
 
@@ -157,12 +167,9 @@ def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: 
                  snapshot_ids: list[int], parser: str) -> int:
     """Record a repeat of `latest` (see repeated_observation): one observation sharing its
     quote set, and `last_seen` moved on its open intervals.  Returns the number of prices."""
-    observation_id = session.execute(_INSERT_OBSERVATION, dict(
-        source_id=source.id, observed_at=observed_at, content_digest=latest.content_digest, parser=parser,
-        parser_version=latest.parser_version, quote_set_id=latest.quote_set_id, status="ok",
-        created_at=datetime.now(timezone.utc))).scalar_one()
-    session.execute(_INSERT_PAGES, [dict(observation_id=observation_id, position=position, snapshot_id=snapshot_id)
-                                    for position, snapshot_id in enumerate(snapshot_ids)])
+    observation_id = add_observation(session, source, observed_at=observed_at, content_digest=latest.content_digest,
+                                     parser=parser, parser_version=latest.parser_version,
+                                     quote_set_id=latest.quote_set_id, snapshot_ids=snapshot_ids)
     session.execute(_MOVE_LAST_SEEN, dict(source=source.id, latest=latest.id, seen=observed_at,
                                           observation=observation_id))
     return latest.prices
@@ -414,4 +421,3 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
         session.execute(delete(Event).where(Event.id.in_([e.id for e in existing.values()])))
     session.flush()
     return created
-
