@@ -42,10 +42,12 @@ def content_digest(page_digests: list[str]) -> str:
 
 
 # The statements each stored observation runs are built once, here and below: building one
-# costs several times what running it does.
+# costs several times what running it does.  They name tables, not ORM classes: an ORM-enabled
+# statement costs twice as much to execute, and none of these needs ORM objects back.
 _INTERVALS = PriceInterval.__table__
-_QUOTE_SET_ID = select(QuoteSet.id).where(QuoteSet.digest == bindparam("digest"))
-_INSERT_QUOTE_SET = insert(QuoteSet.__table__).returning(QuoteSet.id)
+_OBSERVATIONS, _PAGES, _SETS = Observation.__table__, ObservationPage.__table__, QuoteSet.__table__
+_QUOTE_SET_ID = select(_SETS.c.id).where(_SETS.c.digest == bindparam("digest"))
+_INSERT_QUOTE_SET = insert(_SETS).returning(_SETS.c.id)
 _INSERT_QUOTE_ROWS = insert(QuoteRow.__table__)
 
 
@@ -68,10 +70,14 @@ def quote_set(session: Session, priced: list[Priced]) -> int:
     return quote_set_id
 
 
-_OBSERVATION_AT = select(Observation).where(Observation.source_id == bindparam("source"),
-                                            Observation.observed_at == bindparam("at"))
-_INSERT_OBSERVATION = insert(Observation.__table__).returning(Observation.__table__.c.id)
-_INSERT_PAGES = insert(ObservationPage.__table__)
+_OBSERVATION_AT = (select(_OBSERVATIONS.c.id, _OBSERVATIONS.c.content_digest, _OBSERVATIONS.c.quote_set_id,
+                          _OBSERVATIONS.c.status)
+                   .where(_OBSERVATIONS.c.source_id == bindparam("source"),
+                          _OBSERVATIONS.c.observed_at == bindparam("at")))
+_REPARSED = (update(_OBSERVATIONS).where(_OBSERVATIONS.c.id == bindparam("observation"))
+             .values(quote_set_id=bindparam("set"), parser=bindparam("by"), parser_version=bindparam("version")))
+_INSERT_OBSERVATION = insert(_OBSERVATIONS).returning(_OBSERVATIONS.c.id)
+_INSERT_PAGES = insert(_PAGES)
 
 
 def add_observation(session: Session, source: Source, *, observed_at: datetime, content_digest: str, parser: str,
@@ -98,15 +104,16 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
     files imported in any order give the same history."""
     digest = content_digest([s.sha256 for s in snapshots])
     quote_set_id = quote_set(session, priced)
-    observation = session.scalar(_OBSERVATION_AT, {"source": source.id, "at": observed_at})
+    observation = session.execute(_OBSERVATION_AT, {"source": source.id, "at": observed_at}).first()
     if observation is not None:
         if observation.content_digest != digest:
             raise InputError(f"{source.id} already has an observation at {observed_at.isoformat()} "
                              "with different content; refusing to overwrite it")
         if observation.quote_set_id == quote_set_id:
             return observation.status, []
-        observation.quote_set_id = quote_set_id  # the same bytes re-read by a newer parser
-        observation.parser, observation.parser_version = parser, parser_version
+        # The same bytes, re-read by a newer parser.
+        session.execute(_REPARSED, {"observation": observation.id, "set": quote_set_id, "by": parser,
+                                    "version": parser_version})
         return observation.status, materialise(session, config, source)
     reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor)
     status = "quarantined" if reason else "ok"
@@ -197,13 +204,13 @@ def sanity_check(session: Session, source: Source, observed_at: datetime, priced
     return None
 
 
-_OBSERVATION_BEFORE = (select(Observation.id, QuoteSet.digest, Observation.quote_set_id)
-                       .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
-                       .where(Observation.source_id == bindparam("source"), Observation.status == "ok",
-                              Observation.observed_at < bindparam("at"))
-                       .order_by(Observation.observed_at.desc()).limit(1))
-_PAGES_OF = (select(ObservationPage.snapshot_id).where(ObservationPage.observation_id == bindparam("observation"))
-             .order_by(ObservationPage.position))
+_OBSERVATION_BEFORE = (select(_OBSERVATIONS.c.id, _SETS.c.digest, _OBSERVATIONS.c.quote_set_id)
+                       .join(_SETS, _SETS.c.id == _OBSERVATIONS.c.quote_set_id)
+                       .where(_OBSERVATIONS.c.source_id == bindparam("source"), _OBSERVATIONS.c.status == "ok",
+                              _OBSERVATIONS.c.observed_at < bindparam("at"))
+                       .order_by(_OBSERVATIONS.c.observed_at.desc()).limit(1))
+_PAGES_OF = (select(_PAGES.c.snapshot_id).where(_PAGES.c.observation_id == bindparam("observation"))
+             .order_by(_PAGES.c.position))
 
 
 def _points_before(session: Session, source_id: str, at: datetime) -> dict[tuple, Point]:
@@ -279,15 +286,15 @@ def _points(session: Session, digest: str, quote_set_id: int, pages: tuple[int, 
     return points
 
 
-_SIGHTINGS = (select(Observation.id, Observation.observed_at, Observation.content_digest, Observation.parser_version,
-                     Observation.quote_set_id, QuoteSet.digest)
-              .join(QuoteSet, QuoteSet.id == Observation.quote_set_id)
-              .where(Observation.source_id == bindparam("source"), Observation.status == "ok")
-              .order_by(Observation.observed_at))
-_SIGHTED_PAGES = (select(ObservationPage.observation_id, ObservationPage.snapshot_id)
-                  .join(Observation, Observation.id == ObservationPage.observation_id)
-                  .where(Observation.source_id == bindparam("source"), Observation.status == "ok")
-                  .order_by(ObservationPage.observation_id, ObservationPage.position))
+_SIGHTINGS = (select(_OBSERVATIONS.c.id, _OBSERVATIONS.c.observed_at, _OBSERVATIONS.c.content_digest,
+                     _OBSERVATIONS.c.parser_version, _OBSERVATIONS.c.quote_set_id, _SETS.c.digest)
+              .join(_SETS, _SETS.c.id == _OBSERVATIONS.c.quote_set_id)
+              .where(_OBSERVATIONS.c.source_id == bindparam("source"), _OBSERVATIONS.c.status == "ok")
+              .order_by(_OBSERVATIONS.c.observed_at))
+_SIGHTED_PAGES = (select(_PAGES.c.observation_id, _PAGES.c.snapshot_id)
+                  .join(_OBSERVATIONS, _OBSERVATIONS.c.id == _PAGES.c.observation_id)
+                  .where(_OBSERVATIONS.c.source_id == bindparam("source"), _OBSERVATIONS.c.status == "ok")
+                  .order_by(_PAGES.c.observation_id, _PAGES.c.position))
 
 
 def sightings(session: Session, source_id: str) -> list[Sighting]:

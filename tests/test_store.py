@@ -1,13 +1,18 @@
 """Interval storage and imports, on SQLite and PostgreSQL."""
 
+import dataclasses
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+import scrapers
 from db.models import Event, Observation, PriceInterval, Snapshot
+from pipeline.errors import InputError
 from pipeline.fetch import Fetched
 from pipeline.run import ingest
+from pipeline.store import store_observation
 from tests.conftest import FIXTURES
 
 LITELLM = FIXTURES / "litellm_core"
@@ -72,6 +77,43 @@ def test_import_twice_changes_nothing(db, config):
     result = load(db, config, "2026-02.json", at(2))
     assert result.events == []
     assert (history_rows(db), event_rows(db), count(db, Observation)) == before
+
+
+def test_the_same_bytes_read_by_a_newer_parser_replace_their_prices(db, config, monkeypatch):
+    """A re-import of the same page at the same moment by a newer parser version keeps one
+    observation and re-derives history from what the new version reads."""
+    load(db, config, "2026-01.json", at(1))
+    first_set = quote_set_of(db, observation=1)
+    old = scrapers.get_parser("litellm")
+
+    def halve_deepseek_input(page):
+        return [dataclasses.replace(q, price=q.price / 2)
+                if (q.model, q.dimension) == ("deepseek/deepseek-chat", "input") else q for q in old.parse(page)]
+
+    monkeypatch.setitem(scrapers._REGISTRY, "litellm", dataclasses.replace(old, version=old.version + 1,
+                                                                           parse=halve_deepseek_input))
+    load(db, config, "2026-01.json", at(1))
+    with db.session() as session:
+        [observation] = session.scalars(select(Observation)).all()
+        interval = session.scalars(select(PriceInterval).where(PriceInterval.model == "deepseek/deepseek-chat",
+                                                               PriceInterval.dimension == "input")).one()
+    assert observation.parser_version == old.version + 1 and observation.quote_set_id != first_set
+    assert interval.price == Decimal("0.135") and interval.first_seen == at(1)
+
+
+def quote_set_of(db, *, observation: int) -> int:
+    with db.session() as session:
+        return session.get(Observation, observation).quote_set_id
+
+
+def test_other_bytes_at_an_observed_moment_are_refused(db, config):
+    load(db, config, "2026-01.json", at(1))
+    source = config.source("litellm")
+    with pytest.raises(InputError, match="already has an observation at .* with different content"):
+        with db.transaction() as session:
+            store_observation(session, config, source, observed_at=at(1), snapshots=[], parser="litellm",
+                              parser_version=1, priced=[])
+    assert count(db, Observation) == 1
 
 
 def test_cut_raise_and_new_model_events(db, config):
