@@ -210,12 +210,15 @@ def test_two_serve_processes_on_one_database_share_the_slots(tmp_path, db_url):
     assert first.returncode == second.returncode == 0, logs
     assert not any("Traceback" in log or "status=error" in log for log in logs), logs
     assert job_lines("".join(logs), "skipped"), "the two processes met on a slot"
-    assert all(job_lines(log, "ok") for log in logs), "both processes did some of the work"
+    # Which process wins a slot is up to the jitter, so either may do all the work in a short run.
+    assert all(job_lines(log, "ok") or job_lines(log, "skipped") for log in logs), "both processes took part"
+    fetches = 0
     database = Database(db_url, migrate=False)
     try:
         with database.session() as session:
             for source, path in (("a", "/a.json"), ("b", "/b.json")):
                 visits = sorted(server.visits_to(path), key=lambda v: v.started)
+                fetches += len(visits)
                 for earlier, later in itertools.pairwise(visits):
                     assert later.started >= earlier.finished, f"two fetches of {source} at once"
                 starts = session.scalars(select(Fetch.started_at).where(Fetch.source_id == source)).all()
@@ -234,3 +237,4 @@ def test_two_serve_processes_on_one_database_share_the_slots(tmp_path, db_url):
         database.dispose()
     assert dict(kinds) == {"new_model": 1, "cut": 2}, "qwen-max new, deepseek-chat cut twice; none at the first run"
     assert duplicates == []
+    assert len(job_lines("".join(logs), "ok")) == fetches, "each slot run by one process"
