@@ -19,7 +19,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
@@ -38,6 +38,9 @@ from pipeline.errors import (
     Refused,
     TooLarge,
 )
+
+if TYPE_CHECKING:  # only named in a type: fetching needs no database layer
+    from pipeline.archive import Archived
 
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309 2.4: a cached robots.txt is not used for more than a day
@@ -82,9 +85,9 @@ class Fetched:
     last_modified: str | None = None
     not_modified: bool = False
     attempts: list[Attempt] = field(default_factory=list)
-    # A 304: the (id, sha256) of the archived snapshot the page still is.  Its bytes are loaded
-    # (pipeline.run) only if the page must be parsed again.
-    archived: tuple[int, str] | None = None
+    # A 304: the archived snapshot the page still is.  Its bytes are loaded (pipeline.run) only
+    # if the page must be parsed again.
+    archived: Archived | None = None
 
 
 @dataclass(frozen=True)
@@ -212,16 +215,16 @@ class _GuardedTransport(httpx.HTTPTransport):
     the configured proxy.  httpx 0.28 takes no network backend (encode/httpx#3749 proposes one),
     so the pool is rebuilt with httpx's defaults, one per host (_PoolPerHost)."""
 
-    def __init__(self, backend: httpcore.NetworkBackend, proxy: str = "") -> None:
+    def __init__(self, allowed: list, proxy: str = "") -> None:
         ssl_context = httpx.create_ssl_context()  # loaded once (it costs 15 ms), for every pool
         super().__init__(verify=ssl_context)
         self._pool.close()
+        parts = urlsplit(proxy)
         limits = {"ssl_context": ssl_context, "max_connections": 10, "max_keepalive_connections": 2,
-                  "keepalive_expiry": 5.0, "network_backend": backend}
+                  "keepalive_expiry": 5.0, "network_backend": _GuardedBackend(allowed, parts.hostname)}
         if not proxy:
             self._pool = _PoolPerHost(lambda: httpcore.ConnectionPool(**limits))
             return
-        parts = urlsplit(proxy)
         auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self._pool = _PoolPerHost(lambda: httpcore.HTTPProxy(
@@ -249,9 +252,7 @@ class Fetcher:
             timeout=httpx.Timeout(settings.timeout_seconds),
             follow_redirects=False,
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            transport=transport if transport is not None else _GuardedTransport(
-                _GuardedBackend(self._allowed, urlsplit(settings.proxy).hostname if settings.proxy else None),
-                settings.proxy),
+            transport=transport if transport is not None else _GuardedTransport(self._allowed, settings.proxy),
         )
 
     @property

@@ -168,7 +168,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     live run (`gate`), a non-numeric price quarantines the observation instead of failing the
     source; an import (a deliberate backfill) fails on it like on any parse error."""
     started = time.monotonic()
-    digest = content_digest([p.archived[1] if p.archived else sha256(p.content) for p in pages])
+    digest = content_digest([p.archived.sha256 if p.archived else sha256(p.content) for p in pages])
     maybe_repeat = known_digests is None or known_digests.get(source.id) == digest
     repeat = _store_if_repeat(db, source, pages, observed_at, digest) if maybe_repeat else None
     if repeat is not None:
@@ -214,13 +214,9 @@ def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observe
                                       parser_version=get_parser(source.parser).version)
         if latest is None:
             return None
-        snapshot_ids = []
-        for fetched in pages:
-            snapshot_id = fetched.archived[0] if fetched.archived else _archive_page(session, fetched).id
-            _record_attempts(session, source, fetched.attempts, snapshot_id)
-            snapshot_ids.append(snapshot_id)
-        prices = store_repeat(session, source, latest, observed_at=observed_at, snapshot_ids=snapshot_ids,
-                              parser=source.parser)
+        snapshots = _archive_pages(session, source, pages)
+        prices = store_repeat(session, source, latest, observed_at=observed_at,
+                              snapshot_ids=[s.id for s in snapshots], parser=source.parser)
         _succeeded(session, source, observed_at)
     return SourceResult(source.id, "ok", quotes=prices)
 
@@ -230,7 +226,7 @@ def _load_archived(db: Database, pages: list[Fetched]) -> None:
     for fetched in pages:
         if fetched.archived and not fetched.content:
             with _turn(db), db.session() as session:
-                snapshot = session.get(Snapshot, fetched.archived[0])
+                snapshot = session.get(Snapshot, fetched.archived.id)
                 fetched.content, fetched.content_type = snapshot_bytes(snapshot), snapshot.content_type
 
 
@@ -240,10 +236,11 @@ def _archive_page(session, fetched: Fetched) -> Archived:
 
 
 def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Archived]:
-    """Each page's snapshot (created on first sight), with the fetch attempts that got it."""
+    """Each page's snapshot (created on first sight; a 304's is the one it stands for), with
+    the fetch attempts that got it."""
     snapshots = []
     for fetched in pages:
-        snapshot = _archive_page(session, fetched)
+        snapshot = fetched.archived or _archive_page(session, fetched)
         _record_attempts(session, source, fetched.attempts, snapshot.id)
         snapshots.append(snapshot)
     return snapshots
@@ -262,7 +259,7 @@ class GoodFetch:
     snapshot (id, sha256) that a 304 stands for."""
 
     validators: Validators
-    snapshot: tuple[int, str]
+    snapshot: Archived
 
 
 def last_good_fetches(db: Database, urls: list[str]) -> dict[str, GoodFetch]:
@@ -274,7 +271,7 @@ def last_good_fetches(db: Database, urls: list[str]) -> dict[str, GoodFetch]:
         rows = session.execute(select(Fetch.url, Fetch.etag, Fetch.last_modified, Snapshot.id, Snapshot.sha256)
                                .join(latest, latest.c.id == Fetch.id)
                                .join(Snapshot, Snapshot.id == Fetch.snapshot_id)).all()
-    return {row.url: GoodFetch(Validators(row.etag, row.last_modified), (row.id, row.sha256)) for row in rows}
+    return {row.url: GoodFetch(Validators(row.etag, row.last_modified), Archived(row.id, row.sha256)) for row in rows}
 
 
 class RobotsArchive:
