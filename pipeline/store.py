@@ -44,11 +44,11 @@ def content_digest(page_digests: list[str]) -> str:
 # The statements each stored observation runs are built once, here and below: building one
 # costs several times what running it does.  They name tables, not ORM classes: an ORM-enabled
 # statement costs twice as much to execute, and none of these needs ORM objects back.
-_INTERVALS = PriceInterval.__table__
 _OBSERVATIONS, _PAGES, _SETS = Observation.__table__, ObservationPage.__table__, QuoteSet.__table__
+_ROWS, _INTERVALS, _EVENTS = QuoteRow.__table__, PriceInterval.__table__, Event.__table__
 _QUOTE_SET_ID = select(_SETS.c.id).where(_SETS.c.digest == bindparam("digest"))
 _INSERT_QUOTE_SET = insert(_SETS).returning(_SETS.c.id)
-_INSERT_QUOTE_ROWS = insert(QuoteRow.__table__)
+_INSERT_QUOTE_ROWS = insert(_ROWS)
 
 
 def quote_set(session: Session, priced: list[Priced]) -> int:
@@ -144,8 +144,7 @@ def repeated_observation(session: Session, source: Source, *, digest: str, parse
 def _latest_observation() -> Select:
     """A source's latest observation, whether a model is absent from it and pending withdrawal,
     and its number of prices: one statement, built once (building it cost as much as running it)."""
-    obs, rows, intervals, events = (Observation.__table__, QuoteRow.__table__, PriceInterval.__table__,
-                                    Event.__table__)
+    obs, rows, intervals, events = _OBSERVATIONS, _ROWS, _INTERVALS, _EVENTS
     source_id = bindparam("source_id")
     withdrawn_since = select(events.c.id).where(
         events.c.source_id == source_id, events.c.kind == "withdrawn", events.c.model == intervals.c.model,
@@ -248,6 +247,8 @@ _POINTS = _LRU(4096)
 
 _SET_COLUMNS = ("model", "dimension", "currency", "conditions_key", "price", "list_price", "promo", "unit",
                 "snapshot_index", "conditions")
+_ROWS_OF_SETS = (select(_ROWS.c.quote_set_id, *(_ROWS.c[name] for name in _SET_COLUMNS))
+                 .where(_ROWS.c.quote_set_id.in_(bindparam("sets", expanding=True))))
 
 
 def _set_rows(session: Session, digest: str, quote_set_id: int) -> dict[tuple, tuple]:
@@ -261,13 +262,11 @@ def _set_rows(session: Session, digest: str, quote_set_id: int) -> dict[tuple, t
 def _load_sets(session: Session, digests: dict[int, str]) -> None:
     """Read the rows of these quote sets (id -> digest) into the cache, a few hundred sets per
     query: a source's history in a fresh process holds hundreds of distinct sets."""
-    table = QuoteRow.__table__
     ids = sorted(digests)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         found: dict[int, dict[tuple, tuple]] = {quote_set_id: {} for quote_set_id in chunk}
-        for r in session.execute(select(table.c.quote_set_id, *(table.c[name] for name in _SET_COLUMNS))
-                                 .where(table.c.quote_set_id.in_(chunk))):
+        for r in session.execute(_ROWS_OF_SETS, {"sets": chunk}):
             found[r.quote_set_id][(r.model, r.dimension, r.currency, r.conditions_key)] = (
                 r.price, r.list_price, r.promo, r.unit, r.snapshot_index, r.conditions)
         for quote_set_id, rows in found.items():
