@@ -106,6 +106,8 @@ def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], i
 _INSERT_FETCHES = insert(Fetch.__table__)
 _MARK_SUCCESS = (update(SourceHealth.__table__).where(SourceHealth.__table__.c.source_id == bindparam("source"))
                  .values(last_success_at=bindparam("at"), consecutive_failures=0))
+_FIRST_SUCCESS = insert(SourceHealth.__table__).values(source_id=bindparam("source"), last_success_at=bindparam("at"),
+                                                       consecutive_failures=0)
 
 
 def _record_attempts(session, source: Source, attempts: list[Attempt], snapshot_id: int | None) -> None:
@@ -249,8 +251,7 @@ def _archive_pages(session, source: Source, pages: list[Fetched]) -> list[Archiv
 def _succeeded(session, source: Source, observed_at: datetime) -> None:
     moved = session.execute(_MARK_SUCCESS, {"source": source.id, "at": observed_at})
     if moved.rowcount == 0:
-        session.execute(insert(SourceHealth.__table__).values(source_id=source.id, last_success_at=observed_at,
-                                                              consecutive_failures=0))
+        session.execute(_FIRST_SUCCESS, {"source": source.id, "at": observed_at})
 
 
 @dataclass(frozen=True)
