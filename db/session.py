@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, DatabaseUnavailable
 
 DEFAULT_DB_PATH = Path("data") / "pricewatch.sqlite"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -30,6 +31,11 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_DB_PATH.resolve()}"
 
 
+def shown_url(url: str) -> str:
+    """The database URL as it may be printed: its password masked, even in a URL that does not parse."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
@@ -40,11 +46,12 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
-            if url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
-            engine = create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"bad database URL {url!r}: {exc}") from None
+            with_driver = "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
+            engine = create_engine(with_driver, pool_pre_ping=True)
+    except (ArgumentError, ImportError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ConfigError(f"bad database URL {shown_url(url)!r}: {exc}") from None
+    except OSError as exc:  # the SQLite file's directory cannot be made
+        raise DatabaseUnavailable(f"cannot open {shown_url(url)}: {exc.strerror or exc}") from None
     return engine
 
 
@@ -100,6 +107,16 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def driver_failure(error: BaseException) -> DatabaseUnavailable | None:
+    """The one-line error for a failure the database driver raised (a server gone, a disk
+    full, a damaged file), or None for any other exception.  Only the driver's own first
+    line is kept: SQLAlchemy's text would add the statement and its scraped parameters."""
+    if not isinstance(error, DBAPIError):
+        return None
+    lines = str(error.orig).strip().splitlines()
+    return DatabaseUnavailable(lines[0] if lines else error.orig.__class__.__name__)
+
+
 class Database:
     """One engine and its session factory."""
 
@@ -107,7 +124,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         if migrate:
-            upgrade(self.engine)
+            try:
+                upgrade(self.engine)
+            except DBAPIError as exc:
+                raise DatabaseUnavailable(f"cannot open {shown_url(url)}: {driver_failure(exc).message}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(self.engine.execution_options(**{WRITER: True}), expire_on_commit=False)
 

@@ -144,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pricewatch: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # the driver's failures are one line too; anything else is a bug to show whole
+        from db.session import driver_failure
+
+        failure = driver_failure(error)
+        if failure is None:
+            raise
+        print(f"pricewatch: {failure.line()}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK
 

@@ -16,6 +16,7 @@
     │   └── BadPrice                 a price text that is not a price
     │       └── NonNumericPrice      a number belongs there, the page printed something else
     │                                (a live run quarantines the observation instead)
+    ├── DatabaseUnavailable          the database cannot be opened or reached, or fails mid-command
     └── MailError                    an alert could not be delivered (it waits in the outbox)
         ├── SMTPUnavailable          server unreachable, or refused TLS or AUTH: nothing sent
         ├── MessageDeferred          a 4xx reply: try again later
@@ -114,6 +115,13 @@ class NonNumericPrice(BadPrice):
 
     reason = "non_numeric_price"
     held = "non-numeric price: "  # how the status_reason of the observation a live run holds begins
+
+
+class DatabaseUnavailable(PricewatchError):
+    """Not a wrong input but a database that is not there for us (a missing server, a file that
+    is not SQLite, a full disk): nothing half-done is kept, since every write is a transaction."""
+
+    reason = "database_error"
 
 
 class MailError(PricewatchError):

@@ -2,6 +2,8 @@
 
 import json
 import os
+import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -30,6 +32,43 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("database, exit_code, message", [
+    ("a-directory.sqlite", 1, "[database error] cannot open sqlite:///"),
+    ("not-sqlite.sqlite", 1, "file is not a database"),
+    ("postgresql://pricewatch:s3cret@127.0.0.1:{port}/archive", 1, "[database error] cannot open "
+                                                                    "postgresql://pricewatch:***@127.0.0.1"),
+    ("sqlite:////proc/no-such-dir/x.sqlite", 1, "cannot open sqlite:////proc/no-such-dir/x.sqlite"),
+    ("weird://pricewatch:s3cret@host/archive", 2, "bad database URL 'weird://pricewatch:***@host/archive'"),
+    ("postgresql://pricewatch:s3cret@host:port/archive", 2, "bad database URL"),
+])
+def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_path, database, exit_code, message):
+    (tmp_path / "a-directory.sqlite").mkdir()
+    (tmp_path / "not-sqlite.sqlite").write_text("a page someone saved under the wrong name\n")
+    result = pricewatch("--db", database.format(port=_closed_port()), "status", cwd=tmp_path)
+    assert result.returncode == exit_code, result.stderr
+    assert message in result.stderr
+    assert "s3cret" not in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_database_failing_mid_command_is_one_line_and_exit_1(tmp_path):
+    """A damaged archive (here a table gone) fails the command with the driver's own line."""
+    database = tmp_path / "damaged.sqlite"
+    assert pricewatch("--db", str(database), "status", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TABLE price_intervals")
+    connection.close()
+    result = pricewatch("--db", str(database), "prices", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "pricewatch: [database error] no such table: price_intervals"
 
 
 def test_a_page_without_prices_is_layout_drift_not_zero_quotes(tmp_path):
