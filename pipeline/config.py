@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from pipeline.errors import ConfigError
 
@@ -22,11 +25,20 @@ def default_config_dir() -> Path:
     return _SHIPPED if _SHIPPED.is_dir() else _INSTALLED
 
 
+# Numbers in the config, with the range each may take: msgspec checks type and range as the
+# config is read, so that a negative delay or a count in quotes is a config error at once, not a
+# crash in the middle of a run.
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Bytes = Annotated[int, msgspec.Meta(gt=0)]
+
+
 @dataclass(frozen=True)
 class Schedule:
     cron: str | None = None
-    interval_minutes: float | None = None
-    jitter_seconds: float = 0
+    interval_minutes: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    jitter_seconds: Seconds = 0
 
 
 @dataclass(frozen=True)
@@ -47,14 +59,14 @@ class Source:
 class FetchSettings:
     user_agent: str = "pricewatch/0.1"
     contact_url: str = ""
-    timeout_seconds: float = 30
-    retries: int = 3
-    backoff_seconds: float = 2
-    retry_after_max_seconds: float = 120
-    max_bytes: int = 25_000_000
-    max_decompressed_bytes: int = 100_000_000
-    max_redirects: int = 5
-    per_host_delay_seconds: float = 1.0
+    timeout_seconds: Timeout = 30
+    retries: Count = 3
+    backoff_seconds: Seconds = 2
+    retry_after_max_seconds: Seconds = 120
+    max_bytes: Bytes = 25_000_000
+    max_decompressed_bytes: Bytes = 100_000_000
+    max_redirects: Count = 5
+    per_host_delay_seconds: Seconds = 1.0
     obey_robots: bool = True
     allowed_networks: tuple[str, ...] = ()
     reader_prefix: str = "https://r.jina.ai/"
@@ -63,8 +75,8 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class DiffSettings:
-    withdrawn_after_runs: int = 3
-    quarantine_factor: float = 20
+    withdrawn_after_runs: Annotated[int, msgspec.Meta(ge=1)] = 3
+    quarantine_factor: Annotated[float, msgspec.Meta(gt=1, le=1_000_000)] = 20
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,8 @@ def _build(cls, data: dict[str, Any], where: str):
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     try:
-        return cls(**data)
-    except TypeError as exc:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
 
@@ -169,6 +181,11 @@ def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
     proxy = urlsplit(settings.proxy)
     if settings.proxy and not (proxy.scheme in ("http", "https") and proxy.hostname):
         raise ConfigError("[fetch]: proxy must be an http:// or https:// URL")  # not echoed: it may hold a password
+    for network in settings.allowed_networks:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError as exc:
+            raise ConfigError(f"[fetch]: allowed_networks: {exc}") from None
     return settings
 
 

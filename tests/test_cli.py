@@ -34,6 +34,24 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("fetch, message", [
+    ({"retries": "three"}, "[fetch]: Expected `int`, got `str` - at `$.retries`"),
+    ({"per_host_delay_seconds": -5}, "[fetch]: Expected `float` >= 0.0 - at `$.per_host_delay_seconds`"),
+    ({"timeout_seconds": 0}, "[fetch]: Expected `float` > 0.0 - at `$.timeout_seconds`"),
+    ({"obey_robots": "no"}, "[fetch]: Expected `bool`, got `str` - at `$.obey_robots`"),
+    ({"allowed_networks": ["127.0.0.0/8", "loopback"]}, "[fetch]: allowed_networks: 'loopback' does not appear"),
+])
+def test_a_setting_of_the_wrong_type_or_range_is_a_config_error_before_any_fetch(tmp_path, fetch, message):
+    """Each of these crashed mid-run, after fetching, or (obey_robots = "no") was read as true."""
+    config = write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
+                                                 "urls": ["http://127.0.0.1:9/prices.json"]}], **fetch)
+    result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), "run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a.sqlite").exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
