@@ -8,7 +8,7 @@ import sys
 
 from pipeline.cli import EXIT_FAILED, EXIT_OK, moment_arg, open_database, parse_when, read_file, span_args, today_utc
 from pipeline.config import Config
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.fetch import Fetched
 from pipeline.output import render
 
@@ -60,6 +60,9 @@ def cmd_import(args, config: Config) -> int:
     alert_settings(config)  # a flawed alerts.toml is a usage error before anything is stored
     source = config.source(args.source)
     observed_at = parse_when(args.observed_at)
+    if observed_at > today_utc():  # a typo such as 2062 would stand as the source's latest observation for decades
+        raise InputError(f"--observed-at {observed_at.isoformat()} is in the future; an import records a page "
+                         "as it was seen then")
     content = read_file(args.file)
     db = open_database(args, config)
     page = Fetched(url=source.urls[0], final_url=source.urls[0], status=200, content=content,
@@ -276,7 +279,6 @@ def _print_tests(verdict: str, results) -> None:
 
 def cmd_explain(args, config: Config) -> int:
     from db.models import Event
-    from pipeline.errors import InputError
     from pipeline.evidence import weigh_event
 
     db = open_database(args, config)
@@ -301,7 +303,6 @@ def cmd_explain(args, config: Config) -> int:
 
 def cmd_analyze(args, config: Config) -> int:
     from db.queries import prices_at
-    from pipeline.errors import InputError
     from pipeline.evidence import weigh
 
     at = moment_arg(args.at)

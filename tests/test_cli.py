@@ -25,6 +25,7 @@ def pricewatch(*args, cwd, env=None):
     (["parse", "nosuch", "x"], "unknown source 'nosuch'"),
     (["parse", "litellm", "/no/such/file"], "cannot read /no/such/file"),
     (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "yesterday"], "not an ISO 8601"),
+    (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "2999-01-05"], "is in the future"),
     (["history"], "the following arguments are required"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
