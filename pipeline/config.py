@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -79,6 +80,93 @@ class DiffSettings:
     quarantine_factor: Annotated[float, msgspec.Meta(gt=1, le=1_000_000)] = 20
 
 
+def _positive(settings, *names: str) -> None:
+    """Figures the evidence tests divide by or compare with: a zero, a NaN or a sign slip
+    would crash or skew the weighing of every cut, so they are refused as the config is read."""
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None and not (value.is_finite() and value > 0):
+            raise ValueError(f"{name} must be a positive number, not {value}")
+
+
+@dataclass(frozen=True)
+class MarketPair:
+    export: str
+    home: str
+
+
+@dataclass(frozen=True)
+class HomeVsExport:
+    margin_threshold: Decimal = Decimal("0.10")
+    pairs: tuple[MarketPair, ...] = ()
+
+    def __post_init__(self) -> None:
+        _positive(self, "margin_threshold")
+
+
+@dataclass(frozen=True)
+class PublishedServing:
+    """A vendor's own serving figures, which outrank the estimate for the models they were measured on."""
+
+    vendor: str
+    models: tuple[str, ...]
+    node_usd_per_hour: Decimal
+    output_tokens_per_second: Decimal
+    input_tokens_per_second: Decimal | None = None
+    measured_on: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        _positive(self, "node_usd_per_hour", "output_tokens_per_second", "input_tokens_per_second")
+
+
+@dataclass(frozen=True)
+class CostFloor:
+    accelerator: str = ""
+    accelerator_usd_per_hour: Decimal | None = None
+    peak_flops: Decimal | None = None
+    utilisation: Decimal | None = None
+    source: str = ""
+    published: tuple[PublishedServing, ...] = ()
+
+    def __post_init__(self) -> None:
+        _positive(self, "accelerator_usd_per_hour", "peak_flops", "utilisation")
+
+    @property
+    def can_estimate(self) -> bool:
+        return None not in (self.accelerator_usd_per_hour, self.peak_flops, self.utilisation)
+
+
+@dataclass(frozen=True)
+class IndependentHosts:
+    near_ratio: Decimal = Decimal("0.8")
+    far_ratio: Decimal = Decimal("0.5")
+
+    def __post_init__(self) -> None:
+        _positive(self, "near_ratio", "far_ratio")
+
+
+@dataclass(frozen=True)
+class PeerGap:
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Durability:
+    held_days: Annotated[int, msgspec.Meta(ge=1)] = 90
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """config/analysis.toml: the assumptions of the evidence tests (pipeline/evidence.py)."""
+
+    home_vs_export: HomeVsExport = HomeVsExport()
+    cost_floor: CostFloor = CostFloor()
+    independent_hosts: IndependentHosts = IndependentHosts()
+    peer_gap: PeerGap = PeerGap()
+    durability: Durability = Durability()
+
+
 @dataclass(frozen=True)
 class CanonicalModel:
     id: str
@@ -98,7 +186,7 @@ class Config:
     fetch: FetchSettings
     diff: DiffSettings
     models: dict[str, CanonicalModel] = field(default_factory=dict)
-    analysis: dict[str, Any] = field(default_factory=dict)
+    analysis: AnalysisSettings = AnalysisSettings()
     alerts: dict[str, Any] = field(default_factory=dict)
 
     def source(self, source_id: str) -> Source:
@@ -189,6 +277,16 @@ def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
     return settings
 
 
+def _analysis(raw: dict[str, Any]) -> AnalysisSettings:
+    """Each table of analysis.toml checked on its own, so that a misspelt key in one is named."""
+    section_types = {section.name: type(section.default) for section in fields(AnalysisSettings)}
+    unknown = set(raw) - set(section_types)
+    if unknown:
+        raise ConfigError(f"analysis.toml: unknown table(s) {', '.join(sorted(unknown))}")
+    return AnalysisSettings(**{name: _build(section_types[name], table, f"analysis.toml [{name}]")
+                               for name, table in raw.items()})
+
+
 def _models(directory: Path) -> dict[str, CanonicalModel]:
     models: dict[str, CanonicalModel] = {}
     files = sorted((directory / "models").glob("*.toml")) if (directory / "models").is_dir() else []
@@ -217,6 +315,6 @@ def load_config(directory: str | Path | None = None) -> Config:
         fetch=_fetch_settings(raw.get("fetch", {})),
         diff=_build(DiffSettings, raw.get("diff", {}), "[diff]"),
         models=_models(directory),
-        analysis=_read_toml(directory / "analysis.toml", False),
+        analysis=_analysis(_read_toml(directory / "analysis.toml", False)),
         alerts=_read_toml(directory / "alerts.toml", False),
     )

@@ -71,23 +71,21 @@ def _in_force(session: Session, at: datetime, canonical: str | frozenset[str], d
 
 
 def home_vs_export(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
-    settings = config.analysis.get("home_vs_export", {})
-    threshold = Decimal(str(settings.get("margin_threshold", "0.10")))
-    pairs = settings.get("pairs", [])
-    pair = next((p for p in pairs if subject.source_id in (p["export"], p["home"])), None)
+    settings = config.analysis.home_vs_export
+    pair = next((p for p in settings.pairs if subject.source_id in (p.export, p.home)), None)
     if pair is None:
         return TestResult("home_vs_export", None, None, "no home-market list is published beside this one")
     candidates = {i.source_id: i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
                   if i.conditions_key == subject.conditions_key}
-    export, home = candidates.get(pair["export"]), candidates.get(pair["home"])
+    export, home = candidates.get(pair.export), candidates.get(pair.home)
     if export is None or home is None:
-        missing = pair["export"] if export is None else pair["home"]
+        missing = pair.export if export is None else pair.home
         return TestResult("home_vs_export", None, None, f"no {missing} price in force for this model on {at.date()}")
     export_usd, home_usd = _usd(export, at), _usd(home, at)
     if not export_usd:
         return TestResult("home_vs_export", None, None, "export price is zero or not convertible")
     margin = (home_usd - export_usd) / export_usd
-    points = "dumping" if margin > threshold else None
+    points = "dumping" if margin > settings.margin_threshold else None
     summary = (f"home {home.price} {home.currency} = ${home_usd:.4f} vs export ${export_usd:.4f}: margin "
                f"{margin:+.1%}" + (" > threshold, consistent with dumping" if points else
                                    ", export not below home price: not consistent with dumping"))
@@ -96,20 +94,20 @@ def home_vs_export(session: Session, config: Config, subject: PriceInterval, at:
 
 
 def cost_floor(config: Config, canonical: str, vendor: str) -> tuple[Decimal, dict[str, Any]] | None:
-    settings = config.analysis.get("cost_floor", {})
-    for published in settings.get("published", []):
-        if published.get("vendor") == vendor and canonical in published.get("models", []):
-            floor = Decimal(published["node_usd_per_hour"]) / (Decimal(published["output_tokens_per_second"]) * 3600)
+    settings = config.analysis.cost_floor
+    for published in settings.published:
+        if published.vendor == vendor and canonical in published.models:
+            floor = published.node_usd_per_hour / (published.output_tokens_per_second * 3600)
             return floor * 1_000_000, {"basis": "vendor-published serving figures",
-                                       "measured_on": published.get("measured_on"), "source": published.get("source")}
+                                       "measured_on": published.measured_on or None, "source": published.source or None}
     model = config.models.get(canonical)
-    if not model or not model.open_weights or not model.params_active_b or not settings:
+    if not model or not model.open_weights or not model.params_active_b or not settings.can_estimate:
         return None
     flops_per_token = Decimal(2) * Decimal(str(model.params_active_b)) * Decimal(10) ** 9
-    tokens_per_second = Decimal(settings["peak_flops"]) * Decimal(settings["utilisation"]) / flops_per_token
-    floor = Decimal(settings["accelerator_usd_per_hour"]) / (tokens_per_second * 3600) * 1_000_000
+    tokens_per_second = settings.peak_flops * settings.utilisation / flops_per_token
+    floor = settings.accelerator_usd_per_hour / (tokens_per_second * 3600) * 1_000_000
     return floor, {"basis": "estimate from active parameters", "active_params_b": model.params_active_b,
-                   "accelerator": settings.get("accelerator"), "source": settings.get("source")}
+                   "accelerator": settings.accelerator or None, "source": settings.source or None}
 
 
 def below_cost(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
@@ -144,11 +142,11 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
         return TestResult("independent_hosts", None, None, "no independent host price in the archive for this model")
     own = _usd(subject, at)
     cheapest = min(p for _, p in prices)
-    settings = config.analysis.get("independent_hosts", {})
+    settings = config.analysis.independent_hosts
     ratio = own / cheapest
-    if ratio >= Decimal(str(settings.get("near_ratio", "0.8"))):
+    if ratio >= settings.near_ratio:
         points, reading = "advantage", "near or above what independent hosts charge: sustainable for anyone with the weights"
-    elif ratio < Decimal(str(settings.get("far_ratio", "0.5"))):
+    elif ratio < settings.far_ratio:
         points, reading = "dumping", "far below every independent host: a subsidy signal"
     else:
         points, reading = None, "somewhat below independent hosts"
@@ -181,7 +179,7 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
 
 def durability(session: Session, config: Config, subject: PriceInterval, at: datetime,
                event: Event | None = None) -> TestResult:
-    held_days = int(config.analysis.get("durability", {}).get("held_days", 90))
+    held_days = config.analysis.durability.held_days
     if subject.promo:
         listed = f" (list price {subject.list_price})" if subject.list_price is not None else ""
         return TestResult("durability", "dumping", None, f"marked as a promotion{listed}: a temporary price",

@@ -53,6 +53,30 @@ def test_a_setting_of_the_wrong_type_or_range_is_a_config_error_before_any_fetch
     assert not (tmp_path / "a.sqlite").exists()
 
 
+@pytest.mark.parametrize("typo, message", [
+    (('margin_threshold = 0.10', 'margin_threshold = "ten"'),
+     "analysis.toml [home_vs_export]: Invalid decimal string - at `$.margin_threshold`"),
+    (('held_days = 90', 'held_days = "ninety"'), "analysis.toml [durability]: Expected `int`, got `str`"),
+    (('utilisation = "0.40"', 'utilisation = "0"'), "[cost_floor]: utilisation must be a positive number, not 0"),
+    (('node_usd_per_hour = "16"', 'node_usd_per_hour = "sixteen"'), "at `$.published[0].node_usd_per_hour`"),
+    (('far_ratio', 'farr_ratio'), "analysis.toml [independent_hosts]: unknown key(s) farr_ratio"),
+])
+def test_a_flaw_in_the_evidence_settings_stops_the_import_before_it_stores(tmp_path, typo, message):
+    """Each of these used to crash the weighing of the first cut, which rolled back the very
+    observation that held the cut: a typo in an analysis knob lost archive data."""
+    config = write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
+                                                 "urls": ["http://127.0.0.1:9/prices.json"]}])
+    analysis = config / "analysis.toml"
+    assert typo[0] in analysis.read_text()
+    analysis.write_text(analysis.read_text().replace(typo[0], typo[1], 1))
+    result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), "import", "litellm",
+                        str(LITELLM / "2026-01.json"), "--observed-at", "2026-01-05", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a.sqlite").exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
