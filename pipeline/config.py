@@ -230,6 +230,8 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any]:
 
 
 def _build(cls, data: dict[str, Any], where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table, not {type(data).__name__}")
     known = cls.__dataclass_fields__
     unknown = set(data) - set(known)
     if unknown:
@@ -245,26 +247,24 @@ def _source(raw: dict[str, Any]) -> Source:
     for key in ("id", "vendor", "parser", "urls", "currency", "market"):
         if key not in raw:
             raise ConfigError(f"{where}: missing '{key}'")
-    urls = raw["urls"]
-    if isinstance(urls, str) or not urls:
+    schedule = _build(Schedule, raw.get("schedule", {}), f"{where} schedule")
+    source = _build(Source, {**raw, "schedule": schedule}, where)  # types first: every URL is a string below
+    if not source.urls:
         raise ConfigError(f"{where}: 'urls' must be a non-empty list")
-    for url in urls:
+    for url in source.urls:
         if "@" in urlsplit(url).netloc:  # never echo it: the URL itself holds the secret
             raise ConfigError(f"{where}: a URL must not carry credentials (user:password@); "
                               "they would end up in logs and in the archive")
         if urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{where}: only http and https URLs are allowed, not {url!r}")
-    if raw["market"] not in ("intl", "cn"):
+    if source.market not in ("intl", "cn"):
         raise ConfigError(f"{where}: market must be 'intl' or 'cn'")
-    if raw.get("fetch", "direct") not in ("direct", "reader"):
+    if source.fetch not in ("direct", "reader"):
         raise ConfigError(f"{where}: fetch must be 'direct' or 'reader'")
-    schedule = _build(Schedule, dict(raw.get("schedule", {})), f"{where} schedule")
-    data = {**raw, "urls": tuple(urls), "schedule": schedule}
-    return _build(Source, data, where)
+    return source
 
 
 def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
-    raw = {**raw, "allowed_networks": tuple(raw.get("allowed_networks", ()))}
     settings = _build(FetchSettings, raw, "[fetch]")
     proxy = urlsplit(settings.proxy)
     if settings.proxy and not (proxy.scheme in ("http", "https") and proxy.hostname):
@@ -287,12 +287,18 @@ def _analysis(raw: dict[str, Any]) -> AnalysisSettings:
                                for name, table in raw.items()})
 
 
+def _array_of_tables(raw: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    entries = raw.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"{where}: '{key}' must be an array of tables ([[{key}]])")
+    return entries
+
+
 def _models(directory: Path) -> dict[str, CanonicalModel]:
     models: dict[str, CanonicalModel] = {}
     files = sorted((directory / "models").glob("*.toml")) if (directory / "models").is_dir() else []
     for path in files:
-        for raw in _read_toml(path, True).get("model", []):
-            raw = {**raw, "aliases": tuple(raw.get("aliases", ()))}
+        for raw in _array_of_tables(_read_toml(path, True), "model", path.name):
             model = _build(CanonicalModel, raw, f"{path.name} model {raw.get('id', '?')!r}")
             models[model.id] = model
     return models
@@ -304,7 +310,7 @@ def load_config(directory: str | Path | None = None) -> Config:
         raise ConfigError(f"config directory not found: {directory}")
     raw = _read_toml(directory / "sources.toml", True)
     sources: dict[str, Source] = {}
-    for entry in raw.get("source", []):
+    for entry in _array_of_tables(raw, "source", "sources.toml"):
         source = _source(entry)
         if source.id in sources:
             raise ConfigError(f"source {source.id!r} is defined twice")

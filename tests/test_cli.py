@@ -77,6 +77,32 @@ def test_a_flaw_in_the_evidence_settings_stops_the_import_before_it_stores(tmp_p
     assert not (tmp_path / "a.sqlite").exists()
 
 
+SOURCE = """
+id = "litellm"
+vendor = "LiteLLM"
+parser = "litellm"
+currency = "USD"
+market = "intl"
+"""
+
+
+@pytest.mark.parametrize("sources_toml, message", [
+    ("fetch = 5\n[[source]]" + SOURCE + 'urls = ["https://x.example/"]\n', "[fetch]: must be a table, not int"),
+    ("[source]" + SOURCE + 'urls = ["https://x.example/"]\n', "'source' must be an array of tables ([[source]])"),
+    ("[[source]]" + SOURCE + "urls = [5]\n", "source 'litellm': Expected `str`, got `int` - at `$.urls[0]`"),
+    ("[[source]]" + SOURCE + 'urls = ["https://x.example/"]\nschedule = 5\n', "schedule: must be a table, not int"),
+])
+def test_a_config_of_the_wrong_shape_is_one_line(tmp_path, sources_toml, message):
+    """Each of these crashed the loader itself with a TypeError or an AttributeError."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.toml").write_text(sources_toml)
+    result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), "status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
