@@ -75,26 +75,36 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
+def _shipped_revisions() -> list[str]:
+    """The migrations this version carries: files are named after their revision (0004_alert_watermark.py is 0004)."""
+    return sorted(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 def head_revision() -> str:
-    """The newest migration: files are named after their revision (0004_alert_watermark.py is 0004)."""
-    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+    """The newest migration."""
+    return _shipped_revisions()[-1]
 
 
-def _at_head(engine: Engine) -> bool:
-    """Whether the schema is already current, read without loading Alembic (a tenth of a
-    second of every command's start-up)."""
+def _schema_revisions(engine: Engine) -> list[str]:
+    """The revisions the database's schema is at (none for a new one), read without loading
+    Alembic (a tenth of a second of every command's start-up)."""
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
-            return False
+            return []
         current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         connection.rollback()
-    return current == [head_revision()]
+    return current
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (Alembic)."""
-    if _at_head(engine):
+    current = _schema_revisions(engine)
+    if current == [head_revision()]:
         return
+    newer = sorted(set(current) - set(_shipped_revisions()))
+    if newer:  # a downgraded pricewatch must not run migrations over an archive it cannot read
+        raise DatabaseUnavailable(f"the archive's schema is at revision {newer[0]}, newer than this pricewatch "
+                                  f"knows (its newest is {head_revision()}); upgrade pricewatch")
     from alembic import command
     from alembic.config import Config
 
