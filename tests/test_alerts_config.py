@@ -58,6 +58,8 @@ def test_rule_filters(rule, values, expected):
     ({"smtp": {"tls": "ssl"}}, "tls must be one of starttls, implicit, none"),
     ({"smtp": {"tls": "none", "username_env": "U", "password_env": "P"}}, "refusing to send credentials"),
     ({"smtp": {"password": "hunter2"}}, "unknown key(s) password"),
+    ({"smtp": {"timeout_seconds": -1}}, "timeout_seconds must be above 0"),
+    ({"smtp": {"port": 0}}, "port must be from 1 to 65535"),
     ({"operator": {"recipients": ["ops@example.org"], "failures_in_a_row": -1}}, "failures_in_a_row must be"),
 ])
 def test_flaws_are_config_errors(tmp_path, alerts, message):

@@ -175,6 +175,10 @@ def _smtp(data: dict[str, Any]) -> SMTPSettings:
     )
     if settings.tls not in TLS_MODES:
         raise ConfigError(f"alerts.toml [smtp]: tls must be one of {', '.join(TLS_MODES)}")
+    if not 0 < settings.port < 65536:
+        raise ConfigError("alerts.toml [smtp]: port must be from 1 to 65535")
+    if not 0 < settings.timeout_seconds <= 86_400:  # the socket refuses a negative one, mid-delivery
+        raise ConfigError("alerts.toml [smtp]: timeout_seconds must be above 0 and at most a day")
     if settings.username_env and not settings.password_env:
         raise ConfigError("alerts.toml [smtp]: username_env is set but password_env is not")
     if settings.username_env and settings.tls == "none":
