@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pricewatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return EXIT_OK
     except Exception as error:  # the driver's failures are one line too; anything else is a bug to show whole
         from db.session import driver_failure
 
@@ -152,8 +154,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"pricewatch: {failure.line()}", file=sys.stderr)
         return EXIT_FAILED
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 def open_database(args, config: Config, *, migrate: bool = True):

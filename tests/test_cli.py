@@ -198,3 +198,14 @@ def test_building_the_cli_loads_no_database_layer(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    """`pricewatch parse ... | head -1` and the like: a closed pipe is exit 0 and no traceback."""
+    child = subprocess.Popen([sys.executable, "-m", "pipeline", "parse", "litellm", str(LITELLM / "2026-01.json")],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    child.stdout.close()  # before the child writes: its first write meets a closed pipe
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0
+    assert "Traceback" not in stderr
