@@ -162,11 +162,17 @@ def open_database(args, config: Config, *, migrate: bool = True):
     return Database(database_url(args.db), migrate=migrate)
 
 
-def read_file(path: str) -> bytes:
+def read_file(path: str, limit: int) -> bytes:
+    """A saved page, up to `limit` bytes (the fetcher's cap on a decompressed page: a larger
+    file could never have been fetched, and is more likely a wrong path than a price list)."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            content = handle.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(content) > limit:
+        raise InputError(f"{path} is larger than {limit:,} bytes ([fetch] max_decompressed_bytes)")
+    return content
 
 
 def today_utc() -> datetime:

@@ -39,7 +39,7 @@ def cmd_parse(args, config: Config) -> int:
     from scrapers import Page
 
     source = config.source(args.source)
-    content = read_file(args.file)
+    content = read_file(args.file, config.fetch.max_decompressed_bytes)
     on = parse_when(args.observed_at) if args.observed_at else today_utc()
     quotes_by_page, _version = parse_pages(source, [Page(content, source.urls[0], _content_type(args.file))])
     rows = [quote_json(p, source=source.id, vendor=source.vendor, market=source.market,
@@ -63,7 +63,7 @@ def cmd_import(args, config: Config) -> int:
     if observed_at > today_utc():  # a typo such as 2062 would stand as the source's latest observation for decades
         raise InputError(f"--observed-at {observed_at.isoformat()} is in the future; an import records a page "
                          "as it was seen then")
-    content = read_file(args.file)
+    content = read_file(args.file, config.fetch.max_decompressed_bytes)
     db = open_database(args, config)
     page = Fetched(url=source.urls[0], final_url=source.urls[0], status=200, content=content,
                    content_type=_content_type(args.file), fetched_at=observed_at)

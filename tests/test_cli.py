@@ -209,3 +209,18 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     stderr = child.stderr.read().decode()
     assert child.wait(timeout=120) == 0
     assert "Traceback" not in stderr
+
+
+def test_a_saved_page_above_the_fetchers_cap_is_refused_unread(tmp_path):
+    """`import` and `parse` read a local file with the cap a fetched page has, not whole: a
+    wrong path to a disk image should not fill the memory."""
+    config = write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
+                                                 "urls": ["http://127.0.0.1:9/prices.json"]}],
+                          max_decompressed_bytes=1000)
+    page = LITELLM / "2026-01.json"
+    for command in (["parse", "litellm", str(page)],
+                    ["import", "litellm", str(page), "--observed-at", "2026-01-05"]):
+        result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), *command, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"pricewatch: {page} is larger than 1,000 bytes ([fetch] max_decompressed_bytes)"
+    assert not (tmp_path / "a.sqlite").exists()
