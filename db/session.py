@@ -98,13 +98,13 @@ def _schema_revisions(engine: Engine) -> list[str]:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (Alembic)."""
-    current = _schema_revisions(engine)
-    if current == [head_revision()]:
+    current, shipped = _schema_revisions(engine), _shipped_revisions()
+    if current == shipped[-1:]:
         return
-    newer = sorted(set(current) - set(_shipped_revisions()))
+    newer = sorted(set(current) - set(shipped))
     if newer:  # a downgraded pricewatch must not run migrations over an archive it cannot read
         raise DatabaseUnavailable(f"the archive's schema is at revision {newer[0]}, newer than this pricewatch "
-                                  f"knows (its newest is {head_revision()}); upgrade pricewatch")
+                                  f"knows (its newest is {shipped[-1]}); upgrade pricewatch")
     from alembic import command
     from alembic.config import Config
 

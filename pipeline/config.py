@@ -113,8 +113,8 @@ class PublishedServing:
     node_usd_per_hour: Decimal
     output_tokens_per_second: Decimal
     input_tokens_per_second: Decimal | None = None
-    measured_on: str = ""
-    source: str = ""
+    measured_on: str | None = None
+    source: str | None = None
 
     def __post_init__(self) -> None:
         _positive(self, "node_usd_per_hour", "output_tokens_per_second", "input_tokens_per_second")
@@ -122,11 +122,11 @@ class PublishedServing:
 
 @dataclass(frozen=True)
 class CostFloor:
-    accelerator: str = ""
+    accelerator: str | None = None
     accelerator_usd_per_hour: Decimal | None = None
     peak_flops: Decimal | None = None
     utilisation: Decimal | None = None
-    source: str = ""
+    source: str | None = None
     published: tuple[PublishedServing, ...] = ()
 
     def __post_init__(self) -> None:

@@ -99,7 +99,7 @@ def cost_floor(config: Config, canonical: str, vendor: str) -> tuple[Decimal, di
         if published.vendor == vendor and canonical in published.models:
             floor = published.node_usd_per_hour / (published.output_tokens_per_second * 3600)
             return floor * 1_000_000, {"basis": "vendor-published serving figures",
-                                       "measured_on": published.measured_on or None, "source": published.source or None}
+                                       "measured_on": published.measured_on, "source": published.source}
     model = config.models.get(canonical)
     if not model or not model.open_weights or not model.params_active_b or not settings.can_estimate:
         return None
@@ -107,7 +107,7 @@ def cost_floor(config: Config, canonical: str, vendor: str) -> tuple[Decimal, di
     tokens_per_second = settings.peak_flops * settings.utilisation / flops_per_token
     floor = settings.accelerator_usd_per_hour / (tokens_per_second * 3600) * 1_000_000
     return floor, {"basis": "estimate from active parameters", "active_params_b": model.params_active_b,
-                   "accelerator": settings.accelerator or None, "source": settings.source or None}
+                   "accelerator": settings.accelerator, "source": settings.source}
 
 
 def below_cost(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
