@@ -21,6 +21,19 @@ def pricewatch(*args, cwd, env=None):
                           env=environment, timeout=120)
 
 
+def assert_one_line(result, exit_code: int, message: str) -> None:
+    """The CLI's contract for bad input: this exit status, and one line holding `message`, no traceback."""
+    assert result.returncode == exit_code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def litellm_config(tmp_path, **fetch):
+    """A config with one LiteLLM source on a port nothing answers: these tests never fetch."""
+    return write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
+                                               "urls": ["http://127.0.0.1:9/prices.json"]}], **fetch)
+
+
 @pytest.mark.parametrize("args, message", [
     (["parse", "nosuch", "x"], "unknown source 'nosuch'"),
     (["parse", "litellm", "/no/such/file"], "cannot read /no/such/file"),
@@ -30,9 +43,7 @@ def pricewatch(*args, cwd, env=None):
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = pricewatch(*args, cwd=tmp_path)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert_one_line(result, 2, message)
 
 
 @pytest.mark.parametrize("fetch, message", [
@@ -44,12 +55,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 ])
 def test_a_setting_of_the_wrong_type_or_range_is_a_config_error_before_any_fetch(tmp_path, fetch, message):
     """Each of these crashed mid-run, after fetching, or (obey_robots = "no") was read as true."""
-    config = write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
-                                                 "urls": ["http://127.0.0.1:9/prices.json"]}], **fetch)
+    config = litellm_config(tmp_path, **fetch)
     result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), "run", cwd=tmp_path)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert_one_line(result, 2, message)
     assert not (tmp_path / "a.sqlite").exists()
 
 
@@ -64,16 +72,13 @@ def test_a_setting_of_the_wrong_type_or_range_is_a_config_error_before_any_fetch
 def test_a_flaw_in_the_evidence_settings_stops_the_import_before_it_stores(tmp_path, typo, message):
     """Each of these used to crash the weighing of the first cut, which rolled back the very
     observation that held the cut: a typo in an analysis knob lost archive data."""
-    config = write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
-                                                 "urls": ["http://127.0.0.1:9/prices.json"]}])
+    config = litellm_config(tmp_path)
     analysis = config / "analysis.toml"
     assert typo[0] in analysis.read_text()
     analysis.write_text(analysis.read_text().replace(typo[0], typo[1], 1))
     result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), "import", "litellm",
                         str(LITELLM / "2026-01.json"), "--observed-at", "2026-01-05", cwd=tmp_path)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert_one_line(result, 2, message)
     assert not (tmp_path / "a.sqlite").exists()
 
 
@@ -98,9 +103,7 @@ def test_a_config_of_the_wrong_shape_is_one_line(tmp_path, sources_toml, message
     config.mkdir()
     (config / "sources.toml").write_text(sources_toml)
     result = pricewatch("--config", str(config), "--db", str(tmp_path / "a.sqlite"), "status", cwd=tmp_path)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert_one_line(result, 2, message)
 
 
 def _closed_port() -> int:
@@ -122,10 +125,8 @@ def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_p
     (tmp_path / "a-directory.sqlite").mkdir()
     (tmp_path / "not-sqlite.sqlite").write_text("a page someone saved under the wrong name\n")
     result = pricewatch("--db", database.format(port=_closed_port()), "status", cwd=tmp_path)
-    assert result.returncode == exit_code, result.stderr
-    assert message in result.stderr
+    assert_one_line(result, exit_code, message)
     assert "s3cret" not in result.stderr
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_database_failing_mid_command_is_one_line_and_exit_1(tmp_path):
@@ -214,9 +215,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
 def test_a_saved_page_above_the_fetchers_cap_is_refused_unread(tmp_path):
     """`import` and `parse` read a local file with the cap a fetched page has, not whole: a
     wrong path to a disk image should not fill the memory."""
-    config = write_config(tmp_path / "config", [{"id": "litellm", "parser": "litellm",
-                                                 "urls": ["http://127.0.0.1:9/prices.json"]}],
-                          max_decompressed_bytes=1000)
+    config = litellm_config(tmp_path, max_decompressed_bytes=1000)
     page = LITELLM / "2026-01.json"
     for command in (["parse", "litellm", str(page)],
                     ["import", "litellm", str(page), "--observed-at", "2026-01-05"]):
