@@ -14,7 +14,7 @@ import sys
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
-from pipeline.config import Config, load_config
+from pipeline.config import load_config
 from pipeline.errors import InputError, PricewatchError
 from pipeline.output import FORMATS
 
@@ -156,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def open_database(args, config: Config, *, migrate: bool = True):
+def open_database(args):
+    """The archive named by --db (or the default), its schema brought up to date."""
     from db.session import Database, database_url
 
-    return Database(database_url(args.db), migrate=migrate)
+    return Database(database_url(args.db))
 
 
 def read_file(path: str, limit: int) -> bytes:

@@ -64,7 +64,7 @@ def cmd_import(args, config: Config) -> int:
         raise InputError(f"--observed-at {observed_at.isoformat()} is in the future; an import records a page "
                          "as it was seen then")
     content = read_file(args.file, config.fetch.max_decompressed_bytes)
-    db = open_database(args, config)
+    db = open_database(args)
     page = Fetched(url=source.urls[0], final_url=source.urls[0], status=200, content=content,
                    content_type=_content_type(args.file), fetched_at=observed_at)
     result = ingest(db, config, source, [page], observed_at)
@@ -87,7 +87,7 @@ def cmd_run(args, config: Config) -> int:
         sources = [s for s in config.sources.values() if s.enabled]
     if not sources:
         raise ConfigError("no enabled sources to run")
-    db = open_database(args, config)
+    db = open_database(args)
     results = _with_progress(lambda on_done: run_all(db, config, sources, on_done=on_done), len(sources))
     for result in results:
         print(result.line())
@@ -136,7 +136,7 @@ def cmd_prices(args, config: Config) -> int:
     from pipeline.report.compare import WIDE_DIMENSIONS, for_terminal, wide_columns, wide_table
 
     at = moment_arg(args.at)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         found = prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
     if args.long:
@@ -164,7 +164,7 @@ def cmd_history(args, config: Config) -> int:
     from pipeline.output import plain
     from pipeline.report.compare import for_terminal
 
-    db = open_database(args, config)
+    db = open_database(args)
     since, until = span_args(args.since, args.until)
     names = sorted({args.model, config.canonical(args.model)})
     with db.session() as session:
@@ -199,7 +199,7 @@ def cmd_status(args, config: Config) -> int:
     from db.queries import source_status
     from pipeline.schedule import next_runs
 
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         health = source_status(session)
         upcoming = next_runs(session, config)  # empty when no source has a schedule
@@ -221,7 +221,7 @@ def cmd_status(args, config: Config) -> int:
 
 
 def db_upgrade(args, config: Config) -> int:
-    db = open_database(args, config)
+    db = open_database(args)
     print(f"database at the newest schema: {db.engine.url.render_as_string(hide_password=True)}")
     return EXIT_OK
 
@@ -229,7 +229,7 @@ def db_upgrade(args, config: Config) -> int:
 def db_stats(args, config: Config) -> int:
     from db.queries import snapshot_bytes_total, table_counts
 
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         counts = table_counts(session)
         snapshots, raw, stored = snapshot_bytes_total(session)
@@ -260,7 +260,7 @@ def cmd_events(args, config: Config) -> int:
     from db.queries import events
 
     since, until = span_args(args.since, args.until)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         rows = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, kind=args.kind)]
     columns = EVENT_COLUMNS if args.format == "json" else [c for c in EVENT_COLUMNS if c != "evidence"]
@@ -281,7 +281,7 @@ def cmd_explain(args, config: Config) -> int:
     from db.models import Event
     from pipeline.evidence import weigh_event
 
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         event = session.get(Event, args.event_id)
         if event is None:
@@ -306,7 +306,7 @@ def cmd_analyze(args, config: Config) -> int:
     from pipeline.evidence import weigh
 
     at = moment_arg(args.at)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         rows = [r.interval for r in prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
                 if args.model in (r.interval.model, r.interval.canonical_model) and not r.superseded]

@@ -54,7 +54,7 @@ def cmd_list(args, config: Config) -> int:
 
     from db.models import Observation
 
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         query = select(Observation).order_by(Observation.observed_at, Observation.id)
         if args.show_all:
@@ -140,7 +140,7 @@ def cmd_release(args, config: Config) -> int:
     from pipeline.store import materialise, quote_set
 
     alerts = alert_settings(config)  # a flawed alerts.toml is a usage error before anything changes
-    db = open_database(args, config)
+    db = open_database(args)
     source = config.source(_source_of(db, args.observation_id))
     with source_lock(db, source.id) as held:
         if not held:
@@ -175,7 +175,7 @@ def cmd_release(args, config: Config) -> int:
 
 
 def cmd_reject(args, config: Config) -> int:
-    db = open_database(args, config)
+    db = open_database(args)
     with db.transaction() as session:
         observation = _held(session, args.observation_id, ("quarantined",))
         observation.status = "rejected"

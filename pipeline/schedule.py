@@ -306,7 +306,7 @@ def cmd_serve(args, config: Config) -> int:
     if not plans:
         raise ConfigError("no enabled source has a schedule (cron or interval_minutes) in sources.toml")
     _log_to_stderr(args.verbose)
-    db = open_database(args, config)
+    db = open_database(args)
     fetcher = Fetcher(config.fetch, robots_store=RobotsArchive(db))
     stopping = threading.Event()
     jobs = _Jobs(db, config, fetcher, stopping)

@@ -50,7 +50,7 @@ def cmd_test(args, config: Config) -> int:
 def cmd_pending(args, config: Config) -> int:
     from pipeline.alerts.outbox import listing
 
-    db = open_database(args, config)
+    db = open_database(args)
     rows = [{column: getattr(message, column) for column in PENDING_COLUMNS}
             for message in listing(db, include_sent=args.all)]
     render(rows, PENDING_COLUMNS, args.format)
@@ -61,7 +61,7 @@ def cmd_flush(args, config: Config) -> int:
     from pipeline.alerts.outbox import flush
 
     settings = alert_settings(config)
-    db = open_database(args, config)
+    db = open_database(args)
     report = flush(db, settings)
     print(f"alerts: {report.line()}")
     if report.error:

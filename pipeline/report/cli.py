@@ -53,7 +53,7 @@ def cmd_compare(args, config: Config) -> int:
     from pipeline.report.compare import PEER_COLUMNS, for_terminal, peer_table
 
     at = moment_arg(args.at)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         rows = peer_table(session, config, at, dimension=args.dimension, group=args.group)
     if not rows:
@@ -72,7 +72,7 @@ def cmd_chart(args, config: Config) -> int:
     path = Path(args.output)
     chart.image_format(path)
     since, until = span_args(args.since, args.until)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         series = chart.build_series(session, config, args.models, dimension=args.dimension, currency=args.currency,
                                     since=since, until=until, sources=args.source)
@@ -95,7 +95,7 @@ def cmd_report(args, config: Config) -> int:
 
     at = moment_arg(args.at)
     path = Path(args.output)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         page = render_report(session, config, at, aggregators=args.aggregators)
     try:
@@ -112,7 +112,7 @@ def cmd_export(args, config: Config) -> int:
     path = Path(args.output)
     fmt = format_for(path, args.format)
     since, until = span_args(args.since, args.until)
-    db = open_database(args, config)
+    db = open_database(args)
     with db.session() as session:
         count = export(session, path, fmt, since=since, until=until)
     print(f"wrote {path}: {count} price intervals ({fmt})")
