@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 import msgspec
@@ -49,8 +50,8 @@ class Source:
     parser: str
     urls: tuple[str, ...]
     currency: str
-    market: str
-    fetch: str = "direct"
+    market: Literal["intl", "cn"]
+    fetch: Literal["direct", "reader"] = "direct"
     aggregator: bool = False
     enabled: bool = True
     schedule: Schedule = Schedule()
@@ -229,7 +230,7 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _build(cls, data: dict[str, Any], where: str):
+def typed_table(cls, data: dict[str, Any], where: str):
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table, not {type(data).__name__}")
     known = cls.__dataclass_fields__
@@ -239,7 +240,22 @@ def _build(cls, data: dict[str, Any], where: str):
     try:
         return msgspec.convert(data, cls)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}{_choices(cls, str(exc))}") from None
+
+
+def _choices(cls, message: str) -> str:
+    """For a value outside a Literal field's choices, the choices (msgspec names only the value)."""
+    field = re.search(r"Invalid enum value .* at `\$\.(\w+)", message)
+    if not field:
+        return ""
+    pending, choices = [get_type_hints(cls).get(field[1])], []
+    while pending:
+        hint = pending.pop()
+        if get_origin(hint) is Literal:
+            choices += get_args(hint)
+        else:
+            pending += [arg for arg in get_args(hint) if arg is not Ellipsis]
+    return f" (expected one of: {', '.join(map(str, choices))})" if choices else ""
 
 
 def _source(raw: dict[str, Any]) -> Source:
@@ -247,8 +263,8 @@ def _source(raw: dict[str, Any]) -> Source:
     for key in ("id", "vendor", "parser", "urls", "currency", "market"):
         if key not in raw:
             raise ConfigError(f"{where}: missing '{key}'")
-    schedule = _build(Schedule, raw.get("schedule", {}), f"{where} schedule")
-    source = _build(Source, {**raw, "schedule": schedule}, where)  # types first: every URL is a string below
+    schedule = typed_table(Schedule, raw.get("schedule", {}), f"{where} schedule")
+    source = typed_table(Source, {**raw, "schedule": schedule}, where)  # types first: every URL is a string below
     if not source.urls:
         raise ConfigError(f"{where}: 'urls' must be a non-empty list")
     for url in source.urls:
@@ -257,15 +273,11 @@ def _source(raw: dict[str, Any]) -> Source:
                               "they would end up in logs and in the archive")
         if urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"{where}: only http and https URLs are allowed, not {url!r}")
-    if source.market not in ("intl", "cn"):
-        raise ConfigError(f"{where}: market must be 'intl' or 'cn'")
-    if source.fetch not in ("direct", "reader"):
-        raise ConfigError(f"{where}: fetch must be 'direct' or 'reader'")
     return source
 
 
 def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
-    settings = _build(FetchSettings, raw, "[fetch]")
+    settings = typed_table(FetchSettings, raw, "[fetch]")
     proxy = urlsplit(settings.proxy)
     if settings.proxy and not (proxy.scheme in ("http", "https") and proxy.hostname):
         raise ConfigError("[fetch]: proxy must be an http:// or https:// URL")  # not echoed: it may hold a password
@@ -283,11 +295,11 @@ def _analysis(raw: dict[str, Any]) -> AnalysisSettings:
     unknown = set(raw) - set(section_types)
     if unknown:
         raise ConfigError(f"analysis.toml: unknown table(s) {', '.join(sorted(unknown))}")
-    return AnalysisSettings(**{name: _build(section_types[name], table, f"analysis.toml [{name}]")
+    return AnalysisSettings(**{name: typed_table(section_types[name], table, f"analysis.toml [{name}]")
                                for name, table in raw.items()})
 
 
-def _array_of_tables(raw: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+def array_of_tables(raw: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
     entries = raw.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise ConfigError(f"{where}: '{key}' must be an array of tables ([[{key}]])")
@@ -298,8 +310,8 @@ def _models(directory: Path) -> dict[str, CanonicalModel]:
     models: dict[str, CanonicalModel] = {}
     files = sorted((directory / "models").glob("*.toml")) if (directory / "models").is_dir() else []
     for path in files:
-        for raw in _array_of_tables(_read_toml(path, True), "model", path.name):
-            model = _build(CanonicalModel, raw, f"{path.name} model {raw.get('id', '?')!r}")
+        for raw in array_of_tables(_read_toml(path, True), "model", path.name):
+            model = typed_table(CanonicalModel, raw, f"{path.name} model {raw.get('id', '?')!r}")
             models[model.id] = model
     return models
 
@@ -310,7 +322,7 @@ def load_config(directory: str | Path | None = None) -> Config:
         raise ConfigError(f"config directory not found: {directory}")
     raw = _read_toml(directory / "sources.toml", True)
     sources: dict[str, Source] = {}
-    for entry in _array_of_tables(raw, "source", "sources.toml"):
+    for entry in array_of_tables(raw, "source", "sources.toml"):
         source = _source(entry)
         if source.id in sources:
             raise ConfigError(f"source {source.id!r} is defined twice")
@@ -319,7 +331,7 @@ def load_config(directory: str | Path | None = None) -> Config:
         directory=directory,
         sources=sources,
         fetch=_fetch_settings(raw.get("fetch", {})),
-        diff=_build(DiffSettings, raw.get("diff", {}), "[diff]"),
+        diff=typed_table(DiffSettings, raw.get("diff", {}), "[diff]"),
         models=_models(directory),
         analysis=_analysis(_read_toml(directory / "analysis.toml", False)),
         alerts=_read_toml(directory / "alerts.toml", False),

@@ -38,7 +38,7 @@ def test_a_flawed_alerts_file_stops_the_import_before_it_stores(tmp_path, db_url
     smtp.write_alerts(config, rule=[{"recipients": ["analyst@example.org"], "kinds": ["cuts"]}])
     assert import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z") == 2
     err = capsys.readouterr().err
-    assert err.startswith("pricewatch: alerts.toml rule 1: unknown kinds cuts") and len(err.splitlines()) == 1
+    assert err.startswith("pricewatch: alerts.toml rule 1: Invalid enum value 'cuts'") and len(err.splitlines()) == 1
     assert pricewatch(db_url, config, "prices", "--format", "json") == 0
     assert json.loads(capsys.readouterr().out) == []
 

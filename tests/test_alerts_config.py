@@ -49,18 +49,21 @@ def test_rule_filters(rule, values, expected):
 
 
 @pytest.mark.parametrize("alerts, message", [
-    ({"enabled": "yes"}, "'enabled' must be bool"),
+    ({"enabled": "yes"}, "alerts.toml: Expected `bool`, got `str` - at `$.enabled`"),
     ({"colour": "red"}, "unknown key(s) colour"),
-    ({"rule": [{"recipients": ["a@example.org"], "kinds": ["crash"]}]}, "unknown kinds crash"),
+    ({"rule": [{"recipients": ["a@example.org"], "kinds": ["crash"]}]}, "rule 1: Invalid enum value 'crash' - at `$.kinds[0]` (expected one of: cut, raise,"),
     ({"rule": [{"recipients": ["not an address"]}]}, "'not an address' is not a mail address"),
     ({"rule": [{"name": "empty", "recipients": []}]}, "rule 'empty': 'recipients' must name at least one"),
-    ({"rule": [{"recipients": ["a@example.org"], "min_change_pct": "lots"}]}, "'min_change_pct' must be a number"),
-    ({"smtp": {"tls": "ssl"}}, "tls must be one of starttls, implicit, none"),
+    ({"rule": [{"recipients": ["a@example.org"], "min_change_pct": "lots"}]}, "Invalid decimal string"),
+    ({"rule": [{"recipients": ["a@example.org"], "min_change_pct": "NaN"}]}, "'min_change_pct' must be a number"),
+    ({"rules": [{"recipients": ["a@example.org"]}]}, "unknown key(s) rules (rules are [[rule]] tables)"),
+    ({"smtp": {"port": 70000}}, "Expected `int` <= 65535 - at `$.port`"),
+    ({"smtp": {"tls": "ssl"}}, "(expected one of: starttls, implicit, none)"),
     ({"smtp": {"tls": "none", "username_env": "U", "password_env": "P"}}, "refusing to send credentials"),
     ({"smtp": {"password": "hunter2"}}, "unknown key(s) password"),
-    ({"smtp": {"timeout_seconds": -1}}, "timeout_seconds must be above 0"),
-    ({"smtp": {"port": 0}}, "port must be from 1 to 65535"),
-    ({"operator": {"recipients": ["ops@example.org"], "failures_in_a_row": -1}}, "failures_in_a_row must be"),
+    ({"smtp": {"timeout_seconds": -1}}, "Expected `float` > 0.0 - at `$.timeout_seconds`"),
+    ({"smtp": {"port": 0}}, "Expected `int` >= 1 - at `$.port`"),
+    ({"operator": {"recipients": ["ops@example.org"], "failures_in_a_row": -1}}, "[operator]: Expected `int` >= 0 - at `$.failures_in_a_row`"),
 ])
 def test_flaws_are_config_errors(tmp_path, alerts, message):
     import tomli_w

@@ -96,6 +96,8 @@ market = "intl"
     ("[source]" + SOURCE + 'urls = ["https://x.example/"]\n', "'source' must be an array of tables ([[source]])"),
     ("[[source]]" + SOURCE + "urls = [5]\n", "source 'litellm': Expected `str`, got `int` - at `$.urls[0]`"),
     ("[[source]]" + SOURCE + 'urls = ["https://x.example/"]\nschedule = 5\n', "schedule: must be a table, not int"),
+    ("[[source]]" + SOURCE.replace('"intl"', '"eu"') + 'urls = ["https://x.example/"]\n',
+     "Invalid enum value 'eu' - at `$.market` (expected one of: intl, cn)"),
 ])
 def test_a_config_of_the_wrong_shape_is_one_line(tmp_path, sources_toml, message):
     """Each of these crashed the loader itself with a TypeError or an AttributeError."""
