@@ -27,7 +27,7 @@ from db.session import Database
 from pipeline.archive import Archived, archive, sha256, snapshot_bytes
 from pipeline.config import Config, Source
 from pipeline.evidence import weigh_new_cuts
-from pipeline.errors import FetchError, LayoutDrift, NonNumericPrice, ParseError, PricewatchError
+from pipeline.errors import ConfigError, FetchError, LayoutDrift, NonNumericPrice, ParseError, PricewatchError
 from pipeline.fetch import Attempt, Fetched, Fetcher, Validators
 from pipeline.locks import source_lock
 from pipeline.normalise import Priced, normalise_all
@@ -339,11 +339,12 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             return SourceResult(source.id, "skipped", message="another run holds this source")
         try:
             try:
+                get_parser(source.parser)  # a misspelt parser name: no page to ask the vendor for
                 pages = fetch_source(fetcher, db, source, known)
             finally:
                 if fetched:
                     fetched()
-        except FetchError as error:
+        except (ConfigError, FetchError) as error:
             error.source = source.id
             record_failure(db, source, error, getattr(error, "attempts", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)

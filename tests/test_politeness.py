@@ -263,3 +263,23 @@ def test_the_user_agent_names_the_project_and_the_contact_url(tmp_path, db):
     shipped = load_config(REPO / "config").fetch
     agent = Fetcher(shipped).user_agent
     assert agent.startswith("pricewatch/") and shipped.contact_url and shipped.contact_url in agent
+
+
+def test_a_source_with_an_unknown_parser_fails_without_asking_its_host(tmp_path, db):
+    """A misspelt parser name is the config's fault: the vendor is not asked for a page that
+    nothing could read, and the other sources are stored as usual."""
+    with TimedServer() as server:
+        server.route("/robots.txt", "User-agent: *\nAllow: /\n")
+        server.route("/a.json", JANUARY)
+        server.route("/b.json", JANUARY)
+        config = load_config(write_config(tmp_path / "config", [
+            {"id": "a", "vendor": "litellm", "parser": "litellm", "urls": [f"{server.url}/a.json"], "aggregator": True},
+            {"id": "b", "vendor": "litellm", "parser": "litelm", "urls": [f"{server.url}/b.json"], "aggregator": True},
+        ]))
+        results = {r.source: r for r in run_all(db, config, list(config.sources.values()))}
+    assert results["a"].status == "ok"
+    assert (results["b"].status, results["b"].reason) == ("failed", "config_error")
+    assert "unknown parser 'litelm'" in results["b"].message
+    assert not server.visits_to("/b.json")
+    with db.session() as session:
+        assert session.scalars(select(Fetch.outcome).where(Fetch.source_id == "b")).all() == ["config_error"]
