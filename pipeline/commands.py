@@ -12,10 +12,10 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.fetch import Fetched
 from pipeline.output import render
 
-PRICE_COLUMNS = ["vendor", "source", "model", "dimension", "conditions", "price", "currency", "usd", "eur",
+PRICE_COLUMNS = ["vendor", "source", "model", "dimension", "conditions", "price", "currency", "unit", "usd", "eur",
                  "fx_date", "list_price", "promo", "market", "aggregator", "superseded", "first_seen", "last_seen",
                  "snapshot_id"]
-HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "currency", "usd", "eur", "fx_date",
+HISTORY_COLUMNS = ["source", "model", "dimension", "conditions", "price", "currency", "unit", "usd", "eur", "fx_date",
                    "list_price", "promo", "first_seen", "last_seen", "snapshot_id", "parser_version"]
 HISTORY_EVENT_COLUMNS = ["id", "observed_at", "kind", "source", "model", "dimension", "conditions", "old_price",
                          "new_price", "currency", "change_pct", "verdict", "snapshot_id"]
@@ -161,7 +161,7 @@ def cmd_prices(args, config: Config) -> int:
 def cmd_history(args, config: Config) -> int:
     """A model's price intervals (as listed, or by canonical id) and the events in the span."""
     from db.queries import events, history
-    from pipeline.output import plain
+    from pipeline.output import plain, unit_label
     from pipeline.report.compare import for_terminal
 
     db = open_database(args)
@@ -172,7 +172,7 @@ def cmd_history(args, config: Config) -> int:
         found = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, model=names)
                  if not args.dimension or e.dimension in (args.dimension, "")]
     rows = [{**{c: getattr(i, c, None) for c in HISTORY_COLUMNS}, "source": i.source_id,
-             "conditions": json.loads(i.conditions)} for i in intervals]
+             "conditions": json.loads(i.conditions), "unit": unit_label(i.unit)} for i in intervals]
     if not rows and not found:
         print(f"pricewatch: no history for model {args.model!r}", file=sys.stderr)
     if args.format == "json":

@@ -53,11 +53,15 @@ class SourceResult:
     quotes: int = 0
     events: list[int] = field(default_factory=list)
     changed: bool = False
+    first: bool = False  # the source's first observation: nothing to compare it with yet
     seconds: float = 0.0
 
     def line(self) -> str:
         if self.status == "ok":
-            detail = f"{self.quotes} prices, {len(self.events)} events" + ("" if self.changed else ", unchanged")
+            if self.first:
+                detail = f"{self.quotes} prices, first observation"
+            else:
+                detail = f"{self.quotes} prices, {len(self.events)} events" + ("" if self.changed else ", unchanged")
             return f"{self.source}: ok ({detail})" + (f"; {self.message}" if self.message else "")
         if self.status == "skipped":
             return f"{self.source}: skipped ({self.message})"
@@ -106,6 +110,8 @@ def parse_pages(source: Source, pages: list[Page]) -> tuple[list[list[Quote]], i
 _INSERT_FETCHES = insert(Fetch.__table__)
 _MARK_SUCCESS = (update(SourceHealth.__table__).where(SourceHealth.__table__.c.source_id == bindparam("source"))
                  .values(last_success_at=bindparam("at"), consecutive_failures=0))
+_ANY_OBSERVATION = select(Observation.__table__.c.id).where(
+    Observation.__table__.c.source_id == bindparam("source")).limit(1)
 _FIRST_SUCCESS = insert(SourceHealth.__table__).values(source_id=bindparam("source"), last_success_at=bindparam("at"),
                                                        consecutive_failures=0)
 
@@ -189,6 +195,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         unreadable, priced = error, []
     with _turn(db), db.transaction() as session:
+        first = session.execute(_ANY_OBSERVATION, {"source": source.id}).first() is None
         snapshots = _archive_pages(session, source, pages)
         if unreadable is not None:
             _hold_unreadable(session, source, observed_at, snapshots, unreadable)
@@ -200,8 +207,8 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
         _succeeded(session, source, observed_at)
         event_ids = [e.id for e in events]  # flushed by the store (_apply_events)
         weigh_new_cuts(session, config, event_ids)
-    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids,
-                          changed=bool(event_ids), seconds=time.monotonic() - started)
+    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=bool(event_ids),
+                          first=first, seconds=time.monotonic() - started)
     if status == "quarantined":
         result.message = "quarantined for review (pricewatch quarantine)"
     return result

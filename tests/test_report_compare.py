@@ -11,8 +11,10 @@ from decimal import Decimal
 import pytest
 
 from db.models import PriceInterval
+from db.queries import PriceRow
 from pipeline.cli import main
 from pipeline.report.compare import (
+    PROMOTION,
     SPECIAL_TIER,
     STANDARD_TIER,
     UNCONDITIONAL,
@@ -21,6 +23,7 @@ from pipeline.report.compare import (
     is_standard,
     moves,
     peer_table,
+    pick,
 )
 from tests.report_history import CNY_PER_EUR_DAY40, USD_PER_EUR_DAY40, at, build, write_config
 
@@ -42,6 +45,38 @@ def test_headline_prefers_unconditional_then_cheapest_standard_tier():
     assert headline([]) is None
     assert is_standard({"mode": "thinking", "context_tokens": {"min": 0, "max": 32000}})
     assert not is_standard({"fine_tuned": True}) and not is_standard({"tier": "free"})
+
+
+def test_a_promotion_is_no_standard_price():
+    """A promotional price (a flag beside the conditions, with the list price kept) is what a
+    customer pays only while it lasts: the regular tier is the headline when there is one."""
+    promo = PriceInterval(price=Decimal("0.28"), list_price=Decimal("1.10"), promo=True, conditions_key="{}")
+    assert headline([promo]) == (promo, PROMOTION)
+    long_context = interval("0.55", '{"context_tokens":{"max":null,"min":64000}}')
+    assert headline([promo, long_context]) == (long_context, STANDARD_TIER)
+
+
+def test_prices_in_other_units_never_stand_for_a_per_token_list():
+    """Google lists an image model's output per 1M tokens (120) and, in batch, per image
+    (0.067): the per-image price is not 1,800 times cheaper."""
+    per_token = PriceInterval(price=Decimal("120"), unit="token", conditions_key="{}")
+    per_image = PriceInterval(price=Decimal("0.067"), unit="image", conditions_key="{}")
+    assert headline([per_image, per_token]) == (per_token, UNCONDITIONAL)
+    assert headline([per_image]) == (per_image, UNCONDITIONAL)
+
+
+def test_an_aggregator_s_own_listing_stands_before_a_route_through_a_host(tmp_path):
+    """LiteLLM lists deepseek-chat under its own name (0.42) and as OpenRouter's route,
+    `openrouter/deepseek/deepseek-chat` (0.28): the model's own listing is its price."""
+    config = write_config(tmp_path / "config")
+
+    def row(model: str, price: str) -> PriceRow:
+        listed = PriceInterval(source_id="litellm", model=model, price=Decimal(price), currency="USD", unit="token",
+                               conditions_key="{}", aggregator=True, market="intl")
+        return PriceRow(listed, Decimal(price), None, None)
+
+    chosen = pick([row("openrouter/deepseek/deepseek-chat", "0.28"), row("deepseek-chat", "0.42")], config)
+    assert (chosen.row.interval.model, chosen.via, chosen.basis) == ("deepseek-chat", "aggregator", UNCONDITIONAL)
 
 
 def test_headline_steps_follow_the_headline_through_tier_changes_and_gaps():

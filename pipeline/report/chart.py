@@ -32,7 +32,7 @@ from db.models import Event, Observation, PriceInterval
 from db.queries import events, history, source_outages
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.report.compare import VIA_RANK, Steps, headline_steps, via
+from pipeline.report.compare import VIA_RANK, Steps, headline_steps, route_depth, via
 
 # Drawn in this order, larger first, so that a cut or raise shows on top of a tier change
 # observed at the same moment.
@@ -87,6 +87,9 @@ def build_series(session: Session, config: Config, models: Sequence[str], *, dim
         if not sources or interval.source_id in sources:
             key = (config.canonical(interval.model), interval.source_id, interval.currency)
             lists.setdefault(key, []).append(interval)
+    for (canonical, _, _), group in lists.items():  # an aggregator's own listing, not a route through a host
+        depth = min(route_depth(i.model, canonical) for i in group)
+        group[:] = [i for i in group if route_depth(i.model, canonical) == depth]
     if not sources:
         rank = {key: VIA_RANK[via(group[0], config)] for key, group in lists.items()}
         best: dict[str, int] = {}

@@ -5,8 +5,12 @@ resellers, by aggregators, and in tiers (context length, batch, off-peak, flex).
 one number per model side by side, `headline()` picks, within one price list (a source's
 prices of one model, dimension and currency), the unconditional price, or else the cheapest
 *standard* tier (no batch, off-peak, promotion or special service tier), and says which it
-took.  `pick()` then prefers the model's own vendor over a reseller and a reseller over an
-aggregator, the international list over the home market, and USD over other currencies.
+took.  Prices in different units (per 1M tokens, per image, per second) are never weighed
+against each other: a headline is per 1M tokens when the list has such a price.  `pick()`
+then prefers the model's own vendor over a reseller and a reseller over an aggregator, within
+an aggregator the model's own listing over a route through a named host (`deepseek/deepseek-chat`
+over `openrouter/deepseek/deepseek-chat`), the international list over the home market, and
+USD over other currencies.
 `headline_steps()` follows a list's headline through time, for charts and for dating moves.
 Every row keeps its source, dates and snapshot id.
 """
@@ -27,11 +31,12 @@ from db.models import PriceInterval
 from db.queries import PriceRow, history, prices_at
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.output import significant
+from pipeline.output import significant, unit_label
 
 WIDE_DIMENSIONS = ("input", "cached_input", "output")
 UNCONDITIONAL, STANDARD_TIER, SPECIAL_TIER = "unconditional", "cheapest standard tier", "cheapest special tier"
-BASIS_RANK = {UNCONDITIONAL: 0, STANDARD_TIER: 1, SPECIAL_TIER: 2}
+PROMOTION = "promotional price"
+BASIS_RANK = {UNCONDITIONAL: 0, STANDARD_TIER: 1, PROMOTION: 2, SPECIAL_TIER: 3}
 VIA_RANK = {"vendor": 0, "reseller": 1, "aggregator": 2}
 SPECIAL_SERVICE_TIERS = {"flex", "priority", "free", "low_latency"}
 RATIO_PLACES = Decimal("0.01")
@@ -40,24 +45,36 @@ Steps = list[tuple[datetime, Decimal | None]]
 
 
 def is_standard(conditions: dict[str, Any]) -> bool:
-    """A price a customer pays by default.  Context-length tiers, peak hours and thinking modes
-    are standard; batch, fine-tuned, off-peak, promotional and flex / priority / free /
-    low-latency service tiers are not."""
-    if conditions.get("batch") or conditions.get("fine_tuned") or conditions.get("promo"):
+    """Conditions a customer pays by default.  Context-length tiers, peak hours and thinking
+    modes are standard; batch, fine-tuned, off-peak and flex / priority / free / low-latency
+    service tiers are not (nor is a promotion, a flag on the price: see headline)."""
+    if conditions.get("batch") or conditions.get("fine_tuned"):
         return False
     if conditions.get("tier") in SPECIAL_SERVICE_TIERS:
         return False
     return conditions.get("time_window") in (None, "peak", "standard")
 
 
+def headline_unit(intervals: Iterable[PriceInterval]) -> str | None:
+    """The unit a list's headline is in: per token (1M) when it has such a price."""
+    units = {i.unit for i in intervals}
+    return "token" if "token" in units else min(units, default=None)
+
+
 def headline(intervals: Sequence[PriceInterval]) -> tuple[PriceInterval, str] | None:
-    """The one price that stands for a list, and the basis on which it was chosen."""
-    unconditional = [i for i in intervals if i.conditions_key == "{}"]
+    """The one price that stands for a list, and the basis on which it was chosen.  A
+    promotion is not standard: it is what a customer pays only while it lasts."""
+    unit = headline_unit(intervals)
+    intervals = [i for i in intervals if i.unit == unit]
+    unconditional = [i for i in intervals if i.conditions_key == "{}" and not i.promo]
     if unconditional:
         return min(unconditional, key=lambda i: i.price), UNCONDITIONAL
     standard = [i for i in intervals if is_standard(json.loads(i.conditions_key))]
+    regular = [i for i in standard if not i.promo]
+    if regular:
+        return min(regular, key=lambda i: (i.price, i.conditions_key)), STANDARD_TIER
     if standard:
-        return min(standard, key=lambda i: (i.price, i.conditions_key)), STANDARD_TIER
+        return min(standard, key=lambda i: (i.price, i.conditions_key)), PROMOTION
     if intervals:
         return min(intervals, key=lambda i: (i.price, i.conditions_key)), SPECIAL_TIER
     return None
@@ -79,7 +96,10 @@ def headline_steps(intervals: Sequence[PriceInterval], value: Callable[[PriceInt
     A price is known at observations only and holds until one shows another, so the value can
     change only where an interval starts, at the first observation (of `observed`, the
     source's) after one was last seen (the model or tier may be gone there), and where one of
-    the source's `outages` starts or ends.  The last step marks where the list ends."""
+    the source's `outages` starts or ends.  The last step marks where the list ends.  The
+    steps stay in one unit, the headline unit of the whole list."""
+    unit = headline_unit(intervals)
+    intervals = [i for i in intervals if i.unit == unit]
     first, last = min(i.first_seen for i in intervals), max(i.last_seen for i in intervals)
     moments = {i.first_seen for i in intervals} | {i.last_seen for i in intervals}
     for interval in intervals:
@@ -112,22 +132,33 @@ def via(interval: PriceInterval, config: Config) -> str:
     return "vendor" if model is None or model.vendor == interval.vendor else "reseller"
 
 
+def route_depth(listed_as: str, canonical: str) -> int:
+    """0 for a model listed under its own id; else how many path segments precede the name:
+    1 for `deepseek/deepseek-chat`, 2 for a route through a host, `openrouter/deepseek/deepseek-chat`."""
+    return 0 if listed_as.lower() == canonical.lower() else listed_as.count("/")
+
+
 @dataclass
 class Pick:
     row: PriceRow
     basis: str
     via: str
+    depth: int
 
 
 def pick(rows: Iterable[PriceRow], config: Config) -> Pick | None:
-    """The price that stands for a model: its headline in the most authoritative list."""
-    lists: dict[tuple[str, str], list[PriceRow]] = {}
+    """The price that stands for a model: its headline in the most authoritative list, per
+    1M tokens when any list has such a price."""
+    lists: dict[tuple[str, str, str], list[PriceRow]] = {}
     for row in rows:
-        lists.setdefault((row.interval.source_id, row.interval.currency), []).append(row)
-    candidates = [Pick(*headline_row(listed), via(listed[0].interval, config)) for listed in lists.values()]
+        lists.setdefault((row.interval.source_id, row.interval.model, row.interval.currency), []).append(row)
+    unit = headline_unit(row.interval for listed in lists.values() for row in listed)
+    candidates = [Pick(*headline_row(listed), via(listed[0].interval, config),
+                       route_depth(model, config.canonical(model)))
+                  for (_, model, _), listed in lists.items() if headline_unit(r.interval for r in listed) == unit]
     return min(candidates, default=None, key=lambda p: (
-        VIA_RANK[p.via], BASIS_RANK[p.basis], p.row.interval.market != "intl", p.row.interval.currency != "USD",
-        p.row.interval.source_id))
+        VIA_RANK[p.via], p.depth, BASIS_RANK[p.basis], p.row.interval.market != "intl",
+        p.row.interval.currency != "USD", p.row.interval.source_id, p.row.interval.model))
 
 
 def for_terminal(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -151,25 +182,25 @@ def wide_columns(dimensions: Sequence[str], currency: str | None) -> list[str]:
     chosen = money[currency] if currency else money["native"] + money["USD"] + money["EUR"]
     tail = ["promo"] + ([] if currency == "native" else ["fx_date"]) + ["since", "snapshot_ids"]
     return ["vendor", "source", "market", "aggregator", "superseded", "model", "canonical_model", "conditions",
-            "currency", *chosen, *tail]
+            "currency", "unit", *chosen, *tail]
 
 
 def _row_identity(row: PriceRow) -> dict[str, Any]:
     plain = row.as_dict()
     return {name: plain[name] for name in ("vendor", "source", "market", "aggregator", "model", "canonical_model",
-                                           "conditions", "currency", "fx_date")}
+                                           "conditions", "currency", "unit", "fx_date")}
 
 
 def wide_table(rows: Iterable[PriceRow], dimensions: Sequence[str] = WIDE_DIMENSIONS) -> list[dict[str, Any]]:
-    """One row per (source, model, currency, conditions): each dimension's price in the published
-    currency, in USD and in EUR, with the fx date and the snapshots the prices come from.  An
-    aggregator's row for a model a direct seller lists is marked `superseded`."""
+    """One row per (source, model, currency, unit, conditions): each dimension's price in the
+    published currency, in USD and in EUR, with the fx date and the snapshots the prices come
+    from.  An aggregator's row for a model a direct seller lists is marked `superseded`."""
     cells: dict[tuple, list[PriceRow]] = {}
     for row in rows:
         i = row.interval
         if i.dimension in dimensions:
-            cells.setdefault((i.vendor, i.canonical_model, i.source_id, i.model, i.currency, i.conditions_key),
-                             []).append(row)
+            cells.setdefault((i.vendor, i.canonical_model, i.source_id, i.model, i.currency, i.unit,
+                              i.conditions_key), []).append(row)
     return [_wide_row(cells[key], {row.interval.dimension: row for row in cells[key]}) for key in sorted(cells)]
 
 
@@ -198,6 +229,11 @@ def headline_rows(rows: Iterable[PriceRow]) -> list[dict[str, Any]]:
     table = []
     for key in sorted(lists):
         chosen = {d: headline_row(lists[key][d]) for d in WIDE_DIMENSIONS if d in lists[key]}
+        units = {row.interval.unit for row, _ in chosen.values()}
+        if len(units) > 1:  # a page priced input per second and output per token: one row per unit
+            for unit in sorted(units):
+                table += headline_rows([row for row, _ in chosen.values() if row.interval.unit == unit])
+            continue
         entry = _wide_row([row for row, _ in chosen.values()], {d: row for d, (row, _) in chosen.items()})
         shared: dict[str, list[str]] = {}
         for dimension, (row, _) in chosen.items():
@@ -211,7 +247,7 @@ def headline_rows(rows: Iterable[PriceRow]) -> list[dict[str, Any]]:
 
 # -- peer groups -------------------------------------------------------------------------------
 
-PEER_COLUMNS = ["group", "model", "vendor", "usd", "eur", "to_cheapest", "to_median", "price", "currency",
+PEER_COLUMNS = ["group", "model", "vendor", "usd", "eur", "unit", "to_cheapest", "to_median", "price", "currency",
                 "conditions", "basis", "source", "via", "listed_as", "since", "last_seen", "fx_date", "snapshot_id"]
 
 
@@ -222,7 +258,9 @@ def groups(config: Config) -> list[str]:
 def peer_table(session: Session, config: Config, at: datetime, *, dimension: str = "output",
                group: str | None = None) -> list[dict[str, Any]]:
     """Each peer group's models side by side, cheapest first, with each one's ratio to the
-    cheapest (positive) price and to the group median, in USD at the ECB rate of `at`."""
+    cheapest (positive) price and to the group median, in USD at the ECB rate of `at`.  Models
+    priced in another unit than per 1M tokens (per image, per second) are ranked among
+    themselves, after them."""
     known = groups(config)
     if group is not None and group not in known:
         raise InputError(f"unknown peer group {group!r} (known: {', '.join(known)})")
@@ -237,14 +275,19 @@ def peer_table(session: Session, config: Config, at: datetime, *, dimension: str
     for name in wanted:
         picks = {canonical: pick(rows, config) for canonical, rows in by_model.items()
                  if config.models[canonical].group == name}
-        priced = {canonical: p for canonical, p in picks.items() if p is not None and p.row.usd is not None}
-        positive = [p.row.usd for p in priced.values() if p.row.usd > 0]
-        if not positive:
-            continue  # no price, or every one zero (an embedding model's output): nothing to compare
-        cheapest, median = min(positive), statistics.median(p.row.usd for p in priced.values())
-        for canonical, chosen in sorted(priced.items(), key=lambda item: (item[1].row.usd, item[0])):
-            table.append({**_peer_row(name, canonical, chosen, cheapest, median, config),
-                          "since": price_since(session, chosen.row.interval, at)})
+        by_unit: dict[str, dict[str, Pick]] = {}
+        for canonical, chosen in picks.items():
+            if chosen is not None and chosen.row.usd is not None:
+                by_unit.setdefault(chosen.row.interval.unit, {})[canonical] = chosen
+        for unit in sorted(by_unit, key=lambda u: (u != "token", u)):
+            priced = by_unit[unit]
+            positive = [p.row.usd for p in priced.values() if p.row.usd > 0]
+            if not positive:
+                continue  # every price zero (an embedding model's output): nothing to compare
+            cheapest, median = min(positive), statistics.median(p.row.usd for p in priced.values())
+            for canonical, chosen in sorted(priced.items(), key=lambda item: (item[1].row.usd, item[0])):
+                table.append({**_peer_row(name, canonical, chosen, cheapest, median, config),
+                              "since": price_since(session, chosen.row.interval, at)})
     return table
 
 
@@ -257,8 +300,8 @@ def _peer_row(group: str, canonical: str, chosen: Pick, cheapest: Decimal, media
     row = chosen.row
     i = row.interval
     return {"group": group, "model": canonical, "vendor": config.models[canonical].vendor, "usd": row.usd,
-            "eur": row.eur, "to_cheapest": _ratio(row.usd, cheapest), "to_median": _ratio(row.usd, median),
-            "price": i.price, "currency": i.currency, "conditions": row.as_dict()["conditions"],
+            "eur": row.eur, "unit": unit_label(i.unit), "to_cheapest": _ratio(row.usd, cheapest),
+            "to_median": _ratio(row.usd, median), "price": i.price, "currency": i.currency, "conditions": row.as_dict()["conditions"],
             "basis": chosen.basis, "source": i.source_id, "via": chosen.via,
             "listed_as": i.model if i.model != canonical else "", "last_seen": i.last_seen,
             "fx_date": row.fx_date, "snapshot_id": i.snapshot_id}
@@ -268,12 +311,15 @@ def _peer_row(group: str, canonical: str, chosen: Pick, cheapest: Decimal, media
 
 def _headlines(rows: list[PriceRow], dimensions: Sequence[str], aggregators: bool
                ) -> dict[tuple, tuple[PriceRow, str]]:
+    """Each list's headline, keyed by (source, model, currency, dimension, unit): a list whose
+    headline changed unit has not changed price."""
     lists: dict[tuple, list[PriceRow]] = {}
     for row in rows:
         i = row.interval
         if i.dimension in dimensions and (aggregators or not i.aggregator):
             lists.setdefault((i.source_id, i.model, i.currency, i.dimension), []).append(row)
-    return {key: headline_row(listed) for key, listed in lists.items()}
+    headlines = (headline_row(listed) for listed in lists.values())
+    return {(*key, chosen.interval.unit): (chosen, basis) for key, (chosen, basis) in zip(lists, headlines)}
 
 
 def moves(session: Session, at: datetime, days: int, *, dimensions: Sequence[str] = ("input", "output"),
@@ -291,7 +337,8 @@ def moves(session: Session, at: datetime, days: int, *, dimensions: Sequence[str
             continue
         change = ((new_price - old_price) / old_price * 100).quantize(RATIO_PLACES) if old_price else None
         found.append(({"vendor": new.interval.vendor, "model": key[1], "source": key[0], "dimension": key[3],
-                       "old_price": old_price, "new_price": new_price, "currency": key[2], "change_pct": change,
+                       "old_price": old_price, "new_price": new_price, "currency": key[2],
+                       "unit": unit_label(key[4]), "change_pct": change,
                        "new_usd": new.usd, "old_basis": old_basis, "new_basis": new_basis,
                        "old_snapshot_id": old.interval.snapshot_id, "new_snapshot_id": new.interval.snapshot_id},
                       new.interval))
@@ -308,7 +355,8 @@ def price_since(session: Session, listed: PriceInterval, at: datetime) -> dateti
     """When the headline price of `listed`'s list, in force at `at`, was first observed (after
     another price): a rewording of its conditions starts a new interval, not a new price."""
     intervals = [i for i in history(session, listed.model, dimension=listed.dimension, until=at)
-                 if (i.source_id, i.model, i.currency) == (listed.source_id, listed.model, listed.currency)]
+                 if (i.source_id, i.model, i.currency, i.unit)
+                 == (listed.source_id, listed.model, listed.currency, listed.unit)]
     steps, _ = headline_steps(intervals, lambda i: i.price)
     known = [(moment, value) for moment, value in steps if value is not None]
     final = known[-1][1]
