@@ -31,9 +31,27 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_DB_PATH.resolve()}"
 
 
+# `scheme://user:` then the password, up to the LAST `@`: an unencoded password may hold `/` or `@`
+# (masking a port and path too, when a later `@` is in the query, is the safe mistake).
+_PASSWORD = re.compile(r"(://[^/@:]*:)(.*)@")
+
+
 def shown_url(url: str) -> str:
     """The database URL as it may be printed: its password masked, even in a URL that does not parse."""
-    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def without_password(text: str, url: str) -> str:
+    """`text` (a driver's message about `url`) with the URL's password, and any part of it
+    split off at `@` or `/` (a driver may echo a misparsed password as the host), masked."""
+    found = _PASSWORD.search(url)
+    if not found or not found[2]:
+        return text
+    secret = found[2]
+    for part in sorted({secret, *re.split(r"[@/]", secret)}, key=len, reverse=True):
+        if len(part) >= 3:
+            text = text.replace(part, "***")
+    return text
 
 
 def make_engine(url: str) -> Engine:
@@ -49,7 +67,7 @@ def make_engine(url: str) -> Engine:
             with_driver = "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
             engine = create_engine(with_driver, pool_pre_ping=True)
     except (ArgumentError, ImportError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise ConfigError(f"bad database URL {shown_url(url)!r}: {exc}") from None
+        raise ConfigError(f"bad database URL {shown_url(url)!r}: {without_password(str(exc), url)}") from None
     except OSError as exc:  # the SQLite file's directory cannot be made
         raise DatabaseUnavailable(f"cannot open {shown_url(url)}: {exc.strerror or exc}") from None
     return engine
@@ -137,7 +155,8 @@ class Database:
             try:
                 upgrade(self.engine)
             except DBAPIError as exc:
-                raise DatabaseUnavailable(f"cannot open {shown_url(url)}: {driver_failure(exc).message}") from None
+                raise DatabaseUnavailable(f"cannot open {shown_url(url)}: "
+                                          f"{without_password(driver_failure(exc).message, url)}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(self.engine.execution_options(**{WRITER: True}), expire_on_commit=False)
 
