@@ -11,7 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from pipeline.config import load_config
@@ -30,6 +30,11 @@ EXTENSIONS: tuple[str, ...] = (
 )
 
 
+# The moments a command takes: wide enough for any archive, narrow enough that a day or a
+# time zone either side of one never leaves the calendar Python can represent.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(3000, 1, 1, tzinfo=timezone.utc)
+
+
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
     """ISO 8601 date or date-time; naive times are UTC; a bare date means its start (or end)."""
     try:
@@ -38,11 +43,16 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
             moment = datetime.combine(day, time.max if end_of_day else time.min)
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
     except ValueError:
         raise InputError(f"not an ISO 8601 date or date-time: {text!r} (e.g. 2026-07-17 or 2026-07-17T09:30:00Z)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is still year 0 in UTC
+        moment = EARLIEST - timedelta(days=1)
+    if not EARLIEST <= moment < LATEST:
+        raise InputError(f"{text!r} is outside the dates pricewatch takes (the years 1900 to 2999)")
+    return moment
 
 
 def moment_arg(text: str | None) -> datetime:
@@ -52,7 +62,21 @@ def moment_arg(text: str | None) -> datetime:
 
 def span_args(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
     """`--since` and `--until`: a bare date is its start, and its end; either may be open."""
-    return parse_when(since) if since else None, parse_when(until, end_of_day=True) if until else None
+    start, end = parse_when(since) if since else None, parse_when(until, end_of_day=True) if until else None
+    if start and end and start > end:  # swapped by mistake: an empty answer would look like "no change"
+        raise InputError(f"--since {since} is after --until {until}")
+    return start, end
+
+
+def record_id(text: str) -> int:
+    """An archive row's id, as an argument: a whole number the database can hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an id (a whole number from 1)")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--format", choices=FORMATS, default="table")
 
     explain = commands.add_parser("explain", help="every evidence test behind one event, with its inputs")
-    explain.add_argument("event_id", type=int)
+    explain.add_argument("event_id", type=record_id)
 
     analyze = commands.add_parser("analyze", help="the evidence tests for a model's price in force")
     analyze.add_argument("model")

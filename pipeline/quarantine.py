@@ -20,9 +20,10 @@ release is refused and nothing changes.
 
 from __future__ import annotations
 
+import argparse
 from datetime import datetime, timezone
 
-from pipeline.cli import EXIT_OK, open_database
+from pipeline.cli import EXIT_OK, open_database, record_id
 from pipeline.config import Config
 from pipeline.errors import InputError, NonNumericPrice, PricewatchError
 from pipeline.output import FORMATS, render
@@ -36,17 +37,25 @@ COLUMNS = ["id", "source", "observed_at", "status", "reason", "prices", "snapsho
 def add_commands(commands) -> None:
     quarantine = commands.add_parser("quarantine", help="observations held back by the sanity gate: list, release, reject")
     actions = quarantine.add_subparsers(dest="quarantine_command", parser_class=type(quarantine))
-    quarantine.set_defaults(handler=cmd_list, show_all=False, format="table")
+    quarantine.set_defaults(handler=cmd_list)
     listing = actions.add_parser("list", help="the observations waiting for review (default)")
-    listing.add_argument("--all", dest="show_all", action="store_true", help="also those released or rejected")
-    listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(handler=cmd_list)
+    # `quarantine --all` and `quarantine list --all` alike; SUPPRESS keeps the subcommand's
+    # defaults from overwriting what was given before it.
+    _list_options(quarantine, show_all=False, output_format="table")
+    _list_options(listing, show_all=argparse.SUPPRESS, output_format=argparse.SUPPRESS)
     release = actions.add_parser("release", help="accept a held observation: publish its prices and events")
-    release.add_argument("observation_id", type=int, metavar="ID")
+    release.add_argument("observation_id", type=record_id, metavar="ID")
     release.set_defaults(handler=cmd_release)
     reject = actions.add_parser("reject", help="refuse a held observation: keep it, never publish it")
-    reject.add_argument("observation_id", type=int, metavar="ID")
+    reject.add_argument("observation_id", type=record_id, metavar="ID")
     reject.set_defaults(handler=cmd_reject)
+
+
+def _list_options(parser, *, show_all, output_format) -> None:
+    parser.add_argument("--all", dest="show_all", action="store_true", default=show_all,
+                        help="also those released or rejected")
+    parser.add_argument("--format", choices=FORMATS, default=output_format)
 
 
 def cmd_list(args, config: Config) -> int:

@@ -40,6 +40,13 @@ def litellm_config(tmp_path, **fetch):
     (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "yesterday"], "not an ISO 8601"),
     (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "2999-01-05"], "is in the future"),
     (["history"], "the following arguments are required"),
+    # the ends of the calendar (these were OverflowError tracebacks), and swapped or huge arguments
+    (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "0001-01-01T00:00:00+01:00"],
+     "outside the dates pricewatch takes"),
+    (["prices", "--at", "9999-12-31T23:00:00-05:00"], "outside the dates pricewatch takes"),
+    (["events", "--since", "2026-08-18", "--until", "2026-08-01"], "--since 2026-08-18 is after --until 2026-08-01"),
+    (["quarantine", "release", "99999999999999999999"], "'99999999999999999999' is not an id"),
+    (["explain", "0"], "'0' is not an id"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = pricewatch(*args, cwd=tmp_path)

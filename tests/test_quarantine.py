@@ -126,7 +126,10 @@ def test_a_unit_slip_is_held_back_and_published_only_when_released(db, live, cap
     accepted = run(SLIPPED)  # the released prices are the new baseline
     assert "quarantined" not in accepted.message and accepted.events == []
     assert cli("quarantine", "list", "--all", "--format", "csv") == 0
-    assert "rejected" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "rejected" in listed
+    assert cli("quarantine", "--all", "--format", "csv") == 0, "README: quarantine [list] [--all] [--format ...]"
+    assert capsys.readouterr().out == listed
 
 
 def test_release_and_reject_refuse_what_is_not_held(db, live, capsys):
