@@ -135,8 +135,9 @@ def _health(session, source_id: str) -> SourceHealth:
 
 
 def record_failure(db: Database, source: Source, error: PricewatchError, attempts: list[Attempt],
-                   pages: list[Fetched] = (), at: datetime | None = None) -> None:
-    """Log a failed run: its attempts, any pages it did get (kept as evidence), and the counters."""
+                   pages: list[Fetched] = (), at: datetime | None = None, *, live: bool = True) -> None:
+    """Log a failed run: its attempts, any pages it did get (kept as evidence), and, for a live
+    run, the source's health counters (a failed import says nothing of the live source)."""
     at = at or datetime.now(timezone.utc)
     with _turn(db), db.transaction() as session:
         for fetched in pages:
@@ -148,6 +149,8 @@ def record_failure(db: Database, source: Source, error: PricewatchError, attempt
         if pages:  # the fetch went fine, the parse did not: log that outcome for the last page
             session.add(Fetch(source_id=source.id, url=pages[-1].final_url, attempt=0, started_at=at,
                               finished_at=at, outcome=error.reason, error=str(error)))
+        if not live:
+            return
         health = _health(session, source.id)
         health.last_failure_at, health.last_failure_reason = at, error.reason
         health.last_failure_message = str(error)[:2000]
@@ -168,17 +171,19 @@ def _hold_unreadable(session, source: Source, observed_at: datetime, snapshots: 
 
 
 def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
-           *, gate: bool = False, known_digests: dict[str, str] | None = None) -> SourceResult:
+           *, live: bool = False, known_digests: dict[str, str] | None = None) -> SourceResult:
     """Archive, parse, normalise and store pages already in hand (fetched or imported).
 
     A run that read the very pages of the source's latest observation is stored as a repeat,
-    without parsing (`known_digests`, the run's latest_digests, spares the others that check).  On a
-    live run (`gate`), a non-numeric price quarantines the observation instead of failing the
-    source; an import (a deliberate backfill) fails on it like on any parse error."""
+    without parsing (`known_digests`, the run's latest_digests, spares the others that check).  A
+    live run passes its prices through the sanity gate, quarantines an observation with a
+    non-numeric price instead of failing the source, and moves the source's health counters.
+    An import (a deliberate backfill, of any date) fails on a non-numeric price like on any
+    parse error, and leaves the health counters to the live runs."""
     started = time.monotonic()
     digest = content_digest([p.archived.sha256 if p.archived else sha256(p.content) for p in pages])
     maybe_repeat = known_digests is None or known_digests.get(source.id) == digest
-    repeat = _store_if_repeat(db, source, pages, observed_at, digest) if maybe_repeat else None
+    repeat = _store_if_repeat(db, source, pages, observed_at, digest, live) if maybe_repeat else None
     if repeat is not None:
         repeat.seconds = time.monotonic() - started
         return repeat
@@ -190,8 +195,8 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
         priced: list[Priced] = normalise_all(quotes_by_page)
     except PricewatchError as error:
         error.source = source.id
-        if not (gate and isinstance(error, NonNumericPrice)):
-            record_failure(db, source, error, [], pages, observed_at)
+        if not (live and isinstance(error, NonNumericPrice)):
+            record_failure(db, source, error, [], pages, observed_at, live=live)
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         unreadable, priced = error, []
     with _turn(db), db.transaction() as session:
@@ -203,8 +208,9 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
         else:
             status, events = store_observation(
                 session, config, source, observed_at=observed_at, snapshots=snapshots,
-                parser=source.parser, parser_version=version, priced=priced, gate=gate)
-        _succeeded(session, source, observed_at)
+                parser=source.parser, parser_version=version, priced=priced, gate=live)
+        if live:
+            _succeeded(session, source, observed_at)
         event_ids = [e.id for e in events]  # flushed by the store (_apply_events)
         weigh_new_cuts(session, config, event_ids)
     result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=bool(event_ids),
@@ -215,7 +221,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
 
 
 def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime,
-                     digest: str) -> SourceResult | None:
+                     digest: str, live: bool) -> SourceResult | None:
     """Store the run, which read pages of `digest`, as a repeat of the latest observation
     (store.repeated_observation), or return None, having written nothing, when it is not one."""
     with _turn(db), db.transaction() as session:
@@ -226,7 +232,8 @@ def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observe
         snapshots = _archive_pages(session, source, pages)
         prices = store_repeat(session, source, latest, observed_at=observed_at,
                               snapshot_ids=[s.id for s in snapshots], parser=source.parser)
-        _succeeded(session, source, observed_at)
+        if live:
+            _succeeded(session, source, observed_at)
     return SourceResult(source.id, "ok", quotes=prices)
 
 
@@ -356,7 +363,7 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             record_failure(db, source, error, getattr(error, "attempts", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         observed_at = max(p.fetched_at for p in pages)
-        result = ingest(db, config, source, pages, observed_at, gate=True, known_digests=known_digests)
+        result = ingest(db, config, source, pages, observed_at, live=True, known_digests=known_digests)
         result.seconds = time.monotonic() - started
         log.info("source=%s status=%s reason=%s quotes=%d events=%d seconds=%.2f", result.source, result.status,
                  result.reason or "-", result.quotes, len(result.events), result.seconds)

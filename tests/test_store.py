@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 import scrapers
-from db.models import Event, Observation, PriceInterval, Snapshot
-from pipeline.errors import InputError
+from db.models import Event, Observation, PriceInterval, Snapshot, SourceHealth
+from pipeline.errors import FetchTimeout, InputError
 from pipeline.fetch import Fetched
-from pipeline.run import ingest
+from pipeline.run import ingest, record_failure
 from pipeline.store import store_observation
 from tests.conftest import FIXTURES
 
@@ -104,6 +104,21 @@ def test_the_same_bytes_read_by_a_newer_parser_replace_their_prices(db, config, 
 def quote_set_of(db, *, observation: int) -> int:
     with db.session() as session:
         return session.get(Observation, observation).quote_set_id
+
+
+def test_imports_leave_the_live_health_counters_alone(db, config):
+    """A backfill (any date, good page or bad) says nothing of the source today: `status` and
+    the operator alerts follow the live runs only."""
+    source = config.source("litellm")
+    record_failure(db, source, FetchTimeout("no answer in 30s"), [], at=at(5))  # a live run failed in May
+    load(db, config, "2026-02.json", at(2))
+    load(db, config, "2026-01.json", at(1))  # out of date order, as a backfill goes
+    bad = Fetched(source.urls[0], source.urls[0], 200, b'{"note": "moved"}', "application/json", at(3))
+    assert ingest(db, config, source, [bad], at(3)).status == "failed"
+    with db.session() as session:
+        health = session.get(SourceHealth, "litellm")
+        assert (health.last_success_at, health.last_failure_at, health.consecutive_failures) == (None, at(5), 1)
+        assert health.last_failure_reason == "timeout"
 
 
 def test_other_bytes_at_an_observed_moment_are_refused(db, config):

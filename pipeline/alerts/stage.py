@@ -47,8 +47,10 @@ def _missed_events(session: Session, event_ids: list[int]) -> list[int]:
     return missed
 
 
-def after_run(config: Config, db: Database, results) -> AlertOutcome | None:
-    """Alerts for the `results` of one run (SourceResults); None when alerts are disabled."""
+def after_run(config: Config, db: Database, results, *, live: bool = True) -> AlertOutcome | None:
+    """Alerts for the `results` of one run (SourceResults); None when alerts are disabled.
+    An import (not `live`) mails its events but never an outage or a recovery: a backfilled
+    page, good or bad, says nothing of the source today."""
     settings = alert_settings(config)
     if not settings.enabled:
         return None
@@ -59,5 +61,6 @@ def after_run(config: Config, db: Database, results) -> AlertOutcome | None:
     with db.transaction() as session:
         event_ids = sorted(set(event_ids) | set(_missed_events(session, event_ids)))
         queued = queue_digests(session, config, settings, event_ids, now)
-        queued += queue_operator_alerts(session, settings, results, now)
+        if live:
+            queued += queue_operator_alerts(session, settings, results, now)
     return AlertOutcome(queued, flush(db, settings))
