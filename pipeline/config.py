@@ -39,7 +39,7 @@ Bytes = Annotated[int, msgspec.Meta(gt=0)]
 @dataclass(frozen=True)
 class Schedule:
     cron: str | None = None
-    interval_minutes: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    interval_minutes: Annotated[float, msgspec.Meta(ge=1 / 60, le=525_600)] | None = None  # a second to a year
     jitter_seconds: Seconds = 0
 
 

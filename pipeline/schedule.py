@@ -148,14 +148,7 @@ def plan_for(source: Source) -> Plan | None:
         return None
     if schedule.cron is not None and schedule.interval_minutes is not None:
         raise ConfigError(f"{where}: give cron or interval_minutes, not both")
-    if schedule.cron is not None and not isinstance(schedule.cron, str):
-        raise ConfigError(f"{where}: cron must be a string such as \"15 * * * *\"")
-    minutes = schedule.interval_minutes
-    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes * 60 < 1):
-        raise ConfigError(f"{where}: interval_minutes must be a number, one second (1/60) or more")
-    jitter = schedule.jitter_seconds
-    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or jitter < 0:
-        raise ConfigError(f"{where}: jitter_seconds must be a number of seconds, 0 or more")
+    jitter = schedule.jitter_seconds  # types and ranges were checked as the config was read
     try:
         trigger = _trigger(schedule, None)
     except ValueError as exc:

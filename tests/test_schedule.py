@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from db.models import Event, Fetch, Observation, ObservationPage, Snapshot
 from db.session import Database
-from pipeline.config import Schedule, Source
+from pipeline.config import Schedule, Source, typed_table
 from pipeline.errors import ConfigError
 from pipeline.schedule import GridTrigger, next_runs, plan_for
 from tests.conftest import FIXTURES, REPO, write_config
@@ -35,7 +35,9 @@ def at(text: str) -> datetime:
 
 
 def scheduled(**schedule) -> Source:
-    return Source("s", "s", "litellm", ("https://vendor.example/prices",), "USD", "intl", schedule=Schedule(**schedule))
+    """A source with this schedule, its types and ranges checked as load_config does."""
+    return Source("s", "s", "litellm", ("https://vendor.example/prices",), "USD", "intl",
+                  schedule=typed_table(Schedule, schedule, "source 's' schedule"))
 
 
 # -- slots and plans -------------------------------------------------------------------------------
@@ -77,7 +79,9 @@ def test_a_slot_is_due_once_whoever_serves_it():
     ({"cron": "0 6 1 * 1"}, "not both"),
     ({"cron": "0 6 * * 8"}, "bad day of week"),
     ({"cron": "0 0 30 2 *"}, "never fires"),
-    ({"interval_minutes": 0}, "one second"),
+    ({"interval_minutes": 0}, "Expected `float` >= 0.01666"),  # a second
+    ({"interval_minutes": 99999999999}, "Expected `float` <= 525600"),  # a year (this one was an OverflowError)
+    ({"cron": 15}, "Expected `str | null`, got `int`"),
     ({"cron": "15 * * * *", "jitter_seconds": 3600}, "shorter than the period"),
     ({"interval_minutes": 60, "jitter_seconds": -1}, "jitter_seconds"),
 ])
