@@ -53,6 +53,9 @@ def test_rule_filters(rule, values, expected):
     ({"colour": "red"}, "unknown key(s) colour"),
     ({"rule": [{"recipients": ["a@example.org"], "kinds": ["crash"]}]}, "rule 1: Invalid enum value 'crash' - at `$.kinds[0]` (expected one of: cut, raise,"),
     ({"rule": [{"recipients": ["not an address"]}]}, "'not an address' is not a mail address"),
+    ({"rule": [{"recipients": ["ünï@exämple.org"]}]}, "rule 1: 'ünï@exämple.org' is not a plain ASCII mail address"),
+    ({"operator": {"recipients": ["öps@example.org"]}}, "[operator]: 'öps@example.org' is not a plain ASCII"),
+    ({"sender": "pw <pw@exämple.org>"}, "alerts.toml: sender 'pw <pw@exämple.org>' is not a plain ASCII"),
     ({"rule": [{"name": "empty", "recipients": []}]}, "rule 'empty': 'recipients' must name at least one"),
     ({"rule": [{"recipients": ["a@example.org"], "min_change_pct": "lots"}]}, "Invalid decimal string"),
     ({"rule": [{"recipients": ["a@example.org"], "min_change_pct": "NaN"}]}, "'min_change_pct' must be a number"),
@@ -75,3 +78,12 @@ def test_flaws_are_config_errors(tmp_path, alerts, message):
     with pytest.raises(ConfigError) as caught:
         alert_settings(load_config(directory))
     assert message in str(caught.value)
+
+
+def test_a_display_name_may_be_any_script(tmp_path):
+    """Only the envelope address must be ASCII: the From header encodes the name (RFC 2047)."""
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "sources.toml").write_text("")
+    (directory / "alerts.toml").write_text('sender = "价格观察 <pricewatch@example.org>"\n')
+    assert alert_settings(load_config(directory)).sender_address == "pricewatch@example.org"

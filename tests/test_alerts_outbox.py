@@ -8,11 +8,14 @@ import logging
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
 from db.models import Base, OutboxMessage
 from db.session import Database
+from pipeline.alerts.message import new_message_id
+from pipeline.alerts.outbox import enqueue
 from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page, pricewatch
 from tests.alerting import idle_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import REPO
@@ -108,13 +111,42 @@ def test_a_refused_recipient_is_rejected_not_retried(tmp_path, db_url, smtp, cap
     smtp.start()
     import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
     assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 0
-    assert "1 sent, 1 rejected by the server, 0 pending" in capsys.readouterr().out
+    assert "1 sent, 1 rejected (`pricewatch alerts pending` says why), 0 pending" in capsys.readouterr().out
     rejected = [row for row in outbox(db_url) if row.status == "rejected"]
     assert len(rejected) == 1 and "550 5.1.1 no such user" in rejected[0].last_error
     assert pricewatch(db_url, config, "alerts", "flush") == 0
     assert pricewatch(db_url, config, "alerts", "pending") == 0
     assert "nobody@example.org" in capsys.readouterr().out
     assert [m.rcpt_tos for m in smtp.messages] == [["analyst@example.org"]]
+
+
+def test_messages_that_can_never_go_are_rejected_and_do_not_hold_back_the_rest(tmp_path, db, db_url, smtp, capsys):
+    """Messages queued before alerts.toml refused non-ASCII addresses: smtplib cannot write their
+    envelope, so each is rejected with the reason, and the digest queued behind them goes."""
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=RULE)
+    with db.transaction() as session:
+        for sender, recipient in (("pricewatch <pricewatch@example.org>", "ünï@exämple.org"),
+                                  ("pw <pw@exämple.org>", "analyst@example.org")):
+            enqueue(session, kind="test", message_id=new_message_id("test", "example.org"), sender=sender,
+                    recipient=recipient, subject="queued under an older config", content=b"Subject: old\r\n\r\n",
+                    at=datetime.now(timezone.utc))
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 3, "the digest waits behind them"
+    capsys.readouterr()
+    smtp.start()
+    assert pricewatch(db_url, config, "alerts", "flush") == 0
+    printed = capsys.readouterr()
+    assert printed.out == "alerts: 1 sent, 2 rejected (`pricewatch alerts pending` says why), 0 pending\n"
+    assert printed.err == ""
+    assert [m.message["Subject"] for m in smtp.messages] == ["pricewatch: 3 price cuts — deepseek-v4-pro −50%"]
+    recipient, sender, digest = outbox(db_url)
+    assert (recipient.status, sender.status, digest.status) == ("rejected", "rejected", "sent")
+    not_ascii = "is not a plain ASCII mail address (internationalised addresses need SMTPUTF8, which pricewatch"
+    assert f"not sent: 'ünï@exämple.org' {not_ascii}" in recipient.last_error
+    assert f"not sent: 'pw@exämple.org' {not_ascii}" in sender.last_error
+    assert pricewatch(db_url, config, "alerts", "flush") == 0
+    assert len(smtp.messages) == 1
 
 
 def test_credentials_stay_out_of_the_database_the_logs_and_the_config(tmp_path, db_url, smtp, capsys, caplog):

@@ -64,3 +64,11 @@ def test_a_server_that_is_down_is_one_line(tmp_path, capsys):
     status, _, err = send_test(tmp_path, server, capsys, "--to", "me@example.org")
     assert status == 1
     assert err.strip() == f"pricewatch: [smtp unavailable] smtp 127.0.0.1:{server.port}: connection refused"
+
+
+def test_a_non_ascii_address_is_one_line_and_nothing_is_sent(tmp_path, capsys):
+    with LocalSMTPServer(tmp_path, tls="none", auth=False) as server:
+        status, _, err = send_test(tmp_path, server, capsys, "--to", "ünï@exämple.org")
+    assert status == 2 and server.messages == []
+    assert err == ("pricewatch: --to 'ünï@exämple.org' is not a plain ASCII mail address (internationalised "
+                   "addresses need SMTPUTF8, which pricewatch does not use)\n")

@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 
 from pipeline.alerts import EXIT_MAIL_PENDING
-from pipeline.alerts.config import alert_settings, is_address
+from pipeline.alerts.config import address_flaw, alert_settings
 from pipeline.alerts.message import compose, new_message_id
 from pipeline.alerts.smtp import SMTPSession
 from pipeline.cli import EXIT_OK, open_database
@@ -31,8 +31,8 @@ def cmd_test(args, config: Config) -> int:
     if not recipients:
         raise ConfigError("no recipient: pass --to ADDR, or name recipients in config/alerts.toml")
     for recipient in recipients:
-        if not is_address(recipient):
-            raise InputError(f"not a mail address: {recipient!r}")
+        if flaw := address_flaw(recipient):
+            raise InputError(f"--to {recipient!r} {flaw}")
     now = datetime.now(timezone.utc)
     smtp = settings.smtp
     text = (f"This is a test message from pricewatch, sent {now:%Y-%m-%d %H:%M UTC}.\n\n"

@@ -124,15 +124,23 @@ class AlertSettings:
         return list(seen)
 
 
-def is_address(value: str) -> bool:
+NOT_ASCII = ("is not a plain ASCII mail address (internationalised addresses need SMTPUTF8, "
+             "which pricewatch does not use)")
+
+
+def address_flaw(value: str) -> str | None:
+    """What keeps `value` out of an SMTP envelope, worded to follow it ("is not a mail address"),
+    or None.  smtplib writes MAIL FROM and RCPT TO in ASCII: any other address fails at delivery."""
     address = parseaddr(value)[1]
-    return address == value and address.count("@") == 1 and all(address.split("@"))
+    if address != value or address.count("@") != 1 or not all(address.split("@")):
+        return "is not a mail address"
+    return None if address.isascii() else NOT_ASCII
 
 
 def _addresses(values: tuple[str, ...], where: str) -> None:
     for value in values:
-        if not is_address(value):
-            raise ConfigError(f"alerts.toml {where}: {value!r} is not a mail address")
+        if flaw := address_flaw(value):
+            raise ConfigError(f"alerts.toml {where}: {value!r} {flaw}")
 
 
 def _smtp(data: dict[str, Any]) -> SMTPSettings:
@@ -170,6 +178,6 @@ def alert_settings(config: Config) -> AlertSettings:
                rules=tuple(_rule(rule, index) for index, rule in enumerate(array_of_tables(raw, "rule", "alerts.toml"))))
     raw.pop("rule", None)
     settings = typed_table(AlertSettings, raw, "alerts.toml")
-    if not is_address(parseaddr(settings.sender)[1]):
-        raise ConfigError(f"alerts.toml: sender {settings.sender!r} holds no mail address")
+    if flaw := address_flaw(settings.sender_address):
+        raise ConfigError(f"alerts.toml: sender {settings.sender!r} {flaw}")
     return settings

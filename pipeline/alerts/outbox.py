@@ -1,6 +1,8 @@
 """The durable outbox: every alert is stored first, then delivered, exactly once where SMTP allows.
 
-A message moves `pending` → `sending` → `sent` (or `rejected` on a 5xx reply).  The
+A message moves `pending` → `sending` → `sent`, or to `rejected` on a 5xx reply or an
+envelope smtplib cannot write (a non-ASCII address queued before the config refused those),
+so that one message that can never go does not hold back those queued after it.  The
 outbox records `sending` in the same breath as it hands the server the message's final
 dot (see pipeline.alerts.smtp), and `sent` when the server's 250 comes back:
 
@@ -46,7 +48,7 @@ OUTBOX_LOCK = "alerts:outbox"
 class FlushReport:
     sent: int = 0
     resent: int = 0  # of `sent`: messages whose earlier delivery was interrupted after the final dot
-    rejected: int = 0
+    rejected: int = 0  # by the server, or unsendable as stored: never retried
     pending: int = 0  # still waiting when the flush ended
     error: str | None = None  # why delivery stopped early (server unreachable, credentials missing)
 
@@ -55,7 +57,7 @@ class FlushReport:
         if self.resent:
             parts.append(f"{self.resent} of them re-sent under the same Message-ID after an interrupted delivery")
         if self.rejected:
-            parts.append(f"{self.rejected} rejected by the server")
+            parts.append(f"{self.rejected} rejected (`pricewatch alerts pending` says why)")
         parts.append(f"{self.pending} pending")
         return ", ".join(parts)
 

@@ -21,7 +21,7 @@ import socket
 import ssl
 from typing import Callable
 
-from pipeline.alerts.config import SMTPSettings
+from pipeline.alerts.config import SMTPSettings, address_flaw
 from pipeline.errors import (
     ConfigError,
     DeliveryUncertain,
@@ -113,14 +113,25 @@ class SMTPSession:
             self._smtp.close()
             self._smtp = None
 
-    def _refused(self, code: int, reply: bytes, step: str) -> MailError:
-        text = " ".join(reply.decode("utf-8", "replace").split())
+    def _reset(self) -> None:
+        """End the open mail transaction, so the next message can go; or the connection, if even that fails."""
         try:
             self._smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._abort()
+
+    def _refused(self, code: int, reply: bytes, step: str) -> MailError:
+        text = " ".join(reply.decode("utf-8", "replace").split())
+        self._reset()
         kind = MessageRejected if 500 <= code < 600 else MessageDeferred
         return kind(f"smtp {self.settings.address}: {step} refused: {code} {text}")
+
+    def _unsendable(self, sender: str, recipient: str, error: ValueError) -> MessageRejected:
+        """smtplib would not write this envelope (an address not in ASCII, a line break): the
+        message can never go as it is, but the session can still carry the next one."""
+        self._reset()
+        flaws = [f"{address!r} {flaw}" for address in (sender, recipient) if (flaw := address_flaw(address))]
+        return MessageRejected(f"smtp {self.settings.address}: not sent: {'; '.join(flaws) or describe(error)}")
 
     def send(self, sender: str, recipient: str, content: bytes, *,
              before_end_of_data: Callable[[], None] = lambda: None) -> str:
@@ -142,6 +153,8 @@ class SMTPSession:
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._abort()
             raise SMTPUnavailable(f"smtp {self.settings.address}: {describe(error)}") from None
+        except ValueError as error:  # raised before the command went out: nothing of it reached the server
+            raise self._unsendable(sender, recipient, error) from None
         try:
             before_end_of_data()
         except BaseException:
