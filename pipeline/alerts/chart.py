@@ -8,7 +8,6 @@ only, never for a stored or printed amount.
 from __future__ import annotations
 
 import io
-import warnings
 
 from db.models import PriceInterval
 
@@ -18,6 +17,8 @@ def price_chart(intervals: list[PriceInterval], title: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
+
+    from pipeline.report.chart import quiet_rendering
 
     ordered = sorted(intervals, key=lambda i: i.first_seen)
     times = [i.first_seen for i in ordered] + [ordered[-1].last_seen]
@@ -33,9 +34,8 @@ def price_chart(intervals: list[PriceInterval], title: str) -> bytes:
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     axes.tick_params(labelsize=7)
-    figure.tight_layout()
     buffer = io.BytesIO()
-    with warnings.catch_warnings():  # a model name in a script the font lacks draws as boxes, not a warning
-        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+    with quiet_rendering():  # the layout draws the text too, so it warns as much as the saving
+        figure.tight_layout()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()

@@ -15,11 +15,13 @@ from __future__ import annotations
 import bisect
 import io
 import math
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from matplotlib import rc_context
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -217,11 +219,22 @@ def image_format(path: Path) -> str:
     return kind
 
 
+@contextmanager
+def quiet_rendering() -> Iterator[None]:
+    """Silences the two notes matplotlib prints while drawing that say nothing wrong with the
+    chart: a glyph missing from the fonts (a name in a script they lack draws as boxes) and
+    a date span its tick intervals fit badly (it still picks the nearest)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        warnings.filterwarnings("ignore", message="AutoDateLocator was unable to pick", category=UserWarning)
+        yield
+
+
 def save(figure: Figure, path: Path, *, salt: str = "pricewatch") -> None:
     """PNG or SVG by the file's suffix; the SVG is deterministic (no date, salted ids)."""
     kind = image_format(path)
     try:
-        with rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        with rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}), quiet_rendering():
             figure.savefig(path, format=kind, metadata={"Date": None} if kind == "svg" else {"Software": "pricewatch"})
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -230,7 +243,7 @@ def save(figure: Figure, path: Path, *, salt: str = "pricewatch") -> None:
 def svg_text(figure: Figure, *, salt: str) -> str:
     """The figure as an <svg> element to inline in HTML (no XML prolog, ids unique per salt)."""
     buffer = io.StringIO()
-    with rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+    with rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}), quiet_rendering():
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]
