@@ -59,13 +59,13 @@ def import_page(db_url: str, config: Path, page: Path, observed_at: str, source:
     return pricewatch(db_url, config, "import", source, str(page), "--observed-at", observed_at)
 
 
-def litellm_pages(directory: Path) -> tuple[Path, Path]:
-    """Two LiteLLM price files in which a model named with a <script> tag is cut by half."""
+def litellm_pages(directory: Path, model: str = EVIL_MODEL) -> tuple[Path, Path]:
+    """Two LiteLLM price files in which `model` (by default named with a <script> tag) is cut by half."""
     base = json.loads((FIXTURES / "litellm_core" / "2026-01.json").read_text())
     pages = []
     for name, price in (("before.json", 2e-06), ("after.json", 1e-06)):
-        data = {**base, EVIL_MODEL: {"input_cost_per_token": price, "output_cost_per_token": price * 2,
-                                     "litellm_provider": "deepseek", "mode": "chat"}}
+        data = {**base, model: {"input_cost_per_token": price, "output_cost_per_token": price * 2,
+                                "litellm_provider": "deepseek", "mode": "chat"}}
         path = directory / name
         path.write_text(json.dumps(data))
         pages.append(path)

@@ -93,6 +93,27 @@ def test_html_escapes_a_scraped_model_name(tmp_path, db_url, smtp):
     assert mail.message["Subject"].startswith(f"pricewatch: 2 price cuts — {EVIL_MODEL} −50%")
 
 
+def test_control_characters_in_a_scraped_name_show_as_escapes_and_break_nothing(tmp_path, db_url, smtp):
+    """A model id carrying CR LF, a lone dot line, a terminal escape and U+2028: the text part
+    shows them escaped, no header or recipient is added, and the HTML part arrives whole."""
+    model = "evil\r\nBcc: victim@evil.org\r\n.\r\nx\x1b[31m\u2028y\x85z"
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, charts=2, rule=[{"name": "all", "recipients": ["wide@example.org"],
+                                               "aggregator_events": True}])
+    before, after = litellm_pages(tmp_path, model)
+    import_page(db_url, config, before, "2026-01-01T08:00:00Z", source="litellm")
+    assert import_page(db_url, config, after, "2026-02-01T08:00:00Z", source="litellm") == 0
+    (mail,) = smtp.messages
+    assert mail.rcpt_tos == ["wide@example.org"] and "Bcc" not in mail.message and mail.message.defects == []
+    assert r"— evil Bcc: victim@evil.org . x\x1b[31m y z −50%" in mail.message["Subject"]
+    lines = mail.part("plain").replace("\r\n", "\n").split("\n")
+    assert r"1. evil\r\nBcc: victim@evil.org\r\n.\r\nx\x1b[31m\u2028y\x85z input — price cut −50%" in lines
+    assert [line for line in lines if re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", line)] == []
+    html = mail.part("html")
+    assert "1. evil Bcc: victim@evil.org . x\x1b[31m y z input — price cut −50%" in " ".join(html.split())
+    assert html.rstrip().endswith("</html>") and html.count('src="cid:chart-') == 2
+
+
 def test_an_event_is_queued_once_per_recipient(tmp_path, db):
     directory = config_dir(tmp_path)
     LocalSMTPServer(tmp_path).write_alerts(directory, rule=[

@@ -4,7 +4,9 @@ Each event shows the old and new price in the published currency and in USD and 
 reference rate of the observation date), the verdict with one line per evidence test, the
 source URL and the archived snapshot, so the reader can check it.  The HTML part is
 rendered by Jinja2 with autoescaping on and no `|safe` anywhere: model names, conditions
-and evidence text come from scraped pages and are untrusted.
+and evidence text come from scraped pages and are untrusted.  The plain-text part passes
+them through `visible`, so that a scraped line break or escape sequence shows as `\\n` or
+`\\x1b` instead of starting a line of its own or reaching the reader's terminal.
 
 An event goes to a recipient once: the alert log, keyed by (event, recipient), is written
 in the same transaction as the outbox message that carries it.
@@ -13,6 +15,7 @@ in the same transaction as the outbox message that carries it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -51,8 +54,17 @@ def _nouns(kind: str) -> tuple[str, str]:
     return KIND_NOUNS.get(kind, (label, f"{label}s"))
 
 
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line and paragraph separators
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written as its Python escape (`\\r`, `\\x1b`, `\\u2028`)."""
+    return CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 _templates = Environment(loader=PackageLoader("pipeline.alerts", "templates"), autoescape=select_autoescape(["html"]),
                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_templates.filters["visible"] = visible
 
 
 def amount(value: Decimal | None) -> str:
@@ -118,7 +130,8 @@ def _sort_key(event: Event) -> tuple:
 
 
 def subject(events: list[Event]) -> str:
-    """E.g. `pricewatch: 3 price cuts — deepseek-v4-pro −50%, …` (scraped names, flattened to one line)."""
+    """E.g. `pricewatch: 3 price cuts — deepseek-v4-pro −50%, …` (scraped names flattened to one
+    line, other control characters made visible)."""
     counts: dict[str, int] = {}
     for event in sorted(events, key=_sort_key):
         counts[event.kind] = counts.get(event.kind, 0) + 1
@@ -130,7 +143,7 @@ def subject(events: list[Event]) -> str:
     named = list(models.values())[:SUBJECT_MODELS]
     more = ", …" if len(models) > SUBJECT_MODELS else ""
     text = f"pricewatch: {what} — {', '.join(named)}{more}"
-    return " ".join(text.split())[:250]
+    return visible(" ".join(text.split()))[:250]
 
 
 def _same_price_point(event: Event):
