@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +40,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line and paragraph separators
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written as its Python escape (`\\r`, `\\x1b`, `\\u2028`):
+    a scraped line break or escape sequence must not start a line of its own, or reach a terminal."""
+    return CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _cell(value: Any) -> str:
     value = plain(value)
     if value is None:
@@ -62,7 +72,7 @@ def render(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out=Non
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])
     else:
-        table = [[_cell(row.get(c)) for c in columns] for row in rows]
+        table = [[visible(_cell(row.get(c))) for c in columns] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in table]) for i, c in enumerate(columns)]
         out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
         out.write("  ".join("-" * w for w in widths) + "\n")

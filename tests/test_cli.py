@@ -235,3 +235,21 @@ def test_a_saved_page_above_the_fetchers_cap_is_refused_unread(tmp_path):
         assert result.returncode == 2
         assert result.stderr.strip() == f"pricewatch: {page} is larger than 1,000 bytes ([fetch] max_decompressed_bytes)"
     assert not (tmp_path / "a.sqlite").exists()
+
+
+def test_a_scraped_control_character_cannot_break_a_terminal_table(tmp_path, db_url, capsys):
+    """The `events` table writes a model id's CR LF and escape sequence as escapes, one row per
+    event; CSV and JSON keep the name exact (CSV quotes it)."""
+    from tests.alerting import config_dir, import_page, litellm_pages, pricewatch as cli
+
+    model = "evil\r\nBcc: victim@evil.org\x1b[31m\u2028y"
+    config = config_dir(tmp_path)
+    before, after = litellm_pages(tmp_path, model)
+    import_page(db_url, config, before, "2026-01-01T08:00:00Z", source="litellm")
+    import_page(db_url, config, after, "2026-02-01T08:00:00Z", source="litellm")
+    capsys.readouterr()
+    assert cli(db_url, config, "events", "--kind", "cut") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and r"evil\r\nBcc: victim@evil.org\x1b[31m\u2028y" in lines[2]
+    assert cli(db_url, config, "events", "--kind", "cut", "--format", "json") == 0
+    assert [e["model"] for e in json.loads(capsys.readouterr().out)] == [model, model]

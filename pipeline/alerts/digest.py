@@ -15,7 +15,6 @@ in the same transaction as the outbox message that carries it.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +30,7 @@ from pipeline.alerts.message import InlineImage, compose, new_message_id
 from pipeline.alerts.outbox import enqueue
 from pipeline.config import Config
 from pipeline.normalise import convert
-from pipeline.output import plain, significant, unit_label
+from pipeline.output import plain, significant, unit_label, visible
 
 KIND_NOUNS = {
     "cut": ("price cut", "price cuts"),
@@ -52,14 +51,6 @@ def _rank(kind: str) -> int:
 def _nouns(kind: str) -> tuple[str, str]:
     label = kind.replace("_", " ")
     return KIND_NOUNS.get(kind, (label, f"{label}s"))
-
-
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line and paragraph separators
-
-
-def visible(text: str) -> str:
-    """`text` with each control character written as its Python escape (`\\r`, `\\x1b`, `\\u2028`)."""
-    return CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 _templates = Environment(loader=PackageLoader("pipeline.alerts", "templates"), autoescape=select_autoescape(["html"]),
