@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Event, Fetch, Observation, PriceInterval, Snapshot, SourceHealth
+from pipeline.errors import InputError
 from pipeline.fx import ecb_rates
 from pipeline.output import unit_label
 
@@ -41,6 +42,19 @@ class PriceRow:
 def _convert(interval: PriceInterval, at: datetime) -> tuple[Decimal | None, Decimal | None, str | None]:
     conversion = ecb_rates().convert(interval.price, interval.currency, at.date())
     return conversion.usd, conversion.eur, conversion.fx_date.isoformat() if conversion.fx_date else None
+
+
+def require_known(session: Session, *, vendor: str | None = None, dimension: str | None = None) -> None:
+    """A --vendor or --dimension the archive has never seen is a typo, not an empty answer
+    (which would read as "no price" or "no change")."""
+    for value, columns, what in ((vendor, (PriceInterval.vendor, PriceInterval.source_id), "vendor or source"),
+                                 (dimension, (PriceInterval.dimension,), "dimension")):
+        if value is None:
+            continue
+        known = sorted({name for column in columns for name in session.scalars(select(column).distinct())})
+        if value not in known:
+            raise InputError(f"no price in the archive has the {what} {value!r} "
+                             f"(known: {', '.join(known) if known else 'none yet'})")
 
 
 def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = None,

@@ -180,11 +180,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def open_database(args):
-    """The archive named by --db (or the default), its schema brought up to date."""
-    from db.session import Database, database_url
+def open_database(args, *, create: bool = False):
+    """The archive named by --db (or the default), its schema brought up to date.  Only the
+    commands that store (`create`) make a new SQLite file: a query on a mistyped path would
+    otherwise answer from an empty archive, as if nothing had ever been seen."""
+    from db.session import Database, database_url, sqlite_path
 
-    return Database(database_url(args.db))
+    url = database_url(args.db)
+    path = sqlite_path(url)
+    if not create and path is not None and not path.exists():
+        raise InputError(f"no archive at {path} (`pricewatch run` or `pricewatch import` creates one; "
+                         "--db or PRICEWATCH_DB names another)")
+    return Database(url)
 
 
 def read_file(path: str, limit: int) -> bytes:

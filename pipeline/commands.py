@@ -64,7 +64,7 @@ def cmd_import(args, config: Config) -> int:
         raise InputError(f"--observed-at {observed_at.isoformat()} is in the future; an import records a page "
                          "as it was seen then")
     content = read_file(args.file, config.fetch.max_decompressed_bytes)
-    db = open_database(args)
+    db = open_database(args, create=True)
     page = Fetched(url=source.urls[0], final_url=source.urls[0], status=200, content=content,
                    content_type=_content_type(args.file), fetched_at=observed_at)
     result = ingest(db, config, source, [page], observed_at)
@@ -87,7 +87,7 @@ def cmd_run(args, config: Config) -> int:
         sources = [s for s in config.sources.values() if s.enabled]
     if not sources:
         raise ConfigError("no enabled sources to run")
-    db = open_database(args)
+    db = open_database(args, create=True)
     results = _with_progress(lambda on_done: run_all(db, config, sources, on_done=on_done), len(sources))
     for result in results:
         print(result.line())
@@ -132,12 +132,13 @@ def print_alerts(queued: int, delivery) -> None:
 def cmd_prices(args, config: Config) -> int:
     """The comparative table: wide (one row per source, model and conditions, with input, cached
     input and output in the published currency, USD and EUR), or long (one row per price)."""
-    from db.queries import prices_at
+    from db.queries import prices_at, require_known
     from pipeline.report.compare import WIDE_DIMENSIONS, for_terminal, wide_columns, wide_table
 
     at = moment_arg(args.at)
     db = open_database(args)
     with db.session() as session:
+        require_known(session, vendor=args.vendor, dimension=args.dimension)
         found = prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
     if args.long:
         rows = [r.as_dict() for r in found]
@@ -160,7 +161,7 @@ def cmd_prices(args, config: Config) -> int:
 
 def cmd_history(args, config: Config) -> int:
     """A model's price intervals (as listed, or by canonical id) and the events in the span."""
-    from db.queries import events, history
+    from db.queries import events, history, require_known
     from pipeline.output import plain, unit_label
     from pipeline.report.compare import for_terminal
 
@@ -168,6 +169,7 @@ def cmd_history(args, config: Config) -> int:
     since, until = span_args(args.since, args.until)
     names = sorted({args.model, config.canonical(args.model)})
     with db.session() as session:
+        require_known(session, vendor=args.vendor, dimension=args.dimension)
         intervals = history(session, *names, vendor=args.vendor, dimension=args.dimension, since=since, until=until)
         found = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, model=names)
                  if not args.dimension or e.dimension in (args.dimension, "")]
@@ -221,7 +223,7 @@ def cmd_status(args, config: Config) -> int:
 
 
 def db_upgrade(args, config: Config) -> int:
-    db = open_database(args)
+    db = open_database(args, create=True)
     print(f"database at the newest schema: {db.engine.url.render_as_string(hide_password=True)}")
     return EXIT_OK
 
@@ -257,11 +259,12 @@ def event_dict(event) -> dict:
 
 
 def cmd_events(args, config: Config) -> int:
-    from db.queries import events
+    from db.queries import events, require_known
 
     since, until = span_args(args.since, args.until)
     db = open_database(args)
     with db.session() as session:
+        require_known(session, vendor=args.vendor)
         rows = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, kind=args.kind)]
     columns = EVENT_COLUMNS if args.format == "json" else [c for c in EVENT_COLUMNS if c != "evidence"]
     render(rows, columns, args.format)
@@ -302,12 +305,13 @@ def cmd_explain(args, config: Config) -> int:
 
 
 def cmd_analyze(args, config: Config) -> int:
-    from db.queries import prices_at
+    from db.queries import prices_at, require_known
     from pipeline.evidence import weigh
 
     at = moment_arg(args.at)
     db = open_database(args)
     with db.session() as session:
+        require_known(session, vendor=args.vendor, dimension=args.dimension)
         rows = [r.interval for r in prices_at(session, at, vendor=args.vendor, dimension=args.dimension)
                 if args.model in (r.interval.model, r.interval.canonical_model) and not r.superseded]
         if not rows:

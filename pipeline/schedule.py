@@ -299,7 +299,7 @@ def cmd_serve(args, config: Config) -> int:
     if not plans:
         raise ConfigError("no enabled source has a schedule (cron or interval_minutes) in sources.toml")
     _log_to_stderr(args.verbose)
-    db = open_database(args)
+    db = open_database(args, create=True)
     fetcher = Fetcher(config.fetch, robots_store=RobotsArchive(db))
     stopping = threading.Event()
     jobs = _Jobs(db, config, fetcher, stopping)

@@ -136,15 +136,40 @@ def _closed_port() -> int:
 def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_path, database, exit_code, message):
     (tmp_path / "a-directory.sqlite").mkdir()
     (tmp_path / "not-sqlite.sqlite").write_text("a page someone saved under the wrong name\n")
-    result = pricewatch("--db", database.format(port=_closed_port()), "status", cwd=tmp_path)
+    result = pricewatch("--db", database.format(port=_closed_port()), "db", "upgrade", cwd=tmp_path)
     assert_one_line(result, exit_code, message)
     assert "s3cret" not in result.stderr and "SECRETPART" not in result.stderr
+
+
+def test_a_query_on_a_mistyped_path_makes_no_archive(tmp_path):
+    """Only the commands that store create a SQLite file: a query on a typo answered from a new,
+    empty archive, as if nothing had ever been seen, and left its directories behind."""
+    mistyped = tmp_path / "nonexist" / "dir" / "db.sqlite"
+    for command in (["status"], ["prices"], ["events"], ["history", "deepseek-chat"], ["db", "stats"]):
+        result = pricewatch("--db", str(mistyped), *command, cwd=tmp_path)
+        assert_one_line(result, 2, f"no archive at {mistyped}")
+    assert not (tmp_path / "nonexist").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["prices", "--dimension", "bogus"], "no price in the archive has the dimension 'bogus' (known: cached_input,"),
+    (["prices", "--vendor", "NoSuch"], "no price in the archive has the vendor or source 'NoSuch' (known: litellm)"),
+    (["events", "--vendor", "NoSuch"], "the vendor or source 'NoSuch'"),
+    (["history", "gpt-4o", "--dimension", "outptu"], "the dimension 'outptu'"),
+    (["compare", "--dimension", "bogus"], "the dimension 'bogus'"),
+])
+def test_a_vendor_or_dimension_the_archive_never_saw_is_an_error_not_an_empty_answer(tmp_path, args, message):
+    database = tmp_path / "a.sqlite"
+    page = str(LITELLM / "2026-01.json")
+    assert pricewatch("--db", str(database), "import", "litellm", page, "--observed-at", "2026-01-01",
+                      cwd=tmp_path).returncode == 0
+    assert_one_line(pricewatch("--db", str(database), *args, cwd=tmp_path), 2, message)
 
 
 def test_a_database_failing_mid_command_is_one_line_and_exit_1(tmp_path):
     """A damaged archive (here a table gone) fails the command with the driver's own line."""
     database = tmp_path / "damaged.sqlite"
-    assert pricewatch("--db", str(database), "status", cwd=tmp_path).returncode == 0
+    assert pricewatch("--db", str(database), "db", "upgrade", cwd=tmp_path).returncode == 0
     with sqlite3.connect(database) as connection:
         connection.execute("DROP TABLE price_intervals")
     connection.close()

@@ -50,11 +50,13 @@ def add_commands(commands) -> None:
 
 
 def cmd_compare(args, config: Config) -> int:
+    from db.queries import require_known
     from pipeline.report.compare import PEER_COLUMNS, for_terminal, peer_table
 
     at = moment_arg(args.at)
     db = open_database(args)
     with db.session() as session:
+        require_known(session, dimension=args.dimension)
         rows = peer_table(session, config, at, dimension=args.dimension, group=args.group)
     if not rows:
         print(f"pricewatch: no {args.dimension} price in force on {at.date()} for "
@@ -67,6 +69,7 @@ def cmd_compare(args, config: Config) -> int:
 
 
 def cmd_chart(args, config: Config) -> int:
+    from db.queries import require_known
     from pipeline.report import chart
 
     path = Path(args.output)
@@ -74,6 +77,7 @@ def cmd_chart(args, config: Config) -> int:
     since, until = span_args(args.since, args.until)
     db = open_database(args)
     with db.session() as session:
+        require_known(session, dimension=args.dimension)
         series = chart.build_series(session, config, args.models, dimension=args.dimension, currency=args.currency,
                                     since=since, until=until, sources=args.source)
         if not series:
