@@ -77,8 +77,8 @@ class RateTable:
     def convert(self, amount: Decimal, currency: str, on: date) -> Conversion:
         source = self.rate(currency, on)
         usd = self.rate("USD", on)
-        if source is None or usd is None:
-            return Conversion(None, None, None, None, None)
+        if source is None or usd is None:  # before the ECB's first rates (1999), or a currency it never quoted
+            return Conversion(amount if currency == "USD" else None, None, None, None, None)
         eur = amount / source.per_eur
         fx_date = min(source.date, usd.date) if currency != "EUR" else usd.date
         return Conversion(_round(eur * usd.per_eur), _round(eur), fx_date, source.per_eur, usd.per_eur)
