@@ -7,6 +7,7 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
@@ -62,9 +63,20 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     try:
-        if url.startswith("sqlite"):
+        if url.startswith("sqlite") and read_only:
+            # An archive on read-only media: SQLite may neither lock the file nor make its WAL
+            # index there, and nothing else can change it, so it is opened as immutable, unless
+            # it was copied with a write-ahead log never folded back in, which immutable would
+            # silently ignore (read-only WAL mode then needs the copy's -shm file too).
+            path = sqlite_path(url)
+            wal = Path(f"{path}-wal")
+            immutable = "" if wal.exists() and wal.stat().st_size else "&immutable=1"
+            engine = create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro{immutable}&uri=true")
+            event.listen(engine, "connect", _sqlite_reader)
+            event.listen(engine, "begin", _sqlite_begin)
+        elif url.startswith("sqlite"):
             path = sqlite_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +102,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_reader(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # as _sqlite_pragmas, without the settings that write
 
 
 def _sqlite_begin(connection) -> None:
@@ -120,6 +136,15 @@ def _schema_revisions(engine: Engine) -> list[str]:
         current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         connection.rollback()
     return current
+
+
+def require_newest(engine: Engine) -> None:
+    """A read-only archive cannot be migrated: it must already be at this pricewatch's schema."""
+    current, newest = _schema_revisions(engine), head_revision()
+    if current != [newest]:
+        raise DatabaseUnavailable(f"the archive is read-only and its schema is at revision "
+                                  f"{', '.join(current) or 'none'}, not {newest}: read it with the pricewatch "
+                                  "that wrote it, or run `pricewatch db upgrade` on a writable copy")
 
 
 def upgrade(engine: Engine) -> None:
@@ -156,15 +181,17 @@ def driver_failure(error: BaseException) -> DatabaseUnavailable | None:
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, read_only: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        if migrate:
-            try:
+        self.engine = make_engine(url, read_only=read_only)
+        try:
+            if read_only:
+                require_newest(self.engine)
+            elif migrate:
                 upgrade(self.engine)
-            except DBAPIError as exc:
-                raise DatabaseUnavailable(f"cannot open {shown_url(url)}: "
-                                          f"{without_password(driver_failure(exc).message, url)}") from None
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(f"cannot open {shown_url(url)}: "
+                                      f"{without_password(driver_failure(exc).message, url)}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(self.engine.execution_options(**{WRITER: True}), expire_on_commit=False)
 

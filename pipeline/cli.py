@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -188,10 +189,18 @@ def open_database(args, *, create: bool = False):
 
     url = database_url(args.db)
     path = sqlite_path(url)
-    if not create and path is not None and not path.exists():
+    if create or path is None:
+        return Database(url)
+    if not path.exists():
         raise InputError(f"no archive at {path} (`pricewatch run` or `pricewatch import` creates one; "
                          "--db or PRICEWATCH_DB names another)")
-    return Database(url)
+    return Database(url, read_only=not writable(path))
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write the SQLite file and make its journal beside it: a copy on
+    read-only media (a published or archived snapshot) is opened read-only, for queries."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def read_file(path: str, limit: int) -> bytes:

@@ -1,5 +1,7 @@
 """The schema: Alembic's migrations, the models, and the start-up check that skips Alembic."""
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.command import downgrade
@@ -61,3 +63,52 @@ def test_an_archive_from_a_newer_pricewatch_is_refused_untouched(db_url):
     with untouched.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "9999"
     untouched.dispose()
+
+
+def test_a_read_only_archive_is_read_as_it_is(tmp_path, monkeypatch, capsys):
+    """A copy on read-only media (where SQLite may neither lock nor write its WAL index) is
+    opened immutable: queries answer, and not a byte is written beside or into the file."""
+    import hashlib
+    import subprocess
+    import sys
+
+    import pipeline.cli
+    from tests.conftest import FIXTURES, REPO
+
+    archive = tmp_path / "copy.sqlite"
+    page = str(FIXTURES / "litellm_core" / "2026-01.json")
+    imported = subprocess.run([sys.executable, "-m", "pipeline", "--db", str(archive), "import", "litellm", page,
+                               "--observed-at", "2026-01-01"], cwd=REPO, capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    before, files = hashlib.sha256(archive.read_bytes()).hexdigest(), sorted(tmp_path.iterdir())
+    monkeypatch.setattr(pipeline.cli, "writable", lambda path: False)  # as on a read-only mount (root writes anything)
+    capsys.readouterr()
+    assert pipeline.cli.main(["--db", str(archive), "prices", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 5  # five models in the fixture
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == before and sorted(tmp_path.iterdir()) == files
+
+
+def test_a_read_only_archive_at_an_older_schema_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    Database(url).dispose()
+    older = Database(url, migrate=False)
+    with older.engine.begin() as connection:
+        downgrade(alembic_config(connection), "0003")
+    older.dispose()
+    with pytest.raises(DatabaseUnavailable, match="read-only and its schema is at revision 0003, not"):
+        Database(url, read_only=True)
+
+
+def test_a_read_only_copy_with_its_write_ahead_log_is_read_whole(tmp_path):
+    """Copied while its last writes were still in the -wal file: opened as immutable, SQLite
+    would ignore them and answer from an older (here empty) archive."""
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    live = Database(url)  # left open: its writes stay in live.sqlite-wal
+    with live.transaction() as session:
+        session.execute(text("INSERT INTO robots_files (origin, fetched_at, body) VALUES ('https://x', '2026-01-01', '')"))
+    assert (tmp_path / "live.sqlite-wal").stat().st_size > 0
+    copy = Database(url, read_only=True)
+    with copy.session() as session:
+        assert session.execute(text("SELECT count(*) FROM robots_files")).scalar_one() == 1
+    copy.dispose()
+    live.dispose()
