@@ -54,11 +54,15 @@ class SourceResult:
     events: list[int] = field(default_factory=list)
     changed: bool = False
     first: bool = False  # the source's first observation: nothing to compare it with yet
+    held: bool = False  # quarantined by the sanity gate: stored, not published
     seconds: float = 0.0
 
     def line(self) -> str:
         if self.status == "ok":
-            if self.first:
+            if self.held:
+                detail = f"{self.quotes} prices held back" if self.quotes else "the page held back"
+                detail += ", none published"
+            elif self.first:
                 detail = f"{self.quotes} prices, first observation"
             else:
                 detail = f"{self.quotes} prices, {len(self.events)} events" + ("" if self.changed else ", unchanged")
@@ -216,7 +220,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=bool(event_ids),
                           first=first, seconds=time.monotonic() - started)
     if status == "quarantined":
-        result.message = "quarantined for review (pricewatch quarantine)"
+        result.held, result.message = True, "quarantined for review (pricewatch quarantine)"
     return result
 
 

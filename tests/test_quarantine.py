@@ -100,6 +100,7 @@ def test_a_unit_slip_is_held_back_and_published_only_when_released(db, live, cap
 
     held = run(SLIPPED)
     assert held.status == "ok" and held.events == [] and "quarantined" in held.message
+    assert f"ok ({held.quotes} prices held back, none published)" in held.line()
     assert cuts(db) == [] and input_price_now(db) == Decimal("1"), "a held observation was published"
     assert cli("quarantine") == 0
     listing = capsys.readouterr().out
@@ -248,6 +249,8 @@ def test_a_non_numeric_price_is_held_with_its_page_and_no_prices(db, litellm_liv
         held = run(NOT_A_NUMBER)
         assert (held.status, held.quotes, held.events) == ("ok", 0, [])
         assert held.message == "quarantined for review (pricewatch quarantine)"
+        assert held.line().endswith(": ok (the page held back, none published); quarantined for review "
+                                    "(pricewatch quarantine)")
     assert intervals(db) == published, "a held observation touched the published intervals"
     assert all_events(db) == events, "a held observation made events (a withdrawal, a cut)"
     assert statuses(db) == ["ok"] + ["quarantined"] * runs
