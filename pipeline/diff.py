@@ -13,7 +13,9 @@ and the same events, once.  Rules:
 - `new_model` for a model the source did not list before; `withdrawn` only after the
   model was absent from `withdrawn_after` consecutive successful observations;
 - `tier_change` when a price point appears while another of the same model, dimension
-  and currency disappears (its conditions, such as tier bounds, moved).
+  and currency disappears (its conditions, such as tier bounds, moved), or when its unit
+  changes (per image to per 1M image tokens): prices in two units are never compared, so
+  such a change is no cut or raise.
 Failed or drifted parses never become observations, so they can produce nothing here.
 """
 
@@ -70,7 +72,7 @@ class Change:
 
     @property
     def change_pct(self) -> Decimal | None:
-        if self.old is None or self.new is None or not self.old.price:
+        if self.old is None or self.new is None or not self.old.price or self.old.unit != self.new.unit:
             return None
         return ((self.new.price - self.old.price) / self.old.price * 100).quantize(Decimal("0.01"))
 
@@ -81,6 +83,9 @@ def _same_price(a: Point, b: Point) -> bool:
 
 
 def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, new: Point) -> list[Change]:
+    if old.unit != new.unit:
+        return [Change("tier_change", key, at, previous_at, old, new,
+                       {"old_conditions": old.conditions, "old_unit": old.unit, "new_unit": new.unit})]
     changes = []
     if old.price != new.price:
         changes.append(Change("cut" if new.price < old.price else "raise", key, at, previous_at, old, new))
@@ -139,7 +144,7 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             if current is not None:
                 old = current.point
                 changes += _price_changes(key, sighting, current.last.observed_at, old, point)
-                if old.conditions != point.conditions:
+                if old.conditions != point.conditions and old.unit == point.unit:
                     changes.append(Change("tier_change", key, sighting, current.last.observed_at, old, point,
                                           {"old_conditions": old.conditions}))
             elif model in listed:
@@ -149,7 +154,8 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
                     changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
                                           {"old_conditions": before.point.conditions,
                                            "vanished": sorted(open_[k].point.conditions for k in replaced)}))
-                    changes += _price_changes(key, sighting, before.last.observed_at, before.point, point)
+                    if before.point.unit == point.unit:  # else the tier_change above says it all
+                        changes += _price_changes(key, sighting, before.last.observed_at, before.point, point)
 
         for model in sorted(present_models - listed):
             listed.add(model)

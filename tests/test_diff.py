@@ -79,3 +79,19 @@ def test_reparse_of_same_content_is_not_a_vendor_change():
 def test_out_of_order_input_gives_the_same_history():
     a, b, c = sight(0, {IN: "1"}), sight(1, {IN: "0.5"}), sight(2, {IN: "0.5"})
     assert kinds(walk([c, a, b])[1]) == kinds(walk([a, b, c])[1]) == [("cut", "m", "input")]
+
+
+def test_a_unit_change_is_a_tier_change_never_a_cut_or_raise():
+    """OpenAI's image output went from $0.20 per image to $16 per 1M image tokens: not +7900%."""
+    per_image = Point(D("0.20"), None, False, "image", 0)
+    per_tokens = Point(D("16"), None, False, "token", 1)
+    first = Sighting(0, T0, "a", 1, {OUT: per_image})
+    second = Sighting(1, T0 + timedelta(days=1), "b", 1, {OUT: per_tokens})
+    _, changes = walk([first, second])
+    assert kinds(changes) == [("tier_change", "m", "output")]
+    assert changes[0].detail == {"old_conditions": "{}", "old_unit": "image", "new_unit": "token"}
+    assert changes[0].change_pct is None
+    batch = ("m", "output", "USD", '{"batch":true}')
+    third = Sighting(2, T0 + timedelta(days=2), "c", 1, {batch: Point(D("0.10"), None, False, "image", 2)})
+    _, changes = walk([first, second, third])
+    assert kinds(changes)[1:] == [("tier_change", "m", "output")], "a replaced tier in another unit: no price change"
