@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Event, PriceInterval
-from db.queries import intervals_in_force
+from db.queries import PriceRow, intervals_in_force
 from pipeline.config import Config
 from pipeline.fx import ecb_rates
 
@@ -86,9 +86,16 @@ def home_vs_export(session: Session, config: Config, subject: PriceInterval, at:
         return TestResult("home_vs_export", None, None, "export price is zero or not convertible")
     margin = (home_usd - export_usd) / export_usd
     points = "dumping" if margin > settings.margin_threshold else None
-    summary = (f"home {home.price} {home.currency} = ${home_usd:.4f} vs export ${export_usd:.4f}: margin "
-               f"{margin:+.1%}" + (" > threshold, consistent with dumping" if points else
-                                   ", export not below home price: not consistent with dumping"))
+    if points:
+        reading = (f"export {margin:.1%} below home, above the {settings.margin_threshold:.0%} threshold: "
+                   "consistent with dumping")
+    elif margin > 0:
+        reading = (f"export {margin:.1%} below home, within the {settings.margin_threshold:.0%} threshold: "
+                   "not consistent with dumping")
+    else:
+        reading = "export not below the home price: not consistent with dumping"
+    summary = (f"home {home.price} {home.currency} = ${home_usd:.4f} vs export ${export_usd:.4f}: "
+               f"margin {margin:+.1%}, {reading} (list prices as published: taxes and terms not adjusted)")
     return TestResult("home_vs_export", points, f"{margin:.4f}", summary,
                       [_cite(export, at, role="export"), _cite(home, at, role="home (normal value)")])
 
@@ -156,25 +163,30 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
 
 
 def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
+    """The median of the OTHER models of the subject's peer group, each at the price `compare`
+    shows for it (pipeline.report.compare.pick), against the subject's price."""
+    from pipeline.report.compare import pick
+
     model = config.models.get(subject.canonical_model)
     if model is None or not model.group:
         return TestResult("peer_gap", None, None, "model has no configured peer group")
-    peers = {m.id for m in config.models.values() if m.group == model.group}
-    rows = [i for i in _in_force(session, at, frozenset(peers), subject.dimension)
-            if not i.aggregator and i.conditions_key == "{}"]
-    by_model: dict[str, Decimal] = {}
-    for row in rows:
-        usd = _usd(row, at)
-        if usd is not None:
-            by_model[row.canonical_model] = min(usd, by_model.get(row.canonical_model, usd))
+    peers = {m.id for m in config.models.values() if m.group == model.group} - {subject.canonical_model}
+    rows: dict[str, list[PriceRow]] = {}
+    for interval in _in_force(session, at, frozenset(peers), subject.dimension):
+        rows.setdefault(interval.canonical_model, []).append(PriceRow(interval, _usd(interval, at), None, None))
+    picked = {name: chosen for name, listed in rows.items() if (chosen := pick(listed, config))
+              and chosen.row.usd is not None and chosen.row.interval.unit == subject.unit}
     own = _usd(subject, at)
-    if len(by_model) < 2 or not own:
-        return TestResult("peer_gap", None, None, f"fewer than two priced peers in group {model.group!r}")
-    median = Decimal(statistics.median(by_model.values()))
+    if not picked or not own:
+        return TestResult("peer_gap", None, None, f"no other model of group {model.group!r} is priced per "
+                                                  f"{subject.unit} on {at.date()}")
+    median = Decimal(statistics.median(chosen.row.usd for chosen in picked.values()))
     ratio = median / own
     return TestResult("peer_gap", None, f"{ratio:.4f}",
-                      f"group {model.group!r} median ${median:.4f} is {ratio:.1f}x this price (${own:.4f}); "
-                      "a gap, not a verdict", [{"model": k, "usd": str(v)} for k, v in sorted(by_model.items())])
+                      f"the median of the {len(picked)} other model(s) of group {model.group!r} is ${median:.4f}, "
+                      f"{ratio:.1f}x this price (${own:.4f}); a gap, not a verdict",
+                      [_cite(chosen.row.interval, at, peer=name, basis=chosen.basis)
+                       for name, chosen in sorted(picked.items())])
 
 
 def durability(session: Session, config: Config, subject: PriceInterval, at: datetime,

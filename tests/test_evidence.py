@@ -52,6 +52,16 @@ def test_export_at_or_above_home_is_not_dumping(db, config):
     assert result.points_to is None and result.figure.startswith("-0.26")
 
 
+def test_export_a_little_below_home_is_said_so(db, config):
+    """$1.40 against 10 CNY = $1.4755: the export IS below home, by less than the threshold."""
+    store(db, config, "deepseek", DAY, [price("deepseek-v4-pro", "1.40")])
+    store(db, config, "deepseek-cn", DAY, [price("deepseek-v4-pro", "10", "CNY")])
+    with db.session() as session:
+        result = home_vs_export(session, config, interval(session, "deepseek", "deepseek-v4-pro"), DAY)
+    assert result.points_to is None
+    assert "margin +5.4%, export 5.4% below home, within the 10% threshold: not consistent with dumping" in result.summary
+
+
 @pytest.mark.parametrize("value, ratio, points", [("1.00", "3.3300", "advantage"), ("0.15", "0.4995", "dumping")])
 def test_below_cost_with_the_vendor_published_floor(db, config, value, ratio, points):
     # DeepSeek V3/R1: $16 per node-hour / (14,800 tokens/s x 3600) = $0.3003 per 1M output tokens.
@@ -89,8 +99,9 @@ def test_peer_gap_is_a_figure_not_a_verdict(db, config):
     store(db, config, "google", DAY, [price("gemini-2.5-pro", "10")])
     with db.session() as session:
         result = peer_gap(session, config, interval(session, "deepseek", "deepseek-v4-pro"), DAY)
-    # Group "frontier": 1, 10, 25 -> median $10, 10x this price.
-    assert result.figure == "10.0000" and result.points_to is None
+    # Group "frontier" less the subject itself: 10 and 25 -> median $17.50, 17.5x this price.
+    assert result.figure == "17.5000" and result.points_to is None
+    assert [(i["peer"], D(i["usd"])) for i in result.inputs] == [("claude-opus-4-5", 25), ("gemini-2.5-pro", 10)]
 
 
 def test_durability_promo_and_held_cut(db, config):
