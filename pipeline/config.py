@@ -128,10 +128,12 @@ class CostFloor:
     peak_flops: Decimal | None = None
     utilisation: Decimal | None = None
     source: str | None = None
+    # A floor is an estimate: a price within this fraction of it (either way) points nowhere.
+    uncertainty: Decimal = Decimal("0.25")
     published: tuple[PublishedServing, ...] = ()
 
     def __post_init__(self) -> None:
-        _positive(self, "accelerator_usd_per_hour", "peak_flops", "utilisation")
+        _positive(self, "accelerator_usd_per_hour", "peak_flops", "utilisation", "uncertainty")
 
     @property
     def can_estimate(self) -> bool:

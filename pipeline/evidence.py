@@ -129,10 +129,16 @@ def below_cost(session: Session, config: Config, subject: PriceInterval, at: dat
     if price is None:
         return TestResult("below_cost", None, None, "price not convertible to USD")
     ratio = price / floor
-    points = "dumping" if ratio < 1 else "advantage"
+    band = config.analysis.cost_floor.uncertainty
+    if ratio < 1 / (1 + band):
+        points, reading = "dumping", "below cost"
+    elif ratio > 1 + band:
+        points, reading = "advantage", "above cost"
+    else:
+        points, reading = None, f"within the floor's uncertainty ({band:.0%} either way): neither"
     summary = (f"${price:.4f} per 1M output tokens is {ratio:.2f}x the serving floor of ${floor:.4f} "
                f"({basis['basis']}" + (f", measured on {basis['measured_on']}" if basis.get("measured_on") else "")
-               + ")" + ("; below cost" if ratio < 1 else "; above cost"))
+               + f"); {reading}")
     return TestResult("below_cost", points, f"{ratio:.4f}", summary,
                       [_cite(subject, at), {"floor_usd_per_1m": f"{floor:.6f}", **basis}])
 

@@ -62,14 +62,25 @@ def test_export_a_little_below_home_is_said_so(db, config):
     assert "margin +5.4%, export 5.4% below home, within the 10% threshold: not consistent with dumping" in result.summary
 
 
-@pytest.mark.parametrize("value, ratio, points", [("1.00", "3.3300", "advantage"), ("0.15", "0.4995", "dumping")])
+@pytest.mark.parametrize("value, ratio, points", [
+    ("1.00", "3.3300", "advantage"), ("0.15", "0.4995", "dumping"),
+    ("0.2970", "0.9890", None), ("0.3600", "1.1988", None),  # within 25% either way: an estimate cannot tell
+])
 def test_below_cost_with_the_vendor_published_floor(db, config, value, ratio, points):
     # DeepSeek V3/R1: $16 per node-hour / (14,800 tokens/s x 3600) = $0.3003 per 1M output tokens.
-    store(db, config, "deepseek", DAY, [price("deepseek-v4-pro", value)])
+    store(db, config, "deepseek", DAY, [price("deepseek-chat", value)])
     with db.session() as session:
-        result = below_cost(session, config, interval(session, "deepseek", "deepseek-v4-pro"), DAY)
+        result = below_cost(session, config, interval(session, "deepseek", "deepseek-chat"), DAY)
     assert (result.figure, result.points_to) == (ratio, points)
     assert "measured on DeepSeek-V3/R1" in result.summary
+
+
+def test_no_floor_for_a_model_the_published_figures_were_not_measured_on(db, config):
+    """DeepSeek V4's parameters are unpublished, and V3's serving figures are not V4's."""
+    store(db, config, "deepseek", DAY, [price("deepseek-v4-pro", "0.15")])
+    with db.session() as session:
+        result = below_cost(session, config, interval(session, "deepseek", "deepseek-v4-pro"), DAY)
+    assert (result.figure, result.points_to) == (None, None) and result.summary.startswith("no cost floor")
 
 
 def test_below_cost_estimate_from_active_parameters(db, config):
@@ -116,9 +127,9 @@ def test_durability_promo_and_held_cut(db, config):
 
 
 def test_verdict_counts_only_computed_tests(db, config):
-    store(db, config, "deepseek", DAY, [price("deepseek-v4-pro", "1.00")])
+    store(db, config, "deepseek", DAY, [price("deepseek-chat", "1.00")])
     with db.session() as session:
-        result, tests = weigh(session, config, interval(session, "deepseek", "deepseek-v4-pro"), DAY)
+        result, tests = weigh(session, config, interval(session, "deepseek", "deepseek-chat"), DAY)
     # Only below_cost could be computed (3.33x the floor): advantage; the others say why they could not.
     assert result == "advantage-consistent"
     assert [t.points_to for t in tests] == [None, "advantage", None, None, None]
