@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source")
     imp.add_argument("file")
     imp.add_argument("--observed-at", required=True, help="ISO 8601, e.g. 2026-07-17T08:00:00Z")
+    imp.add_argument("--url", help="where the page was saved from, kept as the snapshot's URL "
+                                   "(default: the source's first URL)")
 
     prices = commands.add_parser("prices", help="the comparative table in force at a date: input, cached input "
                                                 "and output, published, in USD and in EUR")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import sys
+from urllib.parse import urlsplit
 
 from pipeline.cli import EXIT_FAILED, EXIT_OK, moment_arg, open_database, parse_when, read_file, span_args, today_utc
 from pipeline.config import Config
@@ -63,9 +64,14 @@ def cmd_import(args, config: Config) -> int:
     if observed_at > today_utc():  # a typo such as 2062 would stand as the source's latest observation for decades
         raise InputError(f"--observed-at {observed_at.isoformat()} is in the future; an import records a page "
                          "as it was seen then")
+    url = args.url or source.urls[0]
+    if "@" in urlsplit(url).netloc:  # not echoed: the URL itself holds the secret
+        raise InputError("--url must not carry credentials (user:password@): the archive would keep them")
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise InputError(f"--url must be an http or https address, not {url!r}")
     content = read_file(args.file, config.fetch.max_decompressed_bytes)
     db = open_database(args, create=True)
-    page = Fetched(url=source.urls[0], final_url=source.urls[0], status=200, content=content,
+    page = Fetched(url=url, final_url=url, status=200, content=content,
                    content_type=_content_type(args.file), fetched_at=observed_at)
     result = ingest(db, config, source, [page], observed_at)
     print(result.line())

@@ -47,6 +47,10 @@ def litellm_config(tmp_path, **fetch):
     (["events", "--since", "2026-08-18", "--until", "2026-08-01"], "--since 2026-08-18 is after --until 2026-08-01"),
     (["quarantine", "release", "99999999999999999999"], "'99999999999999999999' is not an id"),
     (["explain", "0"], "'0' is not an id"),
+    (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "2026-01-05", "--url", "file:///tmp/x"],
+     "--url must be an http or https address"),
+    (["import", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "2026-01-05", "--url",
+      "https://me:s3cret@x.example/"], "--url must not carry credentials"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = pricewatch(*args, cwd=tmp_path)

@@ -283,3 +283,24 @@ def test_a_source_with_an_unknown_parser_fails_without_asking_its_host(tmp_path,
     assert not server.visits_to("/b.json")
     with db.session() as session:
         assert session.scalars(select(Fetch.outcome).where(Fetch.source_id == "b")).all() == ["config_error"]
+
+
+def test_the_export_tells_fetched_pages_from_imported_ones(tmp_path, db):
+    """A price's provenance: bytes pricewatch fetched, or a saved file someone imported (under the
+    URL they gave, never passed off as fetched from the source)."""
+    from db.queries import export_rows
+    from pipeline.cli import main
+
+    with TimedServer() as server:
+        server.route("/a.json", JANUARY)
+        config = config_for(tmp_path, server, {"a": "/a.json"})
+        run_all(db, config, list(config.sources.values()))
+    saved = tmp_path / "february.json"
+    saved.write_bytes(FEBRUARY)
+    mirror = "https://web.archive.org/web/2026/https://x.example/prices.json"
+    assert main(["--db", db.url, "--config", str(config.directory), "import", "a", str(saved),
+                 "--observed-at", "2020-01-01", "--url", mirror]) == 0
+    with db.session() as session:
+        rows = export_rows(session)
+    assert {(r["provenance"], r["snapshot_url"]) for r in rows} == {("fetched", f"{server.url}/a.json"),
+                                                                   ("imported", mirror)}

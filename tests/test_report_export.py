@@ -42,6 +42,7 @@ def test_csv_and_json_carry_provenance_and_exact_money(archive, tmp_path, capsys
     assert (cut["first_seen"], cut["last_seen"], cut["snapshot_url"]) == (
         "2026-03-22T08:00:00+00:00", "2026-04-11T08:00:00+00:00", "https://acme.test/pricing")
     assert cut["fetched_at"] == cut["first_seen"] and len(cut["snapshot_sha256"]) == 64
+    assert cut["provenance"] == "imported"  # the constructed history stores pages without a fetch
     assert cut["parser_version"] == "1" and cut["fx_date"] == "2026-03-20" and cut["usd"] == "8"
     cny = next(r for r in rows if r["source"] == "acme-cn" and r["dimension"] == "output")
     assert (cny["price"], cny["currency"], cny["fx_rate_per_eur"], cny["usd_per_eur"]) == ("50", "CNY", "8.0512",

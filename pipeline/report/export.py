@@ -1,6 +1,8 @@
 """The full price history as a file, each row with its provenance: the source, the archived
-snapshot (id, URL, sha256, when those bytes were first fetched), when the price was first and
-last observed, the parser version, and the ECB rate and date behind its USD and EUR values.
+snapshot (id, URL, sha256, when those bytes were first seen, and `provenance`: `fetched` by
+pricewatch, or `imported` from a saved file, whose URL is the one given to the import), when
+the price was first and last observed, the parser version, and the ECB rate and date behind
+its USD and EUR values.
 
 CSV and JSON keep money as exact decimal text.  Parquet (the optional `pyarrow`) stores
 money as decimal128(38, 18): every published price exactly, the converted USD and EUR
@@ -25,7 +27,7 @@ FORMATS = ("csv", "json", "parquet")
 COLUMNS = ["source", "vendor", "market", "aggregator", "model", "canonical_model", "dimension", "conditions",
            "currency", "unit", "price", "list_price", "promo", "usd", "eur", "fx_date", "fx_rate_per_eur",
            "usd_per_eur", "first_seen", "last_seen", "snapshot_id", "snapshot_url", "snapshot_sha256",
-           "fetched_at", "parser_version", "first_observation_id", "last_observation_id"]
+           "fetched_at", "provenance", "parser_version", "first_observation_id", "last_observation_id"]
 MONEY = ("price", "list_price", "usd", "eur", "fx_rate_per_eur", "usd_per_eur")
 TIMES = ("first_seen", "last_seen", "fetched_at")
 INTEGERS = ("snapshot_id", "parser_version", "first_observation_id", "last_observation_id")
