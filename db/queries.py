@@ -138,6 +138,12 @@ def source_status(session: Session) -> dict[str, SourceHealth]:
     return {h.source_id: h for h in session.scalars(select(SourceHealth))}
 
 
+def awaiting_review(session: Session) -> dict[str, int]:
+    """Per source, the observations the sanity gate holds back until released or rejected."""
+    return dict(session.execute(select(Observation.source_id, func.count()).where(Observation.status == "quarantined")
+                                .group_by(Observation.source_id)).all())
+
+
 def table_counts(session: Session) -> dict[str, int]:
     from db.models import Base
 

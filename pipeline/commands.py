@@ -204,12 +204,12 @@ def cmd_history(args, config: Config) -> int:
 
 
 def cmd_status(args, config: Config) -> int:
-    from db.queries import source_status
+    from db.queries import awaiting_review, source_status
     from pipeline.schedule import next_runs
 
     db = open_database(args)
     with db.session() as session:
-        health = source_status(session)
+        health, held = source_status(session), awaiting_review(session)
         upcoming = next_runs(session, config)  # empty when no source has a schedule
     rows = []
     for source in config.sources.values():
@@ -220,10 +220,11 @@ def cmd_status(args, config: Config) -> int:
             "last_failure": h.last_failure_at if h else None,
             "reason": h.last_failure_reason if h and h.last_failure_at else None,
             "failures_in_a_row": h.consecutive_failures if h else 0,
+            "awaiting_review": held.get(source.id, 0),
             "next_run": upcoming.get(source.id),
             "message": (h.last_failure_message or "")[:100] if h and h.consecutive_failures else "",
         })
-    columns = ["source", "enabled", "last_success", "last_failure", "reason", "failures_in_a_row"]
+    columns = ["source", "enabled", "last_success", "last_failure", "reason", "failures_in_a_row", "awaiting_review"]
     render(rows, columns + (["next_run"] if upcoming else []) + ["message"], "table")
     return EXIT_OK
 

@@ -54,14 +54,14 @@ class SourceResult:
     events: list[int] = field(default_factory=list)
     changed: bool = False
     first: bool = False  # the source's first observation: nothing to compare it with yet
-    held: bool = False  # quarantined by the sanity gate: stored, not published
+    hold: str | None = None  # "new": quarantined now by the sanity gate; "again": the same page as one held
     seconds: float = 0.0
 
     def line(self) -> str:
         if self.status == "ok":
-            if self.held:
-                detail = f"{self.quotes} prices held back" if self.quotes else "the page held back"
-                detail += ", none published"
+            if self.hold:
+                held = f"{self.quotes} prices" if self.quotes else "the page"
+                detail = f"{held}{' still' if self.hold == 'again' else ''} held back, none published"
             elif self.first:
                 detail = f"{self.quotes} prices, first observation"
             else:
@@ -220,25 +220,34 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=bool(event_ids),
                           first=first, seconds=time.monotonic() - started)
     if status == "quarantined":
-        result.held, result.message = True, "quarantined for review (pricewatch quarantine)"
+        result.hold, result.message = "new", "quarantined for review (pricewatch quarantine)"
     return result
 
 
 def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime,
                      digest: str, live: bool) -> SourceResult | None:
     """Store the run, which read pages of `digest`, as a repeat of the latest observation
-    (store.repeated_observation), or return None, having written nothing, when it is not one."""
+    (store.repeated_observation), or return None, having written nothing, when it is not one.
+    A repeat of a page held for review adds no observation: the held one stands for it."""
     with _turn(db), db.transaction() as session:
         latest = repeated_observation(session, source, digest=digest, observed_at=observed_at,
                                       parser_version=get_parser(source.parser).version)
         if latest is None:
             return None
         snapshots = _archive_pages(session, source, pages)
-        prices = store_repeat(session, source, latest, observed_at=observed_at,
-                              snapshot_ids=[s.id for s in snapshots], parser=source.parser)
+        if latest.status == "ok":
+            result = SourceResult(source.id, "ok", quotes=store_repeat(
+                session, source, latest, observed_at=observed_at, snapshot_ids=[s.id for s in snapshots],
+                parser=source.parser))
+        else:
+            verdict = "held for review" if latest.status == "quarantined" else "rejected on review"
+            result = SourceResult(source.id, "ok", quotes=latest.prices, hold="again",
+                                  message=f"the page {verdict} as observation {latest.id} "
+                                          f"({latest.observed_at:%Y-%m-%d %H:%M} UTC) is unchanged "
+                                          "(pricewatch quarantine)")
         if live:
             _succeeded(session, source, observed_at)
-    return SourceResult(source.id, "ok", quotes=prices)
+    return result
 
 
 def _load_archived(db: Database, pages: list[Fetched]) -> None:

@@ -132,13 +132,20 @@ def repeated_observation(session: Session, source: Source, *, digest: str, parse
     open intervals (store_repeat does that directly), as long as nothing is pending that one
     more run could turn into an event: a model absent from the latest list and not yet counted
     as withdrawn.  A change of `[diff] withdrawn_after_runs` therefore takes effect at the next
-    run that is not a repeat."""
+    run that is not a repeat.
+
+    The same pages as a latest observation held for review (`quarantined`, or `rejected`) are
+    that observation again, returned too (its status says so): the run then neither queues
+    the page for review a second time nor publishes it."""
     latest = session.execute(_LATEST_OBSERVATION, {"source_id": source.id}).first()
-    if (latest is None or latest.status != "ok" or latest.content_digest != digest
+    if (latest is None or latest.status not in REPEATABLE or latest.content_digest != digest
             or latest.parser_version != parser_version or latest.observed_at >= observed_at
-            or latest.pending_absence):
+            or (latest.status == "ok" and latest.pending_absence)):
         return None
     return latest
+
+
+REPEATABLE = ("ok", "quarantined", "rejected")
 
 
 def _latest_observation() -> Select:

@@ -6,6 +6,7 @@ source today."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -84,3 +85,23 @@ def test_a_short_outage_below_every_trigger_sends_nothing(tmp_path, db_url, smtp
     for page in (BOT_WALL, NO_TABLE, BEFORE, BOT_WALL, BEFORE):
         run_serving(db_url, config, vendor, page)
     assert smtp.messages == []
+
+
+def test_a_page_held_for_review_is_told_once(tmp_path, db_url, smtp, vendor, capsys):
+    """The sanity gate holding a page back is the operator's to decide: one mail naming the
+    commands; the same page read again by later runs adds no review item and no mail."""
+    from tests.test_quarantine import DEEPSEEK_ZH, SLIPPED
+
+    config = write_config(tmp_path / "config", [{"id": "deepseek-cn", "vendor": "deepseek", "parser": "deepseek",
+                                                 "currency": "CNY", "market": "cn",
+                                                 "urls": [f"{vendor.url}/pricing"]}])
+    smtp.write_alerts(config, operator={"recipients": ["ops@example.org"]})
+    for page in (DEEPSEEK_ZH, SLIPPED, SLIPPED, SLIPPED):
+        vendor.route("/pricing", page, headers={"Content-Type": "text/html; charset=utf-8"})
+        assert pricewatch(db_url, config, "run") == 0
+    assert subjects(smtp) == ["pricewatch operator: deepseek-cn held for review"]
+    text = smtp.messages[0].part("plain")
+    assert "moved more than 20x" in text and "pricewatch quarantine release 2" in text
+    capsys.readouterr()
+    assert pricewatch(db_url, config, "quarantine", "--format", "json") == 0
+    assert [row["id"] for row in json.loads(capsys.readouterr().out)] == [2]

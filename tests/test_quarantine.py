@@ -106,8 +106,14 @@ def test_a_unit_slip_is_held_back_and_published_only_when_released(db, live, cap
     listing = capsys.readouterr().out
     assert "deepseek-cn" in listing and "moved more than 20x" in listing and "1→0.001 CNY" in listing
 
-    again = run(SLIPPED)  # still compared with the last accepted prices, so held again
-    assert "quarantined" in again.message and statuses(db) == ["ok", "quarantined", "quarantined"]
+    again = run(SLIPPED)  # the very page held: it is that held observation again, not a second review item
+    assert again.hold == "again" and "still held back, none published" in again.line()
+    assert statuses(db) == ["ok", "quarantined"] and cuts(db) == []
+    resaved = run(SLIPPED + b"<!-- saved again -->")  # other bytes: still compared with the accepted prices
+    assert resaved.hold == "new" and statuses(db) == ["ok", "quarantined", "quarantined"]
+    capsys.readouterr()
+    assert cli("status") == 0
+    assert re.search(r"^deepseek-cn\s.*\s0\s+2$", capsys.readouterr().out, re.MULTILINE), "2 pages awaiting review"
     with db.session() as session:
         first, second = session.scalars(select(Observation.id).where(Observation.status == "quarantined")
                                         .order_by(Observation.observed_at)).all()
@@ -245,15 +251,17 @@ def test_a_non_numeric_price_is_held_with_its_page_and_no_prices(db, litellm_liv
     assert published
 
     runs = litellm_live.config.diff.withdrawn_after_runs + 1  # more than it takes to call a model withdrawn
-    for _ in range(runs):
-        held = run(NOT_A_NUMBER)
-        assert (held.status, held.quotes, held.events) == ("ok", 0, [])
+    for run_number in range(runs):  # each a little different, so that each is held anew
+        held = run(NOT_A_NUMBER + b" " * run_number)
+        assert (held.status, held.quotes, held.events, held.hold) == ("ok", 0, [], "new")
         assert held.message == "quarantined for review (pricewatch quarantine)"
         assert held.line().endswith(": ok (the page held back, none published); quarantined for review "
                                     "(pricewatch quarantine)")
     assert intervals(db) == published, "a held observation touched the published intervals"
     assert all_events(db) == events, "a held observation made events (a withdrawal, a cut)"
     assert statuses(db) == ["ok"] + ["quarantined"] * runs
+    same_page = run(NOT_A_NUMBER + b" " * (runs - 1))
+    assert same_page.hold == "again" and statuses(db) == ["ok"] + ["quarantined"] * runs
 
     with db.session() as session:
         for observation in session.scalars(select(Observation).where(Observation.status == "quarantined")):
@@ -262,7 +270,7 @@ def test_a_non_numeric_price_is_held_with_its_page_and_no_prices(db, litellm_liv
             assert session.scalars(select(QuoteRow).where(QuoteRow.quote_set_id == observation.quote_set_id)).all() == []
             [snapshot_id] = session.scalars(select(ObservationPage.snapshot_id)
                                             .where(ObservationPage.observation_id == observation.id))
-            assert snapshot_bytes(session.get(Snapshot, snapshot_id)) == NOT_A_NUMBER, "the page was not kept"
+            assert snapshot_bytes(session.get(Snapshot, snapshot_id)).rstrip(b" ") == NOT_A_NUMBER, "the page was not kept"
         health = session.get(SourceHealth, "litellm")
         assert health.consecutive_failures == 0 and health.last_failure_at is None
 

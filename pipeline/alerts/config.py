@@ -95,6 +95,7 @@ class OperatorSettings:
     failures_in_a_row: Count = 3  # 0: no alert on the count alone
     blocked: bool = True  # alert at the first failure behind a bot wall
     layout_drift: bool = True  # alert at the first failure because the page left its layout
+    held: bool = True  # alert when the sanity gate holds a page back for review (once per held page)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Operator alerts: a source that keeps failing, hits a bot wall or leaves its layout.
+"""Operator alerts: a source that keeps failing, hits a bot wall or leaves its layout, and a
+page the sanity gate held back for review (once per held page: a run that reads the same
+page again adds nothing to review, and says nothing new).
 
 One alert per outage and one recovery note when the source next succeeds.  An outage is a
 run of consecutive failed runs of a source; it is alerted when it crosses a configured
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import OperatorAlert, SourceHealth
+from db.models import Observation, OperatorAlert, SourceHealth
 from pipeline.alerts.config import AlertSettings
 from pipeline.alerts.message import compose, new_message_id
 from pipeline.alerts.outbox import enqueue
+from pipeline.output import visible
 
 
 def _triggered(settings: AlertSettings, reason: str | None, failures: int) -> bool:
@@ -42,6 +46,20 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
+def _held_alert(session: Session, settings: AlertSettings, source_id: str, now: datetime) -> int:
+    held = session.scalars(select(Observation).where(Observation.source_id == source_id,
+                                                     Observation.status == "quarantined")
+                           .order_by(Observation.observed_at.desc()).limit(1)).first()
+    return _mail(session, settings, kind="held", now=now,
+                 subject=f"pricewatch operator: {source_id} held for review",
+                 text=(f"The sanity gate held back observation {held.id} of {source_id} "
+                       f"({_when(held.observed_at)}): {visible(held.status_reason or '')}\n\n"
+                       "Its prices are kept but not published, and no event comes from them, until you "
+                       f"decide: `pricewatch quarantine release {held.id}` publishes them, "
+                       f"`pricewatch quarantine reject {held.id}` keeps them unpublished for good.\n"
+                       "Runs that read the same page again add nothing to review.\n"))
+
+
 def queue_operator_alerts(session: Session, settings: AlertSettings, results, now: datetime) -> int:
     """Update each run source's outage state from its result; queue the alerts due; return how many."""
     if not settings.operator.recipients:
@@ -51,6 +69,8 @@ def queue_operator_alerts(session: Session, settings: AlertSettings, results, no
         if result.status not in ("ok", "failed"):
             continue
         outage = session.get(OperatorAlert, result.source)
+        if result.hold == "new" and settings.operator.held:
+            queued += _held_alert(session, settings, result.source, now)
         if result.status == "ok":
             if outage is not None and outage.alerted_at is not None:
                 health = session.get(SourceHealth, result.source)
