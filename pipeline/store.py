@@ -392,6 +392,19 @@ def _same_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
 _EVENTS_OF = select(Event).where(Event.source_id == bindparam("source"))
 
 
+def _redated(existing: dict[tuple, Event], change: Change) -> Event | None:
+    """The recorded event of this very change (same price point, kind, old and new price) at
+    another moment, taken out of `existing`: an earlier observation of the same page (a
+    backfill, or a held page released after a later copy) moves the change, and the event
+    keeps its id, so that no recipient hears of it twice."""
+    old = change.old.price if change.old else None
+    new = change.new.price if change.new else None
+    for natural_key, event in existing.items():
+        if natural_key[:5] == (*change.key, change.kind) and (event.old_price, event.new_price) == (old, new):
+            return existing.pop(natural_key)
+    return None
+
+
 def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
     existing = {
         (e.model, e.dimension, e.currency, e.conditions_key, e.kind, e.observed_at): e
@@ -400,7 +413,7 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
     created: list[Event] = []
     for change in changes:
         model, dimension, currency, cond = change.key
-        row = existing.pop(change.natural_key, None)
+        row = existing.pop(change.natural_key, None) or _redated(existing, change)
         old_usd = new_usd = None
         on = change.at.observed_at.date()
         if change.old is not None and currency:
@@ -425,6 +438,7 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
             session.add(row)
             created.append(row)
         else:
+            values["observed_at"] = change.at.observed_at
             for name, value in values.items():
                 if name == "snapshot_id" and value is None:
                     continue

@@ -141,6 +141,24 @@ def test_cut_raise_and_new_model_events(db, config):
     assert len([e for e in events if e[0] in ("cut", "raise")]) == 3
 
 
+def test_a_change_seen_earlier_keeps_its_event_and_id(db, config):
+    """February's prices, backfilled from a copy saved mid-January, date the same cuts earlier:
+    the events move (same ids, so no recipient hears of them twice) instead of being remade."""
+    load(db, config, "2026-01.json", at(1))
+    load(db, config, "2026-02.json", at(2))
+    with db.session() as session:
+        before = {(e.kind, e.model, e.dimension): (e.id, e.observed_at) for e in session.scalars(select(Event))}
+    source = config.source("litellm")
+    mid_january = at(1).replace(day=15)
+    saved = Fetched(source.urls[0], source.urls[0], 200, (LITELLM / "2026-02.json").read_bytes() + b"\n",
+                    "application/json", mid_january)
+    assert ingest(db, config, source, [saved], mid_january).status == "ok"
+    with db.session() as session:
+        after = {(e.kind, e.model, e.dimension): (e.id, e.observed_at) for e in session.scalars(select(Event))}
+    assert after.keys() == before.keys() and len(after) > 1
+    assert all(after[k] == (before[k][0], mid_january) for k in after)
+
+
 @pytest.mark.parametrize("order", [(1, 2, 3), (3, 1, 2), (2, 3, 1)])
 def test_any_import_order_gives_the_same_history(tmp_path, db, config, order):
     names = {1: "2026-01.json", 2: "2026-02.json", 3: "2026-03.json"}
