@@ -187,10 +187,13 @@ def open_database(args, *, create: bool = False):
     """The archive named by --db (or the default), its schema brought up to date.  Only the
     commands that store (`create`) make a new SQLite file: a query on a mistyped path would
     otherwise answer from an empty archive, as if nothing had ever been seen."""
-    from db.session import Database, database_url, sqlite_path
+    from db.session import DEFAULT_DB_PATH, Database, database_url, sqlite_path
 
     url = database_url(args.db)
     path = sqlite_path(url)
+    if create and path is not None and path != DEFAULT_DB_PATH.resolve() and not path.parent.is_dir():
+        raise InputError(f"no directory {path.parent} for the archive {path.name} (a typo in --db or "
+                         "PRICEWATCH_DB? only the default ./data/ is made for you)")
     if create or path is None:
         return Database(url)
     if not path.exists():

@@ -130,7 +130,7 @@ def _closed_port() -> int:
     ("not-sqlite.sqlite", 1, "file is not a database"),
     ("postgresql://pricewatch:s3cret@127.0.0.1:{port}/archive", 1, "[database error] cannot open "
                                                                     "postgresql://pricewatch:***@127.0.0.1"),
-    ("sqlite:////proc/no-such-dir/x.sqlite", 1, "cannot open sqlite:////proc/no-such-dir/x.sqlite"),
+    ("sqlite:////proc/no-such-dir/x.sqlite", 2, "no directory /proc/no-such-dir for the archive x.sqlite"),
     ("weird://pricewatch:s3cret@host/archive", 2, "bad database URL 'weird://pricewatch:***@host/archive'"),
     ("postgresql://pricewatch:s3cret@host:port/archive", 2, "bad database URL"),
     # unencoded `/` and `@` in the password: all of it masked, in the driver's echo too
@@ -143,6 +143,14 @@ def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_p
     result = pricewatch("--db", database.format(port=_closed_port()), "db", "upgrade", cwd=tmp_path)
     assert_one_line(result, exit_code, message)
     assert "s3cret" not in result.stderr and "SECRETPART" not in result.stderr
+
+
+def test_a_run_on_a_mistyped_path_makes_no_directories(tmp_path):
+    """`serve` or `run` with --db naming a folder that is not there stops at once, instead of
+    building the folders and an empty archive there (only the default ./data/ is made)."""
+    mistyped = tmp_path / "nonexist" / "dir" / "db.sqlite"
+    assert_one_line(pricewatch("--db", str(mistyped), "run", cwd=tmp_path), 2, f"no directory {mistyped.parent}")
+    assert not (tmp_path / "nonexist").exists()
 
 
 def test_a_query_on_a_mistyped_path_makes_no_archive(tmp_path):
