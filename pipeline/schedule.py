@@ -13,8 +13,9 @@
   missed slot once, instead of dropping it (the default grace is one second) or running it
   several times.  A slot that passed while nothing was running is run at start.
 - SIGTERM or SIGINT: no job starts any more, running ones finish (a source's writes are one
-  transaction), and the process exits 0.  A second signal ends it at once; the database
-  then rolls back whatever was open, so nothing is half-written either way.
+  transaction), and the process exits 0.  A second signal ends it at once (exit 143 or 130);
+  the database then rolls back whatever was open, so nothing is half-written either way.
+  Once `event=stopped` is logged, signals are ignored: everything is stored.
 - One structured line per job (key=value, on stderr).
 """
 
@@ -334,6 +335,8 @@ def cmd_serve(args, config: Config) -> int:
     scheduler.shutdown(wait=True)
     fetcher.close()
     db.dispose()
+    for number in (signal.SIGTERM, signal.SIGINT):  # all is stored: a signal now must not turn exit 0 into 143
+        signal.signal(number, signal.SIG_IGN)
     _line(event="stopped")
     return EXIT_OK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
@@ -176,7 +177,14 @@ def test_serve_archives_on_schedule_and_stops_cleanly_on_sigterm(tmp_path, db_ur
             time.sleep(0.5)
             assert serve.poll() is None, "serve must let the in-flight run finish"
             release.set()
-            _, stderr = serve.communicate(timeout=30)
+            lines = []
+            while not (lines and lines[-1].rstrip().endswith("event=stopped")):
+                lines.append(serve.stderr.readline())
+                assert lines[-1], "serve ended before it logged event=stopped"
+            with contextlib.suppress(ProcessLookupError):
+                serve.send_signal(signal.SIGTERM)  # impatient: a second signal once all is stored changes nothing
+            _, rest = serve.communicate(timeout=30)
+            stderr = "".join(lines) + rest
         finally:
             stop(serve)
         status = pricewatch("status", cwd=tmp_path, env=env)
