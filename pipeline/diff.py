@@ -15,7 +15,8 @@ and the same events, once.  Rules:
 - `tier_change` when a price point appears while another of the same model, dimension
   and currency disappears (its conditions, such as tier bounds, moved), or when its unit
   changes (per image to per 1M image tokens): prices in two units are never compared, so
-  such a change is no cut or raise.
+  such a change is no cut or raise.  Nor are prices of two services: a batch price that
+  appears as the standard one disappears is a tier_change (carrying both prices), not a cut.
 Failed or drifted parses never become observations, so they can produce nothing here.
 """
 
@@ -96,6 +97,17 @@ def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, ne
     return changes
 
 
+SERVICE_CONDITIONS = ("batch", "tier", "fine_tuned")
+
+
+def _service(key: Key) -> tuple:
+    """What a price buys besides the tokens (batch, a service tier, fine-tuning): only prices of
+    the same service are compared as a cut or raise.  A time window is no other service: a flat
+    price split into dearer peak and off-peak prices is a raise for every customer."""
+    conditions = json.loads(key[3])
+    return tuple(conditions.get(name) for name in SERVICE_CONDITIONS)
+
+
 def _closest(key: Key, candidates: list[Key], open_: dict) -> Key:
     """Of the price points that vanished, the one a new point replaces: most conditions in common,
     then the standard (highest) price, since off-peak and promotional prices are the exceptions."""
@@ -150,11 +162,12 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             elif model in listed:
                 replaced = [k for k in vanished if k[:3] == key[:3]]
                 if replaced:
-                    before = open_[_closest(key, replaced, open_)]
+                    same_service = [k for k in replaced if _service(k) == _service(key)]
+                    before = open_[_closest(key, same_service or replaced, open_)]
                     changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
                                           {"old_conditions": before.point.conditions,
                                            "vanished": sorted(open_[k].point.conditions for k in replaced)}))
-                    if before.point.unit == point.unit:  # else the tier_change above says it all
+                    if same_service and before.point.unit == point.unit:  # else the tier_change says it all
                         changes += _price_changes(key, sighting, before.last.observed_at, before.point, point)
 
         for model in sorted(present_models - listed):

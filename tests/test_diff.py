@@ -95,3 +95,27 @@ def test_a_unit_change_is_a_tier_change_never_a_cut_or_raise():
     third = Sighting(2, T0 + timedelta(days=2), "c", 1, {batch: Point(D("0.10"), None, False, "image", 2)})
     _, changes = walk([first, second, third])
     assert kinds(changes)[1:] == [("tier_change", "m", "output")], "a replaced tier in another unit: no price change"
+
+
+def test_a_batch_price_appearing_as_the_standard_one_vanishes_is_no_cut():
+    """OpenAI's 2026-05-08 page showed o3-deep-research only in its Batch table ($5): the
+    standard $10 was gone from the capture, not cut by half."""
+    batch = ("m", "input", "USD", '{"batch":true}')
+    _, changes = walk([sight(0, {IN: "10", OUT: "40"}), sight(1, {batch: "5", OUT: "40"})])
+    assert kinds(changes) == [("tier_change", "m", "input")]
+    assert (changes[0].old.price, changes[0].new.price) == (D("10"), D("5"))
+
+
+def test_a_flat_price_split_into_dearer_peak_and_off_peak_prices_is_a_raise_in_each():
+    """DeepSeek, 2026-08-16: a flat $0.87 became $3.96 at peak and $1.98 off-peak."""
+    peak = ("m", "output", "USD", '{"time_window":"peak"}')
+    off_peak = ("m", "output", "USD", '{"time_window":"off_peak"}')
+    _, changes = walk([sight(0, {OUT: "0.87"}), sight(1, {peak: "3.96", off_peak: "1.98"})])
+    assert sorted(kinds(changes)) == [("raise", "m", "output")] * 2 + [("tier_change", "m", "output")] * 2
+
+
+def test_new_context_bounds_with_a_new_price_are_a_tier_change_and_a_cut():
+    low = ("m", "input", "USD", '{"context_tokens":{"max":32000,"min":0}}')
+    new_low = ("m", "input", "USD", '{"context_tokens":{"max":64000,"min":0}}')
+    _, changes = walk([sight(0, {low: "1"}), sight(1, {new_low: "0.8"})])
+    assert kinds(changes) == [("tier_change", "m", "input"), ("cut", "m", "input")]
