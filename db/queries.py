@@ -49,12 +49,12 @@ def require_known(session: Session, *, vendor: str | None = None, dimension: str
     (which would read as "no price" or "no change")."""
     for value, columns, what in ((vendor, (PriceInterval.vendor, PriceInterval.source_id), "vendor or source"),
                                  (dimension, (PriceInterval.dimension,), "dimension")):
-        if value is None:
+        if value is None or session.scalar(select(PriceInterval.id).where(or_(*(c == value for c in columns)))
+                                           .limit(1)) is not None:
             continue
         known = sorted({name for column in columns for name in session.scalars(select(column).distinct())})
-        if value not in known:
-            raise InputError(f"no price in the archive has the {what} {value!r} "
-                             f"(known: {', '.join(known) if known else 'none yet'})")
+        raise InputError(f"no price in the archive has the {what} {value!r} "
+                         f"(known: {', '.join(known) if known else 'none yet'})")
 
 
 def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = None,
