@@ -343,7 +343,7 @@ def _table_quotes(table: _Table) -> list[Quote]:
     return quotes
 
 
-@register("alibaba", version=1)
+@register("alibaba", version=2)
 def parse(page: Page) -> list[Quote]:
     tables = _tables(_document_html(page))
     if not tables:

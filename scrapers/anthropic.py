@@ -220,7 +220,7 @@ def _parse_text_dump(text: str, collector: Collector) -> None:
             model = None
 
 
-@register("anthropic", version=1)
+@register("anthropic", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     collector = Collector("USD")

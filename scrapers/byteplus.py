@@ -23,6 +23,6 @@ from scrapers.volcengine import _parse_document
 _MIN_MODELS = 3
 
 
-@register("byteplus", version=1)
+@register("byteplus", version=2)
 def parse(page: Page) -> list[Quote]:
     return _parse_document(page, default_currency="USD", min_models=_MIN_MODELS)

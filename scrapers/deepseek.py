@@ -74,7 +74,7 @@ _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*
 _RULE = re.compile(r"^\s*(?:\*\s*){3,}$|^\s*#{1,6}\s")
 
 
-@register("deepseek", version=1)
+@register("deepseek", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     if re.search(r"<table\b", text, re.I):

@@ -61,7 +61,7 @@ _NOT_PRICED = re.compile(r"^\s*(?:not available|n/?a|-|—)?\s*$", re.I)
 _FREE = re.compile(r"free of charge", re.I)
 
 
-@register("google", version=1)
+@register("google", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text[:5000]

@@ -234,7 +234,7 @@ def _text_quotes(text: str) -> list[Quote]:
 # --- entry ------------------------------------------------------------------------
 
 
-@register("minimax", version=1)
+@register("minimax", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text.lstrip()[:2000]

@@ -56,7 +56,7 @@ _LIMITED = re.compile(r"limited (?:period|time)|limited-time|for a limited", re.
 _MODALITY = re.compile(r"^\s*\(\s*(audio|text|image|video)\s*\)", re.I)
 
 
-@register("mistral", version=1)
+@register("mistral", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     minimum = _MIN_MODELS

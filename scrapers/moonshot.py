@@ -40,7 +40,7 @@ _DOC_TITLE = re.compile(r'title:\s*"((?:[^"\\]|\\.)*)"')
 _JSX_CELL = re.compile(r'"((?:[^"\\]|\\.)*)"|<>(.*?)</>', re.S)
 
 
-@register("moonshot", version=1)
+@register("moonshot", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     quotes: list[Quote] = []

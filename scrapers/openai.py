@@ -392,7 +392,7 @@ def _emit_card(model: str, section: str, fields: dict[str, str], collector: _Col
             collector.add(model, "output_image", price, conditions, 1, "image")
 
 
-@register("openai", version=1)
+@register("openai", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     if tables(text):

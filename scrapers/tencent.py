@@ -196,7 +196,7 @@ def _quote(model: str, dimension: str, cell: Cell, conditions: dict, per: int, c
     return Quote(model, dimension, price.amount, _currency(text) or currency or "CNY", conditions, list_price, per)
 
 
-@register("tencent", version=1)
+@register("tencent", version=2)
 def parse(page: Page) -> list[Quote]:
     tables = _tables(page.html())
     if not tables:

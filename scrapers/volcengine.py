@@ -325,7 +325,7 @@ def _parse_document(page: Page, *, default_currency: str, min_models: int) -> li
     return quotes
 
 
-@register("volcengine", version=1)
+@register("volcengine", version=2)
 def parse(page: Page) -> list[Quote]:
     return _parse_document(page, default_currency="CNY", min_models=_MIN_MODELS)
 

@@ -180,7 +180,7 @@ def _parse_cards(text: str, collector: Collector) -> None:
             collector.add(model, dimension, price.amount, {}, price.per or 1_000_000, "token")
 
 
-@register("xai", version=1)
+@register("xai", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     collector = Collector("USD")

@@ -44,7 +44,7 @@ _COLUMNS = {
 }
 
 
-@register("zai", version=1)
+@register("zai", version=2)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text.lstrip()[:2000].lower()

@@ -52,7 +52,7 @@ _NO_PRICE = re.compile(r"^(?:不支持|暂不支持|/|-|—|\\|n/?a)?$", re.I)
 _APPROX = re.compile(r"\(约[^)]*\)")
 
 
-@register("zhipu", version=1)
+@register("zhipu", version=2)
 def parse(page: Page) -> list[Quote]:
     tree = page.html()
     quotes: list[Quote] = []

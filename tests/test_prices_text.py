@@ -25,6 +25,8 @@ from scrapers._prices import find_price, json_number, json_price, parse_price, p
     ("0,15 €", "0.15", "EUR", None, False),  # a decimal comma: one or two digits after it
     ("€1,5 / 1M tokens", "1.5", "EUR", 1_000_000, False),
     ("1,250 USD", "1250", "USD", None, False),  # three digits: a thousands separator
+    ("$0.20¹", "0.20", "USD", None, False),  # a footnote mark, not a digit of the price (NFKC would make it 0.201)
+    ("0.007³元", "0.007", "CNY", None, False),
 ])
 def test_price_texts(text, amount, currency, per, promo):
     price = parse_price(text)
