@@ -79,6 +79,9 @@ class FetchSettings:
 class DiffSettings:
     withdrawn_after_runs: Annotated[int, msgspec.Meta(ge=1)] = 3
     quarantine_factor: Annotated[float, msgspec.Meta(gt=1, le=1_000_000)] = 20
+    # A share of its prices a list may lose in one step; beyond it the page is held for review,
+    # since a page that half-parses looks like this (1: never).
+    quarantine_vanished: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.25
 
 
 def _positive(settings, *names: str) -> None:

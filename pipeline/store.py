@@ -115,7 +115,8 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
         session.execute(_REPARSED, {"observation": observation.id, "set": quote_set_id, "by": parser,
                                     "version": parser_version})
         return observation.status, materialise(session, config, source)
-    reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor)
+    reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor,
+                                   config.diff.quarantine_vanished)
     status = "quarantined" if reason else "ok"
     add_observation(session, source, observed_at=observed_at, content_digest=digest, parser=parser,
                     parser_version=parser_version, quote_set_id=quote_set_id, status=status,
@@ -188,13 +189,25 @@ def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: 
     return latest.prices
 
 
+# Fewer prices than this before, and a shrinking share says little (two of five is a model retired).
+SHRINK_MIN_POINTS = 10
+
+
 def sanity_check(session: Session, source: Source, observed_at: datetime, priced: list[Priced],
-                 factor: float) -> str | None:
-    """Why this observation must wait for review, or None: negative prices, or jumps above `factor`."""
+                 factor: float, vanished_share: float = 1.0) -> str | None:
+    """Why this observation must wait for review, or None: negative prices, jumps above `factor`,
+    or a list that shrank by more than `vanished_share` at once, which is how a page that
+    half-parses looks (a vendor retiring that many prices at once is released by hand; one
+    replacing its models by new ones does not shrink)."""
     for p in priced:
         if p.price < 0:
             return f"{p.model} {p.dimension}: negative price {p.price}"
     before = _points_before(session, source.id, observed_at)
+    if len(before) >= SHRINK_MIN_POINTS and len(priced) < (1 - vanished_share) * len(before):
+        gone = sorted(before.keys() - {p.key for p in priced})
+        named = ", ".join(f"{model} {dimension}" for model, dimension, _, _ in gone[:5])
+        return (f"the list shrank from {len(before)} to {len(priced)} prices at once ({named}"
+                + (f", +{len(gone) - 5} more" if len(gone) > 5 else "") + " gone): a page that stopped parsing in part?")
     limit = Decimal(str(factor))
     jumps = []
     for p in priced:

@@ -339,3 +339,24 @@ def test_an_import_with_a_non_numeric_price_fails_as_a_parse_error(db, litellm_l
     assert capsys.readouterr().out == (
         "litellm: FAILED [non_numeric_price] gpt-4o input_cost_per_token: not a number: 'N/A'\n")
     assert statuses(db) == []
+
+
+def test_a_page_that_half_parses_is_held_not_withdrawn(db, litellm_live):
+    """A renamed key that the parser no longer reads (here the output price) would leave the
+    other prices: success in appearance, then 'withdrawn' prices.  A list that shrinks by more
+    than a quarter at once is held for review instead."""
+    run = litellm_live.run
+    assert run(LITELLM).status == "ok"
+    published = intervals(db)
+    payload = json.loads(LITELLM)
+    for entry in payload.values():
+        if isinstance(entry, dict):
+            for key in [k for k in entry if k.startswith("output_cost_per_token")]:
+                entry[key.replace("per_token", "per_1k_tokens")] = entry.pop(key)
+    for _ in range(litellm_live.config.diff.withdrawn_after_runs + 1):
+        held = run(json.dumps(payload).encode())
+        assert held.hold in ("new", "again"), held.line()
+    assert intervals(db) == published and all_events(db) == []
+    with db.session() as session:
+        [reason] = session.scalars(select(Observation.status_reason).where(Observation.status == "quarantined"))
+    assert "the list shrank from 52 to" in reason and "gpt-4o output" in reason
