@@ -54,6 +54,17 @@ def currency_of(text: str) -> str | None:
     return None
 
 
+_STATEMENT = re.compile(r"\bprices?\b[^.\n|]*?\bper\b[^.\n|]*?\btok(?:en)?s?\b", re.I)
+
+
+def stated_scale(text: str) -> int | None:
+    """Tokens per amount as a page states it once for the tables below it ("Prices per 1M
+    tokens.", "Prices shown per thousand tokens"): the last such statement in `text`, or None.
+    A table whose cells only say "$2.00" is per whatever this says, not per 1M by habit."""
+    statements = _STATEMENT.findall(text)
+    return unit_of(statements[-1]) if statements else None
+
+
 def unit_of(text: str) -> int | None:
     """Tokens per quoted amount, if the text says (`千Token` → 1000, `1M` → 1,000,000)."""
     if _PER_THOUSAND.search(text):

@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from pipeline.errors import LayoutDrift
 from scrapers import Quote
 
 
@@ -30,18 +31,25 @@ def dedupe(quotes: list[Quote], *fields: str) -> list[Quote]:
 
 
 class Collector:
-    """Quotes of one currency in the order read; a repeat of (model, dimension, unit, conditions) is ignored."""
+    """Quotes of one currency in the order read.  A repeat of (model, dimension, unit, conditions)
+    at the same price is ignored; at another price it is LayoutDrift: a page that states two
+    prices for the same terms (a table and a card that disagree on the unit) cannot be read."""
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
         self.quotes: list[Quote] = []
-        self._seen: set[tuple] = set()
+        self._seen: dict[tuple, tuple[Decimal, int]] = {}  # identity -> (price, per): a repeat or a conflict?
 
     def add(
         self, model: str, dimension: str, price: Decimal, conditions: dict[str, Any], per: int, unit: str = "token"
     ) -> None:
         identity = (model, dimension, unit, repr(sorted(conditions.items())))
         if identity in self._seen:
+            first_price, first_per = self._seen[identity]
+            if first_price / first_per != price / per:
+                raise LayoutDrift(f"{model} {dimension}: the page gives two prices for the same terms "
+                                  f"({first_price} per {first_per} and {price} per {per} {unit}s); "
+                                  "which one holds is unclear")
             return
-        self._seen.add(identity)
+        self._seen[identity] = (price, per)
         self.quotes.append(Quote(model, dimension, price, self.currency, dict(conditions), per=per, unit=unit))

@@ -3,7 +3,8 @@
 Formats read (sniffed):
 - reader-proxy markdown (r.jina.ai: "Title:" / "URL Source:" / "Markdown Content:") and
   markdown transcriptions of the same page: pipe tables `| Model | Input | Cached input |
-  Output |`, "$1.25" per 1M tokens unless the cell says otherwise ("$0.034 / minute");
+  Output |`, "$1.25" per whatever the "Prices per 1M tokens." line above says (per 1M when
+  none does) unless the cell says otherwise ("$0.034 / minute");
 - the 2024 html-to-text dump of openai.com/pricing: one card per model, an upper-case
   model line followed by `Input` / `$10.00 / 1M tokens` line pairs.
 A direct fetch returns a Cloudflare challenge ("Enable JavaScript and cookies to
@@ -44,7 +45,7 @@ from typing import Any
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
 from scrapers._markdown import MarkdownTable, tables
-from scrapers._prices import find_price
+from scrapers._prices import find_price, stated_scale
 from scrapers._quotes import Collector
 from scrapers._text import clean
 
@@ -87,6 +88,7 @@ class _Section:
     groups: list[dict[str, Any]] = field(default_factory=list)  # per column: context conditions
     modality: str = "text"
     tab: dict[str, Any] = field(default_factory=dict)
+    per: int = 1_000_000  # tokens per amount, from the "Prices per 1M tokens." above the table
 
 
 def _tab_above(lines: list[str], start: int, stop: int) -> dict[str, Any] | None:
@@ -210,10 +212,14 @@ def _parse_markdown(text: str) -> list[Quote]:
     lines = text.splitlines()
     previous_end = 0
     previous: _Section | None = None
+    per = 1_000_000
     for table in tables(text):
         group_header, header, rows = _table_rows(table)
         start, end = table.line - 1, table.line + 1 + len(table.rows)
         tab = _tab_above(lines, start, previous_end)
+        between = lines[previous_end:start]
+        # A statement holds for the tables after it until the next heading (the tab tables of a section).
+        per = stated_scale("\n".join(between)) or (1_000_000 if any(l.startswith("#") for l in between) else per)
         previous_end = end
         labels = [h.strip().lower() for h in header]
         if any(_SKIP_SECTION.search(h) for h in table.headings):
@@ -221,7 +227,7 @@ def _parse_markdown(text: str) -> list[Quote]:
             continue
         if labels and labels[0] == "model" and all(_unclear(h) for h in header[1:]) and previous is not None:
             if len(previous.header) == len(header):  # a table split across screenshots
-                section = _Section(previous.header, previous.groups, previous.modality, previous.tab)
+                section = _Section(previous.header, previous.groups, previous.modality, previous.tab, previous.per)
             else:
                 continue
         else:
@@ -233,6 +239,7 @@ def _parse_markdown(text: str) -> list[Quote]:
                 _groups(group_header, header),
                 _modality_of(table.headings),
                 tab if tab is not None else {},
+                per,
             )
         if tab is not None:
             section.tab = tab
@@ -271,7 +278,7 @@ def _read_table(section: _Section, rows: list[list[str]], collector: _Collector)
             conditions.update(section.groups[column] if column < len(section.groups) else {})
             unit = _unit_of_cell(cell)
             found = find_price(cell)
-            per = found.per if found and found.per else 1_000_000
+            per = found.per if found and found.per else section.per
             if column in resolution_cols:
                 conditions["resolution"] = re.sub(r"\s*[x×]\s*", "x", label)
                 if quality_col is not None and row[quality_col].strip():

@@ -34,7 +34,7 @@ from typing import Any
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
 from scrapers._markdown import tables
-from scrapers._prices import find_price
+from scrapers._prices import find_price, stated_scale
 from scrapers._quotes import Collector
 from scrapers._text import clean
 
@@ -131,7 +131,14 @@ def _cost_dimension(cell: str) -> tuple[str, str, int] | None:
 
 
 def _parse_markdown(text: str, collector: Collector) -> None:
-    for table in tables(text):
+    lines, found = text.splitlines(), tables(text)
+    for index, table in enumerate(found):
+        # What a bare "$1.25" is per: the caption under the table ("Prices shown per million
+        # tokens", up to the next table), else a statement above it, else per 1M.
+        end = table.line + 1 + len(table.rows)
+        below = lines[end:found[index + 1].line - 1] if index + 1 < len(found) else lines[end:]
+        above = lines[found[index - 1].line + 1 + len(found[index - 1].rows) if index else 0:table.line - 1]
+        scale = stated_scale("\n".join(below)) or stated_scale("\n".join(above)) or 1_000_000
         labels = [clean(h).lower() for h in table.header]
         if "model" not in labels:
             continue
@@ -148,11 +155,11 @@ def _parse_markdown(text: str, collector: Collector) -> None:
                 if price is None:
                     continue
                 if label.startswith("cached"):
-                    collector.add(model, "cached_input", price.amount, {}, price.per or 1_000_000, "token")
+                    collector.add(model, "cached_input", price.amount, {}, price.per or scale, "token")
                 elif label.startswith("input"):
-                    collector.add(model, "input", price.amount, {}, price.per or 1_000_000, "token")
+                    collector.add(model, "input", price.amount, {}, price.per or scale, "token")
                 elif label.startswith("output"):
-                    collector.add(model, "output", price.amount, {}, price.per or 1_000_000, "token")
+                    collector.add(model, "output", price.amount, {}, price.per or scale, "token")
                 elif label in ("cost", "price"):
                     meaning = _cost_dimension(cell)
                     if meaning is not None:

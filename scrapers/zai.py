@@ -22,9 +22,9 @@ import re
 from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
-from scrapers import Page, Quote, register
+from scrapers import TOKENS_PER_MILLION, Page, Quote, register
 from scrapers._markdown import tables
-from scrapers._prices import to_decimal
+from scrapers._prices import stated_scale, to_decimal
 from scrapers._quotes import dedupe
 from scrapers._table import grid
 from scrapers._text import clean
@@ -110,6 +110,7 @@ def _table_quotes(context: str, header: list[str], rows: list[list[str]]) -> lis
     if not roles:
         return []
     lowered = context.lower()
+    per = stated_scale(context) or TOKENS_PER_MILLION  # "Prices per 1M tokens." above the table
     quotes = []
     for row in rows:
         if not row or not clean(row[0]):
@@ -124,7 +125,7 @@ def _table_quotes(context: str, header: list[str], rows: list[list[str]]) -> lis
             amount, promo, unit_text = priced
             conditions = {"promo": True} if promo else {}
             if role != "price":
-                quotes.append(Quote(model, role, amount, "USD", conditions))
+                quotes.append(Quote(model, role, amount, "USD", conditions, per=per))
                 continue
             dimension, per, unit = _price_column_unit(lowered, unit_text)
             quotes.append(Quote(model, dimension, amount, "USD", conditions, per=per, unit=unit))

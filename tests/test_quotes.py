@@ -1,7 +1,10 @@
-"""scrapers._quotes: a parser keeps the first of the quotes a page states twice."""
+"""scrapers._quotes: a page that states a quote twice gives it once, unless the two disagree."""
 
 from decimal import Decimal
 
+import pytest
+
+from pipeline.errors import LayoutDrift
 from scrapers import Quote
 from scrapers._quotes import Collector, dedupe
 
@@ -21,9 +24,18 @@ def test_dedupe_keeps_the_first_quote_of_each_key():
 def test_collector_ignores_a_repeat_and_keeps_units_apart():
     collector = Collector("USD")
     collector.add("m", "output", Decimal("1"), {"batch": True}, 1_000_000)
-    collector.add("m", "output", Decimal("9"), {"batch": True}, 1_000_000)
+    collector.add("m", "output", Decimal("0.001"), {"batch": True}, 1000)  # the same price, written per 1K
     collector.add("m", "output", Decimal("0.5"), {"batch": True}, 1, "image")
     assert [(q.price, q.per, q.unit, q.currency) for q in collector.quotes] == [
         (Decimal("1"), 1_000_000, "token", "USD"),
         (Decimal("0.5"), 1, "image", "USD"),
     ]
+
+
+def test_two_prices_for_the_same_terms_are_layout_drift_not_the_first_one():
+    """xAI's table said $1.25 per 1M (its "Prices shown per million tokens"), a card below it
+    "$1.25 / 1K tokens": keeping the first reading would hide that the page contradicts itself."""
+    collector = Collector("USD")
+    collector.add("m", "input", Decimal("1.25"), {}, 1_000_000)
+    with pytest.raises(LayoutDrift, match="two prices for the same terms"):
+        collector.add("m", "input", Decimal("1.25"), {}, 1000)

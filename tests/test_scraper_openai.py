@@ -118,3 +118,14 @@ def test_page_without_price_table_is_drift():
     # a table without a Model column (tools) is not a price list
     with pytest.raises(LayoutDrift):
         parse(b"| Tool | Pricing |\n| --- | --- |\n| Web search | $10.00 / 1k calls |\n")
+
+
+def test_a_bare_table_price_is_per_what_the_line_above_says():
+    """Cells say "$5.00"; the unit is the "Prices per 1M tokens." line above the section's
+    tables.  Were it per 1K, reading it per 1M would publish prices a thousand times too low."""
+    page = (PAGES / "pricing_jina.md").read_text(encoding="utf-8").replace("Prices per 1M tokens.",
+                                                                            "Prices per 1K tokens.", 1)
+    quotes = parse(page.encode())
+    flagship = [q for q in quotes if q.model == "gpt-5.5" and q.dimension == "input"]
+    assert len(flagship) == 7 and {q.per for q in flagship} == {1000}, "every tab's table of the section"
+    assert one_quote(quotes, "gpt-realtime-2", "input_audio").per == 1_000_000, "the next section says per 1M"

@@ -62,3 +62,15 @@ def test_page_without_prices_is_drift_and_challenge_is_blocked():
         parse(b"Title: Models and Pricing | xAI Docs\n\nMarkdown Content:\n# Models\n\nSee console.\n")
     with pytest.raises(Blocked):
         parse(b"<html><title>Just a moment...</title><script src='/cdn-cgi/challenge-platform/h'></script></html>")
+
+
+def test_a_bare_table_price_is_per_what_its_caption_says():
+    """The chat table's cells say "$1.25"; the caption under it says per million tokens.  A
+    caption that said per thousand must not be read per million, and where a model card
+    still says "/ 1M tokens" the page contradicts itself: drift, not a guess."""
+    page = (PAGES / "models_jina.md").read_text(encoding="utf-8")
+    per_thousand = page.replace("Prices shown per million tokens", "Prices shown per thousand tokens")
+    with pytest.raises(LayoutDrift, match="two prices for the same terms"):
+        parse(per_thousand.encode())
+    without_cards = per_thousand.replace("Input$1.25 / 1M tokens", "").replace("Output$2.50 / 1M tokens", "")
+    assert one_quote(parse(without_cards.encode()), "grok-4-1-fast-non-reasoning", "input").per == 1000

@@ -81,3 +81,10 @@ def test_page_without_tables_drifts():
 def test_challenge_page_is_blocked():
     with pytest.raises(Blocked):
         parse("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>")
+
+
+@pytest.mark.parametrize("name", ["docs_z_ai_pricing_trimmed.html", "docs_z_ai_pricing_jina_trimmed.md"])
+def test_a_bare_table_price_is_per_what_the_sentence_above_says(name):
+    """The Input / Output cells say "$1.4"; "Prices per 1M tokens." above the table is the unit."""
+    page = (FIXTURES / name).read_text(encoding="utf-8").replace("Prices per 1M tokens.", "Prices per 1K tokens.")
+    assert {q.per for q in parse(page.encode()) if q.unit == "token" and q.dimension == "output"} == {1000}
