@@ -18,6 +18,8 @@ Traps:
   批量推理 -> batch, 精调 推理 tables -> fine_tuned (prices of a fine-tuned model of
   that base model);
 - `限时免费` -> 0 with promo, `免费` -> 0, `-` -> not offered.
+- ids are lower-cased (`DeepSeek-R1` -> `deepseek-r1`), as the API takes them: a cell that
+  changes case is the same model, not a new one beside a withdrawn one.
 
 Not emitted (not per-token prices): TPM 保障包 (元/每10K TPM/小时), video / image / 3D
 generation, fine-tuning training, model units, agents, plugins, Coding/Agent plans.
@@ -275,7 +277,7 @@ def _table_quotes(table: _Table, default_currency: str) -> list[Quote]:
         name = row[model_col].text
         if name:
             token = name.split(" ")[0]
-            model = token if _MODEL_ID.match(token) else None
+            model = token.lower() if _MODEL_ID.match(token) else None  # the API takes ids in lower case
         if model is None:
             continue
         conditions = dict(section)

@@ -150,3 +150,13 @@ def test_page_without_price_tables_is_drift():
 def test_challenge_page_is_blocked():
     with pytest.raises(Blocked):
         parse("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf-browser-verification</body></html>")
+
+
+def test_model_ids_are_lower_case_whatever_the_cell_says():
+    """A cell that upper-cases the id (DOUBAO-SEED-2.0-PRO) is the same model, not a new one
+    beside a withdrawn one: ids are lower-cased, as the API takes them and as other parsers do."""
+    page = (FIXTURES / "ark_model_pricing.html").read_text(encoding="utf-8").replace(
+        "doubao-seed-2.0-pro", "DOUBAO-SEED-2.0-PRO")
+    quotes = parse(page.encode())
+    assert one_quote(quotes, "doubao-seed-2.0-pro", "input", context_tokens=T0_32).price == Decimal("3.2")
+    assert not [q for q in quotes if q.model != q.model.lower()]
