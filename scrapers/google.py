@@ -51,7 +51,9 @@ _TAB_CONDITIONS = {
 }
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _DOLLAR = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)")
-_STORAGE = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)\s*/\s*1,?000,?000\s*tokens\s*per\s*hour(?:\s*\(storage price\))?", re.I)
+# A footnote mark may follow the amount ("$4.50* / 1,000,000 tokens per hour"): still the storage price.
+_STORAGE = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)[*†‡]*\s*/\s*1,?000,?000\s*tokens\s*per\s*hour(?:\s*\(storage price\))?",
+                      re.I)
 _EQUIVALENT = re.compile(r"\bequivalent to\b.*$", re.I)
 _PROMPT_TIER = re.compile(r"prompts?\s*(<=|<|>=|>)\s*(\d+(?:\.\d+)?)\s*([km]?)", re.I)
 _PAREN = re.compile(r"\(([^)]*)\)")

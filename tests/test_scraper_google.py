@@ -169,3 +169,13 @@ _`gemini-2.5-flash-lite`_
     assert one_quote(quotes, "gemini-2.5-flash-preview-05-20", "input_audio").price == Decimal("1.00")
     assert one_quote(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="non_thinking").price == Decimal("0.60")
     assert one_quote(quotes, "gemini-2.5-flash-preview-05-20", "output", mode="thinking").price == Decimal("3.50")
+
+
+def test_a_footnote_mark_after_the_storage_price_keeps_it_storage():
+    """"$4.50* / 1,000,000 tokens per hour" is still the storage price, not a fourth cached input."""
+    page = (FIXTURES / "gemini_api_pricing_jina.md").read_text(encoding="utf-8")
+    marked = parse(page.replace("$4.50 / 1,000,000 tokens per hour", "$4.50* / 1,000,000 tokens per hour").encode())
+    assert sorted((q.dimension, q.price) for q in marked if q.model == "gemini-2.5-pro" and "cach" in q.dimension) \
+        == sorted((q.dimension, q.price) for q in parse(page.encode())
+                  if q.model == "gemini-2.5-pro" and "cach" in q.dimension)
+    assert len(marked) == len(parse(page.encode()))
