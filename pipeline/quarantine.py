@@ -9,7 +9,8 @@ takes no part in intervals or events until a person looks at it:
 - `release ID` marks it `ok` and re-derives its source's intervals and events in the same
   transaction, so the change it carries is published then: its cuts are weighed like any new
   cut, and its events are queued for the alert digests (when alerts.toml enables them);
-- `reject ID` marks it `rejected`: kept for the record, never published.
+- `reject ID` marks it `rejected`: kept for the record, never published (a rejection is
+  final: a later run that reads the same page is that rejected observation again).
 
 A live run also holds a page with a non-numeric price where a number belongs ("N/A" in a
 JSON price, "$0.l4"), with no prices at all (its reason begins "non-numeric price: ").
@@ -120,7 +121,7 @@ def _reparsed(db, source, observation_id: int):
     from scrapers import Page
 
     with db.session() as session:
-        observation = _held(session, observation_id, ("quarantined", "rejected"))
+        observation = _held(session, observation_id, ("quarantined",))
         if not (observation.status_reason or "").startswith(NonNumericPrice.held):
             return None
         pages = [Page(snapshot_bytes(snapshot), snapshot.url, snapshot.content_type)
@@ -156,7 +157,7 @@ def cmd_release(args, config: Config) -> int:
             raise PricewatchError("a run holds this source now; release it when the run is over", source=source.id)
         reparsed = _reparsed(db, source, args.observation_id)
         with db.transaction() as session:
-            observation = _held(session, args.observation_id, ("quarantined", "rejected"))
+            observation = _held(session, args.observation_id, ("quarantined",))  # a rejection is final
             if reparsed is not None:
                 priced, version = reparsed
                 observation.quote_set_id = quote_set(session, priced)

@@ -148,6 +148,13 @@ def test_release_and_reject_refuse_what_is_not_held(db, live, capsys):
     assert cli("quarantine", "reject", str(accepted)) == 2
     assert cli("quarantine", "release", "999999") == 2
     assert "no observation with id 999999" in capsys.readouterr().err
+    assert run(SLIPPED).hold == "new"
+    with db.session() as session:
+        held = session.scalar(select(Observation.id).where(Observation.status == "quarantined"))
+    assert cli("quarantine", "reject", str(held)) == 0
+    assert cli("quarantine", "release", str(held)) == 2, "a rejection is final, as the README says"
+    assert f"observation {held} is rejected, not quarantined" in capsys.readouterr().err
+    assert cuts(db) == []
 
 
 def test_released_cuts_are_mailed_once_and_held_ones_never(db, live, tmp_path, monkeypatch, capsys):
