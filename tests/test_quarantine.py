@@ -304,8 +304,8 @@ def test_release_is_refused_while_the_price_is_still_non_numeric(db, litellm_liv
     assert cli("quarantine", "reject", str(held)) == 0
     assert statuses(db) == ["ok", "rejected"]
     capsys.readouterr()
-    assert cli("quarantine", "release", str(held)) == 2  # a rejected one is re-parsed the same way
-    assert capsys.readouterr().err == refusal
+    assert cli("quarantine", "release", str(held)) == 2  # a rejection is final
+    assert capsys.readouterr().err == f"pricewatch: observation {held} is rejected, not quarantined\n"
     assert statuses(db) == ["ok", "rejected"] and intervals(db) == published and all_events(db) == events
 
     fixed = run(LITELLM)  # the page fixed upstream: the held run left no trace in the history
