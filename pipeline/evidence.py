@@ -204,7 +204,8 @@ def durability(session: Session, config: Config, subject: PriceInterval, at: dat
                           [_cite(subject, at)])
     if event is not None and event.reversal:
         return TestResult("durability", "dumping", None, "this cut was later reversed by a raise", [])
-    held = (subject.last_seen - subject.first_seen)
+    # A cut is judged on all that was seen since; a price in force at a date, on what was seen by then.
+    held = (subject.last_seen if event is not None else min(subject.last_seen, at)) - subject.first_seen
     if held >= timedelta(days=held_days):
         return TestResult("durability", "advantage", f"{held.days}",
                           f"held {held.days} days without a promotion marker (>= {held_days})", [_cite(subject, at)])

@@ -124,6 +124,9 @@ def test_durability_promo_and_held_cut(db, config):
         held = durability(session, config, interval(session, "deepseek", "deepseek-v4-flash"), DAY + timedelta(days=101))
     assert promo.points_to == "dumping" and "promotion" in promo.summary
     assert held.points_to == "advantage" and held.figure == "100"
+    with db.session() as session:  # `analyze --at` a day after the price came: what was seen by then
+        early = durability(session, config, interval(session, "deepseek", "deepseek-v4-flash"), DAY + timedelta(days=2))
+    assert (early.points_to, early.figure) == (None, "1")
 
 
 def test_verdict_counts_only_computed_tests(db, config):
