@@ -179,10 +179,13 @@ def cmd_history(args, config: Config) -> int:
         intervals = history(session, *names, vendor=args.vendor, dimension=args.dimension, since=since, until=until)
         found = [event_dict(e) for e in events(session, since=since, until=until, vendor=args.vendor, model=names)
                  if not args.dimension or e.dimension in (args.dimension, "")]
+        if not intervals and not found and not history(session, *names, vendor=args.vendor, dimension=args.dimension):
+            raise InputError(f"no price in the archive for model {args.model!r} (its ids as listed or canonical "
+                             "are in `pricewatch prices --long`)")
     rows = [{**{c: getattr(i, c, None) for c in HISTORY_COLUMNS}, "source": i.source_id,
              "conditions": json.loads(i.conditions), "unit": unit_label(i.unit)} for i in intervals]
     if not rows and not found:
-        print(f"pricewatch: no history for model {args.model!r}", file=sys.stderr)
+        print(f"pricewatch: no history for model {args.model!r} in this span", file=sys.stderr)
     if args.format == "json":
         json.dump({"model": args.model, "since": plain(since), "until": plain(until), "intervals": plain(rows),
                    "events": plain([{c: e[c] for c in HISTORY_EVENT_COLUMNS} for e in found])},

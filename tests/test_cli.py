@@ -169,6 +169,7 @@ def test_a_query_on_a_mistyped_path_makes_no_archive(tmp_path):
     (["events", "--vendor", "NoSuch"], "the vendor or source 'NoSuch'"),
     (["history", "gpt-4o", "--dimension", "outptu"], "the dimension 'outptu'"),
     (["compare", "--dimension", "bogus"], "the dimension 'bogus'"),
+    (["history", "no-such-model"], "no price in the archive for model 'no-such-model'"),
 ])
 def test_a_vendor_or_dimension_the_archive_never_saw_is_an_error_not_an_empty_answer(tmp_path, args, message):
     database = tmp_path / "a.sqlite"
