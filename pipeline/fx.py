@@ -2,7 +2,9 @@
 
 The rates are read from the ECB's own CSV (`eurofxref-hist.zip`) as decimal text, so a
 rate of 7.8133 stays 7.8133.  A weekend or holiday takes the last earlier published rate,
-and the rate's own date is kept with every conversion.
+and the rate's own date is kept with every conversion.  The table ends on the day the pinned
+package release was made: a later day converts at the table's last rate (its date says so),
+and `pricewatch status` says how old that rate is.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class RateTable:
                            if len(fields) > position and (value := fields[position].strip()) not in ("", "N/A"))
             column = self._columns[currency] = ([d for d, _ in pairs], [v for _, v in pairs])
         return column
+
+    def newest(self) -> date:
+        """The last day the table has a USD rate for: later prices convert at that day's rate."""
+        return self._column("USD")[0][-1]
 
     def rate(self, currency: str, on: date) -> Rate | None:
         """The ECB rate (units per EUR) in force on `on`: that day's, or the last earlier one."""

@@ -1,6 +1,6 @@
 """USD and EUR from the ECB's reference rates, as every stored conversion makes them."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from pipeline.fx import ecb_rates
@@ -20,3 +20,22 @@ def test_a_usd_price_is_usd_even_before_the_ecb_s_first_rate():
     converted = ecb_rates().convert(Decimal("0.5"), "USD", date(1998, 6, 1))
     assert (converted.usd, converted.eur, converted.fx_date) == (Decimal("0.5"), None, None)
     assert ecb_rates().convert(Decimal("0.5"), "CNY", date(1998, 6, 1)).usd is None
+
+
+def test_status_says_when_the_bundled_rates_are_stale(tmp_path, monkeypatch, capsys):
+    """The table ends when the package release was made; later figures use its last rate."""
+    import pipeline.commands
+    from pipeline.cli import main
+    from tests.conftest import FIXTURES
+
+    page = str(FIXTURES / "litellm_core" / "2026-01.json")
+    db = str(tmp_path / "a.sqlite")
+    assert main(["--db", db, "import", "litellm", page, "--observed-at", "2026-01-01"]) == 0
+    newest = ecb_rates().newest()
+    monkeypatch.setattr(pipeline.commands, "today_utc", lambda: datetime.combine(newest, time(), timezone.utc))
+    capsys.readouterr()
+    assert main(["--db", db, "status"]) == 0 and "ECB rates" not in capsys.readouterr().out
+    later = datetime.combine(newest + timedelta(days=30), time(), timezone.utc)
+    monkeypatch.setattr(pipeline.commands, "today_utc", lambda: later)
+    assert main(["--db", db, "status"]) == 0
+    assert f"ECB rates: the bundled table ends {newest} (30 days ago)" in capsys.readouterr().out
