@@ -11,7 +11,8 @@ One parser for both sources; the currency is read from every price cell (`$0.14`
 - From 2026-08-16 each price row has `OFF-PEAK` / `PEAK` (`空闲时段` / `高峰时段`) sub-rows:
   conditions `time_window`, with `time_window_hours` from the note under the table ("Peak
   hours are 01:00 - 04:00 and 06:00 - 10:00 UTC, Monday through Friday" /
-  "高峰时段为北京时间 9:00 - 12:00、14:00 - 18:00").
+  "高峰时段为北京时间 9:00 - 12:00、14:00 - 18:00"): those hours for peak, `outside` them
+  for off-peak.
 - Markdown mirrors / reader output of the same table: rowspanned cells are *dropped* (rows are
   ragged: `| PEAK | $0.014 | $0.044 |`), colspans become empty cells.  The values are the cells
   after the last label cell; a missing dimension label is carried from the row above.
@@ -416,7 +417,8 @@ def _quote(model, dimension, per, cell, window, hours, currency) -> Quote | None
     conditions: dict = {}
     if window is not None:
         conditions["time_window"] = window[0]
-        stated = window[1] or hours
+        # The note gives the PEAK hours; off-peak is every other hour, not those.
+        stated = window[1] or (hours if window[0] == "peak" or not hours else f"outside {hours}")
         if stated:
             conditions["time_window_hours"] = stated
     # The "(50% OFF)" of a 2025 off-peak row is the time-window price, not a promotion.

@@ -22,6 +22,11 @@ def window(name: str, hours: str) -> dict:
     return {"time_window": name, "time_window_hours": hours}
 
 
+def note_window(name: str, peak_hours: str) -> dict:
+    """The conditions of a row under a note that gives the peak hours: off-peak is outside them."""
+    return window(name, peak_hours if name == "peak" else f"outside {peak_hours}")
+
+
 def test_registered():
     assert get_parser("deepseek").version == 2  # 2: footnote superscripts no longer fold into prices
     assert "transposed" in get_parser("deepseek").doc
@@ -33,10 +38,10 @@ def test_registered():
 def test_html_peak_off_peak_rows():
     quotes = parse(FIXTURES / "en_peak_offpeak.html")
     assert len(quotes) == 12  # 2 models x 3 dimensions x 2 windows
-    off_peak, peak = window("off_peak", EN_HOURS), window("peak", EN_HOURS)
+    off_peak, peak = note_window("off_peak", EN_HOURS), note_window("peak", EN_HOURS)
     pro_off = one_quote(quotes, "deepseek-v4-pro", "output", **off_peak)
     assert pro_off.price == Decimal("1.98") and pro_off.currency == "USD"
-    assert pro_off.conditions == {"time_window": "off_peak", "time_window_hours": EN_HOURS}
+    assert pro_off.conditions == {"time_window": "off_peak", "time_window_hours": f"outside {EN_HOURS}"}
     pro_peak = one_quote(quotes, "deepseek-v4-pro", "output", **peak)
     assert pro_peak.price == Decimal("3.96")
     assert pro_peak.conditions["time_window_hours"] == EN_HOURS
@@ -184,7 +189,7 @@ def test_markdown_zh_peak_rows_with_dropped_rowspans():
     quotes = parse(FIXTURES / "zh_peak.md")
     assert len(quotes) == 12
     hours = "09:00-12:00, 14:00-18:00 UTC+8"
-    off_peak, peak = window("off_peak", hours), window("peak", hours)
+    off_peak, peak = note_window("off_peak", hours), note_window("peak", hours)
     flash_peak = one_quote(quotes, "deepseek-v4-flash", "cached_input", **peak)
     assert flash_peak.price == Decimal("0.10") and flash_peak.currency == "CNY"
     assert flash_peak.conditions == {"time_window": "peak", "time_window_hours": hours}

@@ -57,6 +57,11 @@ def window(name: str, hours: str) -> dict:
     return {"time_window": name, "time_window_hours": hours}
 
 
+def note_window(name: str, peak_hours: str) -> dict:
+    """The conditions of a row under a note that gives the peak hours: off-peak is outside them."""
+    return window(name, peak_hours if name == "peak" else f"outside {peak_hours}")
+
+
 def test_every_real_page_is_covered():
     assert_pages_covered("deepseek", set(FLAT_PAGES) | {EN_PEAK, ZH_PEAK, EXCERPT, DUMP_PROMO, DUMP_WINDOWS, DUMP_V32})
 
@@ -105,19 +110,19 @@ def test_peak_off_peak_mirrors(relative, currency, hours, expected):
     quotes = parse(relative)
     assert len(quotes) == 12
     for model, dimension, time_window, price in expected:
-        assert one_quote(quotes, model, dimension, **window(time_window, hours)).price == Decimal(price)
+        assert one_quote(quotes, model, dimension, **note_window(time_window, hours)).price == Decimal(price)
     assert {q.currency for q in quotes} == {currency}
-    assert {q.conditions["time_window_hours"] for q in quotes} == {hours}
+    assert {q.conditions["time_window_hours"] for q in quotes} == {hours, f"outside {hours}"}
 
 
 def test_en_excerpt_2026_09_05():
     quotes = parse(EXCERPT)
     assert len(quotes) == 18  # 3 models x 3 dimensions x 2 windows
     hours = "01:00-04:00, 06:00-10:00 UTC Mon-Fri"
-    off_peak, peak = window("off_peak", hours), window("peak", hours)
+    off_peak, peak = note_window("off_peak", hours), note_window("peak", hours)
     off = one_quote(quotes, "deepseek-v4-pro", "output", **off_peak)
     assert (off.price, off.currency) == (Decimal("1.98"), "USD")
-    assert off.conditions["time_window_hours"] == hours
+    assert off.conditions["time_window_hours"] == f"outside {hours}"
     peak_out = one_quote(quotes, "deepseek-v4-pro", "output", **peak)
     assert (peak_out.price, peak_out.currency) == (Decimal("3.96"), "USD")
     assert one_quote(quotes, "deepseek-v4-flash-vision-exp", "cached_input", **peak).price == Decimal("0.014")
