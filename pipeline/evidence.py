@@ -171,7 +171,7 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
 def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
     """The median of the OTHER models of the subject's peer group, each at the price `compare`
     shows for it (pipeline.report.compare.pick), against the subject's price."""
-    from pipeline.report.compare import pick
+    from pipeline.report.compare import dropped_by_vendor, pick
 
     model = config.models.get(subject.canonical_model)
     if model is None or not model.group:
@@ -181,7 +181,8 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     for interval in _in_force(session, at, frozenset(peers), subject.dimension):
         rows.setdefault(interval.canonical_model, []).append(PriceRow(interval, _usd(interval, at), None, None))
     picked = {name: chosen for name, listed in rows.items() if (chosen := pick(listed, config))
-              and chosen.row.usd is not None and chosen.row.interval.unit == subject.unit}
+              and chosen.row.usd is not None and chosen.row.interval.unit == subject.unit
+              and not (chosen.via == "aggregator" and dropped_by_vendor(session, config, name, at))}
     own = _usd(subject, at)
     if not picked or not own:
         return TestResult("peer_gap", None, None, f"no other model of group {model.group!r} is priced per "

@@ -25,7 +25,7 @@ from pipeline.report.compare import (
     peer_table,
     pick,
 )
-from tests.report_history import CNY_PER_EUR_DAY40, USD_PER_EUR_DAY40, at, build, write_config
+from tests.report_history import CNY_PER_EUR_DAY40, MODELS, USD_PER_EUR_DAY40, at, build, observe, write_config
 
 
 def interval(price: str, conditions: str = "{}", first: int = 0, last: int = 0) -> PriceInterval:
@@ -212,3 +212,18 @@ def test_biggest_moves_are_dated_by_the_observation_that_showed_them(archive):
     assert week == []
     assert not any(m["source"] == "hub" for m in with_aggregators)  # the hub's prices did not move
     assert datetime(2026, 3, 22, 8, tzinfo=timezone.utc) == month[0]["changed_at"]
+
+
+def test_a_model_its_vendor_no_longer_lists_is_no_peer_whatever_an_aggregator_shows(db, tmp_path):
+    """bolt stopped listing bolt-mini on day 40; an aggregator (LiteLLM keeps retired models for
+    months) still shows it at 0.1 after that.  It was a peer while bolt sold it, not since."""
+    models = [*MODELS, {"id": "bolt-mini", "vendor": "bolt", "group": "frontier", "aliases": ["bolt/bolt-mini"]}]
+    config = write_config(tmp_path / "config", models=models)
+    build(db, config)
+    observe(db, config, "hub", 40.5, [("acme/acme-large", "output", {}, "9"), ("quux/quux-1", "output", {}, "20"),
+                                      ("bolt/bolt-mini", "output", {}, "0.1")])
+    with db.session() as session:
+        while_sold = {r["model"]: r["via"] for r in peer_table(session, config, at(10.5), group="frontier")}
+        after = {r["model"] for r in peer_table(session, config, at(41), group="frontier")}
+    assert while_sold["bolt-mini"] == "vendor"
+    assert "bolt-mini" not in after and after == {"bolt-pro", "acme-large", "quux-1"}

@@ -25,10 +25,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import PriceInterval
-from db.queries import PriceRow, history, prices_at
+from db.queries import PriceRow, history, intervals_in_force, prices_at
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.output import significant, unit_label
@@ -161,6 +162,20 @@ def pick(rows: Iterable[PriceRow], config: Config) -> Pick | None:
         p.row.interval.currency != "USD", p.row.interval.source_id, p.row.interval.model))
 
 
+def dropped_by_vendor(session: Session, config: Config, canonical: str, at: datetime) -> bool:
+    """Whether the model's own vendor listed it before `at` and no longer lists it then: an
+    aggregator's stale entry (LiteLLM keeps retired models for months) is then no current price."""
+    model = config.models.get(canonical)
+    if model is None:
+        return False
+    own = (PriceInterval.canonical_model == canonical, PriceInterval.vendor == model.vendor,
+           PriceInterval.aggregator.is_(False))
+    if session.scalar(select(PriceInterval.id).where(*own, PriceInterval.first_seen <= at).limit(1)) is None:
+        return False
+    return not any(i.vendor == model.vendor and not i.aggregator
+                   for i in intervals_in_force(session, at, canonical_models=[canonical]))
+
+
 def for_terminal(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows shortened for a terminal table: money to six significant digits, times to the
     minute.  CSV and JSON keep the exact values."""
@@ -260,7 +275,8 @@ def peer_table(session: Session, config: Config, at: datetime, *, dimension: str
     """Each peer group's models side by side, cheapest first, with each one's ratio to the
     cheapest (positive) price and to the group median, in USD at the ECB rate of `at`.  Models
     priced in another unit than per 1M tokens (per image, per second) are ranked among
-    themselves, after them."""
+    themselves, after them.  A model its vendor no longer lists is left out, whatever an
+    aggregator still shows (dropped_by_vendor)."""
     known = groups(config)
     if group is not None and group not in known:
         raise InputError(f"unknown peer group {group!r} (known: {', '.join(known)})")
@@ -277,7 +293,8 @@ def peer_table(session: Session, config: Config, at: datetime, *, dimension: str
                  if config.models[canonical].group == name}
         by_unit: dict[str, dict[str, Pick]] = {}
         for canonical, chosen in picks.items():
-            if chosen is not None and chosen.row.usd is not None:
+            if chosen is not None and chosen.row.usd is not None and not (
+                    chosen.via == "aggregator" and dropped_by_vendor(session, config, canonical, at)):
                 by_unit.setdefault(chosen.row.interval.unit, {})[canonical] = chosen
         for unit in sorted(by_unit, key=lambda u: (u != "token", u)):
             priced = by_unit[unit]
