@@ -24,16 +24,18 @@ Traps:
 - The `模式` column (`非思考和思考模式`, `仅思考模式`) states what a model supports; it
   only becomes a condition when the page prices the modes apart (the header split).
 
-Also accepted: the Hologres "托管模型计费" page
-(https://help.aliyun.com/zh/hologres/user-guide/managed-models-billing).  It is a
-DIFFERENT price list: Qwen models run as Hologres managed models, 元/千 Token (per=1000),
+The Hologres "托管模型计费" page
+(https://help.aliyun.com/zh/hologres/user-guide/managed-models-billing) has its own parser
+here, `alibaba-hologres`, and `alibaba` refuses it (LayoutDrift): it is a DIFFERENT price
+list, and read under the Model Studio source its prices would be a wall of false cuts.
+Qwen models run as Hologres managed models, 元/千 Token (per=1000),
 about 1.2× the Model Studio list prices (qwen3.7-max input 0.01440 元/千 = 14.4 元/M vs
 12 元/M here), with a `地域` column (北京 上海 杭州 深圳 = China site, emitted; 新加坡 =
 international site, not emitted), tiers `≤256K` / `256K~1M`, explicit vs implicit
 cache prices (`显式缓存创建` -> cache_write, `显式缓存命中` / `隐式缓存命中` -> cached_input
 with conditions.cache_type "explicit" / "implicit") and display names (`Qwen3.7-Max`,
-lower-cased to `qwen3.7-max`).  Keep it out of the alibaba-cn source's urls, or give
-it a source of its own.
+lower-cased to `qwen3.7-max`).  Its tables carry a `地域` column, where the Model Studio
+document puts each region under a heading: that is how the two are told apart.
 """
 
 from __future__ import annotations
@@ -265,20 +267,32 @@ def _model_id(text: str, display: bool) -> str | None:
     return candidate if candidate and _MODEL_ID.match(candidate) else None
 
 
-def _table_quotes(table: _Table) -> list[Quote]:
+def _header(table: _Table) -> tuple[int, list[list[str]], list[str]]:
+    """(header rows, each column's header parts, each column's label)."""
     rows = table.rows
-    if len(rows) < 2 or not rows[0]:
-        return []
     n_header = header_rows(rows)
-    width = len(rows[0])
     parts_by_column = []
-    for col in range(width):
+    for col in range(len(rows[0])):
         parts: list[str] = []
         for row in rows[:n_header]:
             if row[col].text and row[col].text not in parts:
                 parts.append(row[col].text)
         parts_by_column.append(parts or [""])
-    labels = [" ".join(p) for p in parts_by_column]
+    return n_header, parts_by_column, [" ".join(p) for p in parts_by_column]
+
+
+def _is_hologres(table: _Table) -> bool:
+    """A table with a `地域` (region) column: the Hologres list's layout, never Model Studio's."""
+    if len(table.rows) < 2 or not table.rows[0]:
+        return False
+    return _find(_header(table)[2], lambda l: l.startswith("地域")) is not None
+
+
+def _table_quotes(table: _Table) -> list[Quote]:
+    rows = table.rows
+    if len(rows) < 2 or not rows[0]:
+        return []
+    n_header, parts_by_column, labels = _header(table)
     model_col = _find(labels, lambda l: ("模型" in l or "model" in l.lower()) and "类别" not in l and "分类" not in l)
     if model_col is None:
         return []
@@ -348,6 +362,21 @@ def parse(page: Page) -> list[Quote]:
     tables = _tables(_document_html(page))
     if not tables:
         raise LayoutDrift("no <table> in the Model Studio pricing document")
+    if any(_is_hologres(table) for table in tables):
+        raise LayoutDrift("this is the Hologres managed-models price list, not Model Studio's: "
+                          "a source of its own reads it, with parser alibaba-hologres")
+    return _quotes(tables)
+
+
+@register("alibaba-hologres", version=1)
+def parse_hologres(page: Page) -> list[Quote]:
+    tables = [table for table in _tables(_document_html(page)) if _is_hologres(table)]
+    if not tables:
+        raise LayoutDrift("no Hologres managed-models table (a '地域' column) in the page")
+    return _quotes(tables)
+
+
+def _quotes(tables: list[_Table]) -> list[Quote]:
     quotes: list[Quote] = []
     for table in tables:
         quotes.extend(_table_quotes(table))

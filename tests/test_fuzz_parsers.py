@@ -33,7 +33,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PARSERS = sorted(all_parsers())
 # Parsers whose fixtures live under another folder name.
-FIXTURE_FOLDER = {"openrouter-endpoints": "openrouter"}
+FIXTURE_FOLDER = {"openrouter-endpoints": "openrouter", "alibaba-hologres": "alibaba"}
 TOKENS = [b"<table>", b"</table>", b"<tr>", b"</tr>", b"<td>", b"</td>", b"<th>", b'colspan="0"', b'rowspan="999"',
           b"|", b"\n| --- |", "元".encode(), "百万tokens".encode(), "千tokens".encode(), b"$", b"\xe2\x82\xac", b"-",
           b"1e999", b"NaN", b"Infinity", b"-0", b"0", b"9" * 400, b"null", b"{", b"}", b"[", b"]", b'"', b":", b",",

@@ -24,7 +24,7 @@ def quotes():
 
 @pytest.fixture(scope="module")
 def hologres():
-    return parse(FIXTURES / "hologres_managed_models_billing.html")
+    return parse_page("alibaba-hologres", FIXTURES / "hologres_managed_models_billing.html")
 
 
 def tier(low, high):

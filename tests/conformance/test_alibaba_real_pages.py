@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from pipeline.errors import LayoutDrift
 from tests.conftest import assert_pages_covered, assert_unique_keys, one_quote, parse_page, vendor_page
 
 FOLDER = "alibaba_qwen"
 MODEL_STUDIO = f"{FOLDER}/2026-08-10_help_aliyun_model-studio_model-pricing_api.json"
 # Hologres managed models: a different price list (Qwen as Hologres managed models,
-# 元/千 Token, ~1.2x Model Studio), read as an accepted format of the same parser.
+# 元/千 Token, ~1.2x Model Studio), read by its own parser, alibaba-hologres.
 HOLOGRES = f"{FOLDER}/2026-07-20_help_aliyun_hologres_managed_models_billing.html"
 
 
@@ -19,10 +20,11 @@ def tier(low, high):
     return {"context_tokens": {"min": low, "max": high}}
 
 
-# (page, minimum quotes, per, [(model, dimension, conditions, price, list_price)])
+# (page, parser, minimum quotes, per, [(model, dimension, conditions, price, list_price)])
 CASES = [
     (
         MODEL_STUDIO,
+        "alibaba",
         700,
         1_000_000,
         [
@@ -39,6 +41,7 @@ CASES = [
     ),
     (
         HOLOGRES,
+        "alibaba-hologres",
         50,
         1000,
         [
@@ -56,9 +59,9 @@ def test_every_page_is_covered():
     assert_pages_covered(FOLDER, {case[0] for case in CASES})
 
 
-@pytest.mark.parametrize("relative, minimum, per, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
-def test_real_page(relative, minimum, per, expected):
-    quotes = parse_page("alibaba", vendor_page(relative))
+@pytest.mark.parametrize("relative, parser, minimum, per, expected", CASES, ids=[c[0].split("/")[-1] for c in CASES])
+def test_real_page(relative, parser, minimum, per, expected):
+    quotes = parse_page(parser, vendor_page(relative))
     assert len(quotes) >= minimum
     for model, dimension, conditions, price, list_price in expected:
         quote = one_quote(quotes, model, dimension, **conditions)
@@ -76,6 +79,14 @@ def test_model_studio_has_no_international_prices():
     assert not [q for q in quotes if q.list_price == Decimal("18.736") or q.price == Decimal("18.736")]
 
 
+def test_each_parser_refuses_the_other_list():
+    """Read under the Model Studio source, the Hologres list made 29 false cuts (-16.67%)."""
+    with pytest.raises(LayoutDrift, match="Hologres managed-models price list"):
+        parse_page("alibaba", vendor_page(HOLOGRES))
+    with pytest.raises(LayoutDrift, match="no Hologres managed-models table"):
+        parse_page("alibaba-hologres", vendor_page(MODEL_STUDIO))
+
+
 def test_hologres_has_no_singapore_prices():
-    quotes = parse_page("alibaba", vendor_page(HOLOGRES))
+    quotes = parse_page("alibaba-hologres", vendor_page(HOLOGRES))
     assert not [q for q in quotes if q.price in (Decimal("0.02248"), Decimal("0.06745"))]
