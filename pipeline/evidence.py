@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Event, PriceInterval
+from db.models import Event, Observation, PriceInterval
 from db.queries import PriceRow, intervals_in_force
 from pipeline.config import Config
 from pipeline.fx import ecb_rates
@@ -210,6 +210,14 @@ def durability(session: Session, config: Config, subject: PriceInterval, at: dat
     if held >= timedelta(days=held_days):
         return TestResult("durability", "advantage", f"{held.days}",
                           f"held {held.days} days without a promotion marker (>= {held_days})", [_cite(subject, at)])
+    later = [Observation.source_id == subject.source_id, Observation.status == "ok",
+             Observation.observed_at > subject.last_seen]
+    if event is None:
+        later.append(Observation.observed_at <= at)
+    if session.scalar(select(Observation.id).where(*later).limit(1)) is not None:  # a later one no longer showed it
+        return TestResult("durability", None, f"{held.days}",
+                          f"held {held.days} days, until {subject.last_seen:%Y-%m-%d} (the source then showed another "
+                          f"price or none), fewer than {held_days}", [_cite(subject, at)])
     return TestResult("durability", None, f"{held.days}",
                       f"held {held.days} days so far, fewer than {held_days}: too early to tell", [_cite(subject, at)])
 

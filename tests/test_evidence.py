@@ -129,6 +129,16 @@ def test_durability_promo_and_held_cut(db, config):
     assert (early.points_to, early.figure) == (None, "1")
 
 
+def test_durability_of_a_price_that_has_since_ended_says_so(db, config):
+    """A cut that the next observation replaced did not hold "so far": it held until then."""
+    store(db, config, "deepseek", DAY, [price("deepseek-v4-flash", "0.5")])
+    store(db, config, "deepseek", DAY + timedelta(days=3), [price("deepseek-v4-flash", "0.4")])
+    with db.session() as session:
+        ended = session.scalar(select(PriceInterval).where(PriceInterval.price == D("0.5")))
+        result = durability(session, config, ended, DAY + timedelta(days=5))
+    assert result.points_to is None and f"until {DAY:%Y-%m-%d}" in result.summary and "so far" not in result.summary
+
+
 def test_verdict_counts_only_computed_tests(db, config):
     store(db, config, "deepseek", DAY, [price("deepseek-chat", "1.00")])
     with db.session() as session:
