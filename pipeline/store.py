@@ -402,20 +402,23 @@ def _same_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
     return groups
 
 
-_EVENTS_OF = select(Event).where(Event.source_id == bindparam("source"))
+_EVENTS_OF = select(Event).where(Event.source_id == bindparam("source")).order_by(Event.id)
 
 
 def _redated(existing: dict[tuple, Event], change: Change) -> Event | None:
     """The recorded event of this very change (same price point, kind, old and new price) at
     another moment, taken out of `existing`: an earlier observation of the same page (a
     backfill, or a held page released after a later copy) moves the change, and the event
-    keeps its id, so that no recipient hears of it twice."""
+    keeps its id, so that no recipient hears of it twice.  Of several, the nearest in time.
+    Called once every change has taken its exact match, so none steals another's."""
     old = change.old.price if change.old else None
     new = change.new.price if change.new else None
-    for natural_key, event in existing.items():
-        if natural_key[:5] == (*change.key, change.kind) and (event.old_price, event.new_price) == (old, new):
-            return existing.pop(natural_key)
-    return None
+    candidates = [natural_key for natural_key, event in existing.items()
+                  if natural_key[:5] == (*change.key, change.kind) and (event.old_price, event.new_price) == (old, new)]
+    if not candidates:
+        return None
+    nearest = min(candidates, key=lambda natural_key: abs(natural_key[5] - change.at.observed_at))
+    return existing.pop(nearest)
 
 
 def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
@@ -424,9 +427,11 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
         for e in session.scalars(_EVENTS_OF, {"source": source.id})
     }
     created: list[Event] = []
+    exact = {change.natural_key: existing.pop(change.natural_key) for change in changes
+             if change.natural_key in existing}
     for change in changes:
         model, dimension, currency, cond = change.key
-        row = existing.pop(change.natural_key, None) or _redated(existing, change)
+        row = exact.get(change.natural_key) or _redated(existing, change)
         old_usd = new_usd = None
         on = change.at.observed_at.date()
         if change.old is not None and currency:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 import scrapers
 from db.models import Event, Observation, PriceInterval, Snapshot, SourceHealth
@@ -180,3 +180,25 @@ def test_money_round_trips_exactly(db, config):
         prices = {i.model: i.price for i in session.scalars(select(PriceInterval).where(
             PriceInterval.dimension == "cached_input"))}
     assert str(prices["deepseek/deepseek-chat"]) == "0.07"
+
+
+def test_backfills_to_and_fro_never_remake_an_event(db, config):
+    """January's list at months 1 and 5, February's at 7 and 3 (backfilled in that order): the
+    cuts of month 7 keep their events; the month-3 ones are new.  A first-come matching once
+    gave month 7's ids to month 3 and made month 7's cuts again, mailed twice."""
+    def load_as(name, month):
+        source = config.source("litellm")
+        page = Fetched(source.urls[0], source.urls[0], 200, (LITELLM / name).read_bytes() + b" " * month,
+                       "application/json", at(month))
+        assert ingest(db, config, source, [page], at(month)).status == "ok"
+
+    load_as("2026-01.json", 1)
+    load_as("2026-02.json", 7)
+    cuts_at = select(Event.id).where(Event.kind == "cut", Event.observed_at == bindparam("at"))
+    with db.session() as session:
+        month_7 = set(session.scalars(cuts_at, {"at": at(7)}))
+    load_as("2026-01.json", 5)
+    load_as("2026-02.json", 3)
+    with db.session() as session:
+        assert set(session.scalars(cuts_at, {"at": at(7)})) == month_7 and len(month_7) == 2
+        assert len(set(session.scalars(cuts_at, {"at": at(3)})) - month_7) == 2, "month 3's cuts are new events"
