@@ -63,17 +63,22 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def on_read_only_media(path: Path) -> bool:
+    return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     try:
         if url.startswith("sqlite") and read_only:
-            # An archive on read-only media: SQLite may neither lock the file nor make its WAL
-            # index there, and nothing else can change it, so it is opened as immutable, unless
-            # it was copied with a write-ahead log never folded back in, which immutable would
-            # silently ignore (read-only WAL mode then needs the copy's -shm file too).
+            # A file this process may not write.  On read-only media SQLite can neither lock it nor
+            # make its WAL index there, and nothing else can change it: opened as immutable, unless
+            # it came with a write-ahead log never folded back in, which immutable would silently
+            # ignore.  Elsewhere a writer (the cron user's run) may be at work: plain read-only.
             path = sqlite_path(url)
             wal = Path(f"{path}-wal")
-            immutable = "" if wal.exists() and wal.stat().st_size else "&immutable=1"
-            engine = create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro{immutable}&uri=true")
+            unchanging = on_read_only_media(path) and not (wal.exists() and wal.stat().st_size)
+            engine = create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro{'&immutable=1' if unchanging else ''}"
+                                   "&uri=true")
             event.listen(engine, "connect", _sqlite_reader)
             event.listen(engine, "begin", _sqlite_begin)
         elif url.startswith("sqlite"):

@@ -8,8 +8,9 @@ from alembic.command import downgrade
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 
+import db.session
 from db.models import Base
 from db.session import MIGRATIONS, Database, head_revision
 from pipeline.errors import DatabaseUnavailable
@@ -81,11 +82,34 @@ def test_a_read_only_archive_is_read_as_it_is(tmp_path, monkeypatch, capsys):
                                "--observed-at", "2026-01-01"], cwd=REPO, capture_output=True, text=True)
     assert imported.returncode == 0, imported.stderr
     before, files = hashlib.sha256(archive.read_bytes()).hexdigest(), sorted(tmp_path.iterdir())
-    monkeypatch.setattr(pipeline.cli, "writable", lambda path: False)  # as on a read-only mount (root writes anything)
+    monkeypatch.setattr(pipeline.cli, "writable", lambda path: False)  # root may write anything: pretend
+    monkeypatch.setattr(db.session, "on_read_only_media", lambda path: True)
     capsys.readouterr()
     assert pipeline.cli.main(["--db", str(archive), "prices", "--format", "json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 5  # five models in the fixture
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == before and sorted(tmp_path.iterdir()) == files
+
+
+def test_an_archive_another_user_writes_is_read_without_immutable(tmp_path, monkeypatch, capsys):
+    """An archive the cron user writes and an analyst only reads: immutable could return wrong
+    rows while a run writes, so it is opened plain read-only, and still answers."""
+    import subprocess
+    import sys
+
+    import pipeline.cli
+    from tests.conftest import FIXTURES, REPO
+
+    archive = tmp_path / "shared.sqlite"
+    page = str(FIXTURES / "litellm_core" / "2026-01.json")
+    assert subprocess.run([sys.executable, "-m", "pipeline", "--db", str(archive), "import", "litellm", page,
+                           "--observed-at", "2026-01-01"], cwd=REPO, capture_output=True).returncode == 0
+    monkeypatch.setattr(pipeline.cli, "writable", lambda path: False)
+    engines = []
+    monkeypatch.setattr(db.session, "create_engine", lambda url, **kw: engines.append(url) or create_engine(url, **kw))
+    capsys.readouterr()
+    assert pipeline.cli.main(["--db", str(archive), "prices", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 5
+    assert engines and "mode=ro" in engines[0] and "immutable" not in engines[0]
 
 
 def test_a_read_only_archive_at_an_older_schema_is_refused(tmp_path):
