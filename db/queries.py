@@ -224,9 +224,9 @@ def export_rows(session: Session, *, since: datetime | None = None,
     snapshot (URL, sha256, when those bytes were first seen, and whether pricewatch fetched
     them or a user imported them), the parser version, and the ECB rate (currency units per
     EUR, USD per EUR) and its date used for USD and EUR."""
-    fetched = (select(Fetch.id).where(Fetch.snapshot_id == Snapshot.id, Fetch.outcome.in_(("ok", "not_modified")))
-               .exists())
-    query = (select(PriceInterval, Snapshot.url, Snapshot.sha256, Snapshot.first_seen_at, fetched.label("fetched"))
+    fetched = set(session.scalars(select(Fetch.snapshot_id).distinct()  # one pass: fetches has no index on it
+                                  .where(Fetch.snapshot_id.is_not(None), Fetch.outcome.in_(OK_OUTCOMES))))
+    query = (select(PriceInterval, Snapshot.url, Snapshot.sha256, Snapshot.first_seen_at)
              .join(Snapshot, Snapshot.id == PriceInterval.snapshot_id))
     if since:
         query = query.where(PriceInterval.last_seen >= since)
@@ -235,7 +235,7 @@ def export_rows(session: Session, *, since: datetime | None = None,
     query = query.order_by(PriceInterval.source_id, PriceInterval.model, PriceInterval.dimension,
                            PriceInterval.currency, PriceInterval.conditions_key, PriceInterval.first_seen)
     rows = []
-    for interval, url, sha256, fetched_at, by_pricewatch in session.execute(query):
+    for interval, url, sha256, fetched_at in session.execute(query):
         rows.append({
             "source": interval.source_id, "vendor": interval.vendor, "market": interval.market,
             "aggregator": interval.aggregator, "model": interval.model, "canonical_model": interval.canonical_model,
@@ -246,7 +246,7 @@ def export_rows(session: Session, *, since: datetime | None = None,
             "fx_rate_per_eur": interval.eur_per_unit, "usd_per_eur": interval.usd_per_eur,
             "first_seen": interval.first_seen, "last_seen": interval.last_seen,
             "snapshot_id": interval.snapshot_id, "snapshot_url": url, "snapshot_sha256": sha256,
-            "fetched_at": fetched_at, "provenance": "fetched" if by_pricewatch else "imported",
+            "fetched_at": fetched_at, "provenance": "fetched" if interval.snapshot_id in fetched else "imported",
             "parser_version": interval.parser_version,
             "first_observation_id": interval.first_observation_id,
             "last_observation_id": interval.last_observation_id,
