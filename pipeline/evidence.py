@@ -181,8 +181,9 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     for interval in _in_force(session, at, frozenset(peers), subject.dimension):
         rows.setdefault(interval.canonical_model, []).append(PriceRow(interval, _usd(interval, at), None, None))
     picked = {name: chosen for name, listed in rows.items() if (chosen := pick(listed, config))
-              and chosen.row.usd is not None and chosen.row.interval.unit == subject.unit
-              and not (chosen.via == "aggregator" and dropped_by_vendor(session, config, name, at))}
+              and chosen.row.usd is not None and chosen.row.interval.unit == subject.unit}
+    for name in dropped_by_vendor(session, config, [n for n, p in picked.items() if p.via == "aggregator"], at):
+        del picked[name]
     own = _usd(subject, at)
     if not picked or not own:
         return TestResult("peer_gap", None, None, f"no other model of group {model.group!r} is priced per "

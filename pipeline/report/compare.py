@@ -162,18 +162,27 @@ def pick(rows: Iterable[PriceRow], config: Config) -> Pick | None:
         p.row.interval.currency != "USD", p.row.interval.source_id, p.row.interval.model))
 
 
-def dropped_by_vendor(session: Session, config: Config, canonical: str, at: datetime) -> bool:
-    """Whether the model's own vendor listed it before `at` and no longer lists it then: an
-    aggregator's stale entry (LiteLLM keeps retired models for months) is then no current price."""
-    model = config.models.get(canonical)
-    if model is None:
-        return False
-    own = (PriceInterval.canonical_model == canonical, PriceInterval.vendor == model.vendor,
-           PriceInterval.aggregator.is_(False))
-    if session.scalar(select(PriceInterval.id).where(*own, PriceInterval.first_seen <= at).limit(1)) is None:
-        return False
-    return not any(i.vendor == model.vendor and not i.aggregator
-                   for i in intervals_in_force(session, at, canonical_models=[canonical]))
+def dropped_by_vendor(session: Session, config: Config, canonicals: Iterable[str], at: datetime) -> set[str]:
+    """Of `canonicals`, the models their own vendor listed before `at` and no longer lists then:
+    an aggregator's stale entry (LiteLLM keeps retired models for months) is no current price
+    for them.  Two queries for the lot."""
+    canonicals = sorted(set(canonicals))
+    if not canonicals:
+        return set()
+
+    def own(rows: Iterable[tuple[str, str]]) -> set[str]:
+        return {canonical for canonical, vendor in rows
+                if canonical in config.models and config.models[canonical].vendor == vendor}
+
+    listed_before = own(session.execute(
+        select(PriceInterval.canonical_model, PriceInterval.vendor).distinct()
+        .where(PriceInterval.canonical_model.in_(canonicals), PriceInterval.aggregator.is_(False),
+               PriceInterval.first_seen <= at)))
+    if not listed_before:
+        return set()
+    listed_now = own((i.canonical_model, i.vendor)
+                     for i in intervals_in_force(session, at, canonical_models=listed_before) if not i.aggregator)
+    return listed_before - listed_now
 
 
 def for_terminal(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -291,10 +300,10 @@ def peer_table(session: Session, config: Config, at: datetime, *, dimension: str
     for name in wanted:
         picks = {canonical: pick(rows, config) for canonical, rows in by_model.items()
                  if config.models[canonical].group == name}
+        dropped = dropped_by_vendor(session, config, [c for c, p in picks.items() if p and p.via == "aggregator"], at)
         by_unit: dict[str, dict[str, Pick]] = {}
         for canonical, chosen in picks.items():
-            if chosen is not None and chosen.row.usd is not None and not (
-                    chosen.via == "aggregator" and dropped_by_vendor(session, config, canonical, at)):
+            if chosen is not None and chosen.row.usd is not None and canonical not in dropped:
                 by_unit.setdefault(chosen.row.interval.unit, {})[canonical] = chosen
         for unit in sorted(by_unit, key=lambda u: (u != "token", u)):
             priced = by_unit[unit]
