@@ -76,7 +76,7 @@ def home_vs_export(session: Session, config: Config, subject: PriceInterval, at:
     if pair is None:
         return TestResult("home_vs_export", None, None, "no home-market list is published beside this one")
     candidates = {i.source_id: i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
-                  if i.conditions_key == subject.conditions_key}
+                  if i.conditions_key == subject.conditions_key and i.unit == subject.unit}
     export, home = candidates.get(pair.export), candidates.get(pair.home)
     if export is None or home is None:
         missing = pair.export if export is None else pair.home
@@ -87,10 +87,10 @@ def home_vs_export(session: Session, config: Config, subject: PriceInterval, at:
     margin = (home_usd - export_usd) / export_usd
     points = "dumping" if margin > settings.margin_threshold else None
     if points:
-        reading = (f"export {margin:.1%} below home, above the {settings.margin_threshold:.0%} threshold: "
+        reading = (f"home {margin:.1%} above export, more than the {settings.margin_threshold:.0%} threshold: "
                    "consistent with dumping")
     elif margin > 0:
-        reading = (f"export {margin:.1%} below home, within the {settings.margin_threshold:.0%} threshold: "
+        reading = (f"home {margin:.1%} above export, within the {settings.margin_threshold:.0%} threshold: "
                    "not consistent with dumping")
     else:
         reading = "export not below the home price: not consistent with dumping"
@@ -185,7 +185,9 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     for name in dropped_by_vendor(session, config, [n for n, p in picked.items() if p.via == "aggregator"], at):
         del picked[name]
     own = _usd(subject, at)
-    if not picked or not own:
+    if not own:
+        return TestResult("peer_gap", None, None, "this price is zero or not convertible to USD: no ratio")
+    if not picked:
         return TestResult("peer_gap", None, None, f"no other model of group {model.group!r} is priced per "
                                                   f"{subject.unit} on {at.date()}")
     median = Decimal(statistics.median(chosen.row.usd for chosen in picked.values()))
@@ -211,16 +213,29 @@ def durability(session: Session, config: Config, subject: PriceInterval, at: dat
     if held >= timedelta(days=held_days):
         return TestResult("durability", "advantage", f"{held.days}",
                           f"held {held.days} days without a promotion marker (>= {held_days})", [_cite(subject, at)])
-    later = [Observation.source_id == subject.source_id, Observation.status == "ok",
-             Observation.observed_at > subject.last_seen]
-    if event is None:
-        later.append(Observation.observed_at <= at)
-    if session.scalar(select(Observation.id).where(*later).limit(1)) is not None:  # a later one no longer showed it
+    if _ended(session, subject, at if event is None else None):
         return TestResult("durability", None, f"{held.days}",
                           f"held {held.days} days, until {subject.last_seen:%Y-%m-%d} (the source then showed another "
                           f"price or none), fewer than {held_days}", [_cite(subject, at)])
     return TestResult("durability", None, f"{held.days}",
                       f"held {held.days} days so far, fewer than {held_days}: too early to tell", [_cite(subject, at)])
+
+
+def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> bool:
+    """Whether a later observation (up to `until`) no longer showed this price: not merely its
+    conditions reworded, which starts another interval at the same price."""
+    later = [Observation.source_id == subject.source_id, Observation.status == "ok",
+             Observation.observed_at > subject.last_seen]
+    if until is not None:
+        later.append(Observation.observed_at <= until)
+    if session.scalar(select(Observation.id).where(*later).limit(1)) is None:
+        return False
+    same_price_after = select(PriceInterval.id).where(
+        PriceInterval.source_id == subject.source_id, PriceInterval.model == subject.model,
+        PriceInterval.dimension == subject.dimension, PriceInterval.currency == subject.currency,
+        PriceInterval.unit == subject.unit, PriceInterval.price == subject.price,
+        PriceInterval.first_seen > subject.last_seen)
+    return session.scalar(same_price_after.limit(1)) is None
 
 
 def verdict(results: list[TestResult]) -> str:

@@ -231,7 +231,7 @@ def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observe
     A repeat of a page held for review adds no observation: the held one stands for it."""
     with _turn(db), db.transaction() as session:
         latest = repeated_observation(session, source, digest=digest, observed_at=observed_at,
-                                      parser_version=get_parser(source.parser).version)
+                                      parser_version=get_parser(source.parser).version, live=live)
         if latest is None:
             return None
         snapshots = _archive_pages(session, source, pages)

@@ -4,7 +4,8 @@ One call stores one source's observation and re-derives that source's intervals 
 (pipeline.diff), applying only the difference to the tables.  A run that repeats the latest
 observation (the same pages) takes a shortcut with the same outcome: store_repeat moves
 `last_seen` and adds no price row.  A sanity gate holds back (quarantines) an observation
-whose prices jump by more than the configured factor, or are negative, until released.
+whose prices jump by more than the configured factor, or are negative, or whose list shrank
+by more than the configured share at once, until released.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
 
 
 def repeated_observation(session: Session, source: Source, *, digest: str, parser_version: int,
-                         observed_at: datetime) -> Row | None:
+                         observed_at: datetime, live: bool = True) -> Row | None:
     """The source's latest observation when a run at `observed_at` that read pages of `digest`
     merely repeats it, else None (the run then takes the full path, store_observation).
 
@@ -135,11 +136,12 @@ def repeated_observation(session: Session, source: Source, *, digest: str, parse
     as withdrawn.  A change of `[diff] withdrawn_after_runs` therefore takes effect at the next
     run that is not a repeat.
 
-    The same pages as a latest observation held for review (`quarantined`, or `rejected`) are
-    that observation again, returned too (its status says so): the run then neither queues
-    the page for review a second time nor publishes it."""
+    For a live run, the same pages as a latest observation held for review (`quarantined`, or
+    `rejected`) are that observation again, returned too (its status says so): the run then
+    neither queues the page for review a second time nor publishes it.  An import is not
+    gated, so it takes the full path whatever the latest observation's status."""
     latest = session.execute(_LATEST_OBSERVATION, {"source_id": source.id}).first()
-    if (latest is None or latest.status not in REPEATABLE or latest.content_digest != digest
+    if (latest is None or latest.status not in (REPEATABLE if live else ("ok",)) or latest.content_digest != digest
             or latest.parser_version != parser_version or latest.observed_at >= observed_at
             or (latest.status == "ok" and latest.pending_absence)):
         return None
@@ -194,7 +196,7 @@ SHRINK_MIN_POINTS = 10
 
 
 def sanity_check(session: Session, source: Source, observed_at: datetime, priced: list[Priced],
-                 factor: float, vanished_share: float = 1.0) -> str | None:
+                 factor: float, vanished_share: float) -> str | None:
     """Why this observation must wait for review, or None: negative prices, jumps above `factor`,
     or a list that shrank by more than `vanished_share` at once, which is how a page that
     half-parses looks (a vendor retiring that many prices at once is released by hand; one

@@ -53,13 +53,13 @@ def test_export_at_or_above_home_is_not_dumping(db, config):
 
 
 def test_export_a_little_below_home_is_said_so(db, config):
-    """$1.40 against 10 CNY = $1.4755: the export IS below home, by less than the threshold."""
+    """$1.40 against 10 CNY = $1.4755: home is above export, by less than the threshold."""
     store(db, config, "deepseek", DAY, [price("deepseek-v4-pro", "1.40")])
     store(db, config, "deepseek-cn", DAY, [price("deepseek-v4-pro", "10", "CNY")])
     with db.session() as session:
         result = home_vs_export(session, config, interval(session, "deepseek", "deepseek-v4-pro"), DAY)
     assert result.points_to is None
-    assert "margin +5.4%, export 5.4% below home, within the 10% threshold: not consistent with dumping" in result.summary
+    assert "margin +5.4%, home 5.4% above export, within the 10% threshold: not consistent with dumping" in result.summary
 
 
 @pytest.mark.parametrize("value, ratio, points", [
@@ -137,6 +137,18 @@ def test_durability_of_a_price_that_has_since_ended_says_so(db, config):
         ended = session.scalar(select(PriceInterval).where(PriceInterval.price == D("0.5")))
         result = durability(session, config, ended, DAY + timedelta(days=5))
     assert result.points_to is None and f"until {DAY:%Y-%m-%d}" in result.summary and "so far" not in result.summary
+
+
+def test_a_price_whose_conditions_were_reworded_has_not_ended(db, config):
+    """New peak hours start another interval at the same price: the price held on."""
+    peak = {"time_window": "peak"}
+    store(db, config, "deepseek", DAY, [price("deepseek-v4-flash", "0.5", **peak, time_window_hours="01:00-04:00 UTC")])
+    store(db, config, "deepseek", DAY + timedelta(days=3),
+          [price("deepseek-v4-flash", "0.5", **peak, time_window_hours="01:00-04:00 UTC Mon-Fri")])
+    with db.session() as session:
+        first = session.scalar(select(PriceInterval).order_by(PriceInterval.first_seen).limit(1))
+        result = durability(session, config, first, DAY + timedelta(days=5))
+    assert "so far" in result.summary and "until" not in result.summary
 
 
 def test_verdict_counts_only_computed_tests(db, config):

@@ -139,6 +139,17 @@ def test_a_unit_slip_is_held_back_and_published_only_when_released(db, live, cap
     assert capsys.readouterr().out == listed
 
 
+def test_an_import_of_a_held_page_is_not_swallowed_as_held_again(db, live):
+    """Only live runs are gated: importing the held page's bytes later stores them, as the same
+    file imported at an earlier date would be (any import order gives the same history)."""
+    assert live.run(DEEPSEEK_ZH).status == "ok" and live.run(SLIPPED).hold == "new"
+    source = live.config.source("deepseek-cn")
+    later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    imported = ingest(db, live.config, source, [Fetched(source.urls[0], source.urls[0], 200, SLIPPED, "text/html",
+                                                        later)], later)
+    assert (imported.status, imported.hold) == ("ok", None) and statuses(db)[-1] == "ok"
+
+
 def test_release_and_reject_refuse_what_is_not_held(db, live, capsys):
     run, cli = live.run, live.cli
     run(DEEPSEEK_ZH)
