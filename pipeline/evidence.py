@@ -170,8 +170,8 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
 
 def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
     """The median of the OTHER models of the subject's peer group, each at the price `compare`
-    shows for it (pipeline.report.compare.pick), against the subject's price."""
-    from pipeline.report.compare import dropped_by_vendor, pick
+    shows for it (pipeline.report.compare.current_picks), against the subject's price."""
+    from pipeline.report.compare import current_picks
 
     model = config.models.get(subject.canonical_model)
     if model is None or not model.group:
@@ -180,10 +180,8 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     rows: dict[str, list[PriceRow]] = {}
     for interval in _in_force(session, at, frozenset(peers), subject.dimension):
         rows.setdefault(interval.canonical_model, []).append(PriceRow(interval, _usd(interval, at), None, None))
-    picked = {name: chosen for name, listed in rows.items() if (chosen := pick(listed, config))
-              and chosen.row.usd is not None and chosen.row.interval.unit == subject.unit}
-    for name in dropped_by_vendor(session, config, [n for n, p in picked.items() if p.via == "aggregator"], at):
-        del picked[name]
+    picked = {name: chosen for name, chosen in current_picks(session, config, rows, at).items()
+              if chosen.row.interval.unit == subject.unit}
     own = _usd(subject, at)
     if not own:
         return TestResult("peer_gap", None, None, "this price is zero or not convertible to USD: no ratio")

@@ -4,8 +4,9 @@ A live run holds back (store.sanity_check) an observation whose prices are negat
 moved more than `[diff] quarantine_factor` (default 20x) in one step: the classic case is a
 page that starts quoting per 1K tokens under a per-1M header, which would otherwise be
 published as a 99.9% cut.  It also holds a list that shrank by more than
-`[diff] quarantine_vanished` (a quarter) at once: a page that half-parses.  A held observation keeps its raw page and parsed prices but
-takes no part in intervals or events until a person looks at it:
+`[diff] quarantine_vanished` (a quarter) at once: a page that half-parses.  A held
+observation keeps its raw page and parsed prices but takes no part in intervals or events
+until a person looks at it:
 
 - `release ID` marks it `ok` and re-derives its source's intervals and events in the same
   transaction, so the change it carries is published then: its cuts are weighed like any new

@@ -125,8 +125,13 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
     return status, (materialise(session, config, source) if status == "ok" else [])
 
 
+# What a live run may repeat: an accepted observation, or one held for review (or rejected), which
+# the same pages then stand for again instead of being queued for review once more.
+REPEATABLE = ("ok", "quarantined", "rejected")
+
+
 def repeated_observation(session: Session, source: Source, *, digest: str, parser_version: int,
-                         observed_at: datetime, live: bool = True) -> Row | None:
+                         observed_at: datetime, live: bool) -> Row | None:
     """The source's latest observation when a run at `observed_at` that read pages of `digest`
     merely repeats it, else None (the run then takes the full path, store_observation).
 
@@ -141,14 +146,11 @@ def repeated_observation(session: Session, source: Source, *, digest: str, parse
     neither queues the page for review a second time nor publishes it.  An import is not
     gated, so it takes the full path whatever the latest observation's status."""
     latest = session.execute(_LATEST_OBSERVATION, {"source_id": source.id}).first()
-    if (latest is None or latest.status not in (REPEATABLE if live else ("ok",)) or latest.content_digest != digest
-            or latest.parser_version != parser_version or latest.observed_at >= observed_at
-            or (latest.status == "ok" and latest.pending_absence)):
+    if (latest is None or latest.status not in (REPEATABLE if live else ("ok",))
+            or latest.content_digest != digest or latest.parser_version != parser_version
+            or latest.observed_at >= observed_at or (latest.status == "ok" and latest.pending_absence)):
         return None
     return latest
-
-
-REPEATABLE = ("ok", "quarantined", "rejected")
 
 
 def _latest_observation() -> Select:
@@ -208,8 +210,9 @@ def sanity_check(session: Session, source: Source, observed_at: datetime, priced
     if len(before) >= SHRINK_MIN_POINTS and len(priced) < (1 - vanished_share) * len(before):
         gone = sorted(before.keys() - {p.key for p in priced})
         named = ", ".join(f"{model} {dimension}" for model, dimension, _, _ in gone[:5])
-        return (f"the list shrank from {len(before)} to {len(priced)} prices at once ({named}"
-                + (f", +{len(gone) - 5} more" if len(gone) > 5 else "") + " gone): a page that stopped parsing in part?")
+        more = f", +{len(gone) - 5} more" if len(gone) > 5 else ""
+        return (f"the list shrank from {len(before)} to {len(priced)} prices at once ({named}{more} gone): "
+                "a page that stopped parsing in part?")
     limit = Decimal(str(factor))
     jumps = []
     for p in priced:

@@ -26,7 +26,17 @@ class MarkdownTable:
     rows: list[list[str]]
     headings: list[str] = field(default_factory=list)
     struck: list[list[str]] = field(default_factory=list)
-    line: int = 0
+    line: int = 0  # 1-based number of the header line
+
+    @property
+    def start(self) -> int:
+        """Index, in the text's lines, of the header line."""
+        return self.line - 1
+
+    @property
+    def end(self) -> int:
+        """Index, in the text's lines, of the first line after the last row (header, separator, rows)."""
+        return self.line + 1 + len(self.rows)
 
     @property
     def heading(self) -> str:

@@ -52,8 +52,8 @@ _TAB_CONDITIONS = {
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _DOLLAR = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)")
 # A footnote mark may follow the amount ("$4.50* / 1,000,000 tokens per hour"): still the storage price.
-_STORAGE = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)[*†‡]*\s*/\s*1,?000,?000\s*tokens\s*per\s*hour(?:\s*\(storage price\))?",
-                      re.I)
+_STORAGE = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)[*†‡]*\s*/\s*1,?000,?000\s*tokens\s*per\s*hour"
+                      r"(?:\s*\(storage price\))?", re.I)
 _EQUIVALENT = re.compile(r"\bequivalent to\b.*$", re.I)
 _PROMPT_TIER = re.compile(r"prompts?\s*(<=|<|>=|>)\s*(\d+(?:\.\d+)?)\s*([km]?)", re.I)
 _PAREN = re.compile(r"\(([^)]*)\)")
@@ -117,7 +117,7 @@ def _parse_markdown(text: str) -> list[Quote]:
             tab = _table_tab(table, tabs, position)
             if tab is None:
                 continue
-            raw_rows = [split_row(line) for line in lines[table.line + 1 : table.line + 1 + len(table.rows)]]
+            raw_rows = [split_row(line) for line in lines[table.line + 1 : table.end]]
             quotes += _table_quotes(table, raw_rows, ids, title, tab)
     return dedupe(quotes, "model", "dimension", "unit", "conditions")
 

@@ -215,12 +215,11 @@ def _parse_markdown(text: str) -> list[Quote]:
     per = 1_000_000
     for table in tables(text):
         group_header, header, rows = _table_rows(table)
-        start, end = table.line - 1, table.line + 1 + len(table.rows)
-        tab = _tab_above(lines, start, previous_end)
-        between = lines[previous_end:start]
+        tab = _tab_above(lines, table.start, previous_end)
+        between = lines[previous_end:table.start]
         # A statement holds for the tables after it until the next heading (the tab tables of a section).
         per = stated_scale("\n".join(between)) or (1_000_000 if any(l.startswith("#") for l in between) else per)
-        previous_end = end
+        previous_end = table.end
         labels = [h.strip().lower() for h in header]
         if any(_SKIP_SECTION.search(h) for h in table.headings):
             previous = None

@@ -135,9 +135,8 @@ def _parse_markdown(text: str, collector: Collector) -> None:
     for index, table in enumerate(found):
         # What a bare "$1.25" is per: the caption under the table ("Prices shown per million
         # tokens", up to the next table), else a statement above it, else per 1M.
-        end = table.line + 1 + len(table.rows)
-        below = lines[end:found[index + 1].line - 1] if index + 1 < len(found) else lines[end:]
-        above = lines[found[index - 1].line + 1 + len(found[index - 1].rows) if index else 0:table.line - 1]
+        below = lines[table.end:found[index + 1].start if index + 1 < len(found) else len(lines)]
+        above = lines[found[index - 1].end if index else 0:table.start]
         scale = stated_scale("\n".join(below)) or stated_scale("\n".join(above)) or 1_000_000
         labels = [clean(h).lower() for h in table.header]
         if "model" not in labels:

@@ -86,10 +86,9 @@ def _markdown_tables(text: str) -> list[tuple[str, list[str], list[list[str]]]]:
     found = []
     previous_end = 0
     for table in tables(text):
-        start = table.line - 1
-        context = " ".join(clean(line) for line in lines[previous_end:start] if line.strip())
+        context = " ".join(clean(line) for line in lines[previous_end:table.start] if line.strip())
         found.append((context[-400:], table.header, table.rows))
-        previous_end = table.line + 1 + len(table.rows)
+        previous_end = table.end
     return found
 
 

@@ -175,9 +175,10 @@ def alert_settings(config: Config) -> AlertSettings:
     raw = dict(config.alerts)
     if "rules" in raw:  # not a misspelt field to ignore: the rules would silently vanish
         raise ConfigError("alerts.toml: unknown key(s) rules (rules are [[rule]] tables)")
-    raw.update(smtp=_smtp(raw.get("smtp", {})), operator=_operator(raw.get("operator", {})),
-               rules=tuple(_rule(rule, index) for index, rule in enumerate(array_of_tables(raw, "rule", "alerts.toml"))))
+    rules = array_of_tables(raw, "rule", "alerts.toml")
     raw.pop("rule", None)
+    raw.update(smtp=_smtp(raw.get("smtp", {})), operator=_operator(raw.get("operator", {})),
+               rules=tuple(_rule(rule, index) for index, rule in enumerate(rules)))
     settings = typed_table(AlertSettings, raw, "alerts.toml")
     if flaw := address_flaw(settings.sender_address):
         raise ConfigError(f"alerts.toml: sender {settings.sender!r} {flaw}")

@@ -185,6 +185,17 @@ def dropped_by_vendor(session: Session, config: Config, canonicals: Iterable[str
     return listed_before - listed_now
 
 
+def current_picks(session: Session, config: Config, by_model: dict[str, list[PriceRow]],
+                  at: datetime) -> dict[str, Pick]:
+    """Each model's pick with a USD price, less the models their vendor no longer lists
+    (dropped_by_vendor): what `compare` ranks, and what the peer-gap test measures against."""
+    picks = {canonical: chosen for canonical, rows in by_model.items()
+             if (chosen := pick(rows, config)) is not None and chosen.row.usd is not None}
+    for canonical in dropped_by_vendor(session, config, [c for c, p in picks.items() if p.via == "aggregator"], at):
+        del picks[canonical]
+    return picks
+
+
 def for_terminal(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows shortened for a terminal table: money to six significant digits, times to the
     minute.  CSV and JSON keep the exact values."""
@@ -298,13 +309,10 @@ def peer_table(session: Session, config: Config, at: datetime, *, dimension: str
             by_model.setdefault(canonical, []).append(row)
     table: list[dict[str, Any]] = []
     for name in wanted:
-        picks = {canonical: pick(rows, config) for canonical, rows in by_model.items()
-                 if config.models[canonical].group == name}
-        dropped = dropped_by_vendor(session, config, [c for c, p in picks.items() if p and p.via == "aggregator"], at)
+        members = {canonical: rows for canonical, rows in by_model.items() if config.models[canonical].group == name}
         by_unit: dict[str, dict[str, Pick]] = {}
-        for canonical, chosen in picks.items():
-            if chosen is not None and chosen.row.usd is not None and canonical not in dropped:
-                by_unit.setdefault(chosen.row.interval.unit, {})[canonical] = chosen
+        for canonical, chosen in current_picks(session, config, members, at).items():
+            by_unit.setdefault(chosen.row.interval.unit, {})[canonical] = chosen
         for unit in sorted(by_unit, key=lambda u: (u != "token", u)):
             priced = by_unit[unit]
             positive = [p.row.usd for p in priced.values() if p.row.usd > 0]
@@ -327,7 +335,8 @@ def _peer_row(group: str, canonical: str, chosen: Pick, cheapest: Decimal, media
     i = row.interval
     return {"group": group, "model": canonical, "vendor": config.models[canonical].vendor, "usd": row.usd,
             "eur": row.eur, "unit": unit_label(i.unit), "to_cheapest": _ratio(row.usd, cheapest),
-            "to_median": _ratio(row.usd, median), "price": i.price, "currency": i.currency, "conditions": row.as_dict()["conditions"],
+            "to_median": _ratio(row.usd, median), "price": i.price, "currency": i.currency,
+            "conditions": row.as_dict()["conditions"],
             "basis": chosen.basis, "source": i.source_id, "via": chosen.via,
             "listed_as": i.model if i.model != canonical else "", "last_seen": i.last_seen,
             "fx_date": row.fx_date, "snapshot_id": i.snapshot_id}
