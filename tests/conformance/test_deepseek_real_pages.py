@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -171,3 +172,11 @@ def test_2025_12_20_v32_single_price_block():
         assert one_quote(quotes, model, "cached_input").price == Decimal("0.028")
         assert one_quote(quotes, model, "input").price == Decimal("0.28")
         assert one_quote(quotes, model, "output").price == Decimal("0.42")
+
+
+def test_a_footnote_mark_after_a_real_price_is_not_a_digit():
+    """`$0.014¹`: NFKC would make it 0.0141.  The real page, every price marked, reads the same."""
+    page = vendor_page(EN_PEAK).read_text(encoding="utf-8")
+    marked = re.sub(r"(\$\d[\d.]*)", "\\1\u00b9", page)
+    assert marked != page
+    assert parse_page("deepseek", marked) == parse_page("deepseek", page)

@@ -75,3 +75,12 @@ def test_openai_com_pricing_text_2024_04_01():
 def test_cloudflare_challenge_2026_05_08_is_blocked():
     with pytest.raises(Blocked):
         parse_page("openai", vendor_page(CHALLENGE))
+
+
+def test_the_line_above_gives_the_unit_of_the_real_tables():
+    """The real tables' cells say "$5.00"; "Prices per 1M tokens." above each section is the unit."""
+    page = vendor_page(JINA).read_text(encoding="utf-8")
+    assert "Prices per 1M tokens." in page
+    per_thousand = parse_page("openai", page.replace("Prices per 1M tokens.", "Prices per 1K tokens."))
+    assert {q.per for q in per_thousand if q.model == "gpt-5.5" and q.dimension == "input"} == {1000}
+    assert one_quote(parse_page("openai", vendor_page(JINA)), "gpt-5.5", "input").per == 1_000_000

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from pipeline.errors import LayoutDrift
 from tests.conftest import assert_pages_covered, assert_unique_keys, one_quote, parse_page, vendor_page
 
 JINA = "xai/2026-05-08_docs_x_ai_models_jina_markdown.md"
@@ -25,3 +28,12 @@ def test_models_jina_2026_05_08():
     assert one_quote(quotes, "grok-imagine-video", "output_video", unit="second").price == Decimal("0.05")
     assert_unique_keys(quotes)
     assert {q.currency for q in quotes} == {"USD"}
+
+
+def test_the_caption_gives_the_unit_of_the_real_chat_table():
+    """The chat table's cells say "$1.25"; "Prices shown per million tokens" under it is the
+    unit.  Said per thousand, the real page's model cards (still "/ 1M tokens") contradict it."""
+    page = vendor_page(JINA).read_text(encoding="utf-8")
+    assert "Prices shown per million tokens" in page
+    with pytest.raises(LayoutDrift, match="two prices for the same terms"):
+        parse_page("xai", page.replace("Prices shown per million tokens", "Prices shown per thousand tokens"))

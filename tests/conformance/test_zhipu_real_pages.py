@@ -60,3 +60,12 @@ def test_zai(relative):
 def test_zai_html_has_glm_5_2():
     quotes = parse(ZAI_HTML)
     assert one_quote(quotes, "glm-5.2", "output").price == Decimal("4.4")
+
+
+@pytest.mark.parametrize("relative", [ZAI_HTML, ZAI_MD])
+def test_the_sentence_above_gives_the_unit_of_the_real_zai_tables(relative):
+    """The real tables' cells say "$1.4"; "Prices per 1M tokens." above them is the unit."""
+    page = vendor_page(relative).read_text(encoding="utf-8")
+    assert "Prices per 1M tokens." in page
+    read = parse_page("zai", page.replace("Prices per 1M tokens.", "Prices per 1K tokens."))
+    assert {q.per for q in read if q.model == "glm-5.1" and q.dimension in ("input", "output")} == {1000}
