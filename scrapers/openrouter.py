@@ -28,8 +28,11 @@ Traps:
 - `discount` (endpoints) is a fraction the listed prices are multiplied by (1 - d):
   a discounted quote carries that price, list_price = the listed one and promo.
 - `image` is documented "per input image" (2025 values: $0.0048 for Claude Sonnet 4),
-  but 2026 lists show it equal to the prompt price for Gemini models, i.e. per image
-  token; the API gives no unit, so it is recorded as documented (unit "image").
+  but 2026 lists give it equal to the prompt price for Gemini models (Gemini 2.5 Flash:
+  $0.001238 in 2025, $0.0000003 in 2026), i.e. image tokens at the prompt rate.  The API
+  gives no unit, so an `image` price equal to the model's `prompt` price is read per
+  token and any other per image: read otherwise, that change of meaning is a -99.98%
+  "cut" (per token, the diff reports the change of unit instead).
 """
 
 from __future__ import annotations
@@ -69,12 +72,17 @@ def _pricing_quotes(model: str, pricing: Any, conditions: dict[str, Any]) -> lis
     where = "".join(f" ({value})" for value in conditions.values())
     hour_cache = pricing.get("input_cache_write_1h") is not None  # the loop below checks it is a number
     quotes = []
+    prompt = None
     for key, (dimension, unit) in _FIELDS.items():
         listed = json_price(pricing.get(key), f"{model}{where} {key}")
+        if key == "prompt":
+            prompt = listed
         if listed is None or listed < 0:  # absent, or the "-1" variable-price sentinel
             continue
         if listed == 0 and key not in _KEEP_ZERO:
             continue
+        if key == "image" and listed == prompt:  # image tokens at the prompt rate (see Traps)
+            unit = "token"
         quote_conditions = dict(conditions)
         if key.startswith("input_cache_write") and hour_cache:
             quote_conditions["cache_ttl"] = "1h" if key.endswith("_1h") else "5m"
@@ -87,7 +95,7 @@ def _pricing_quotes(model: str, pricing: Any, conditions: dict[str, Any]) -> lis
     return quotes
 
 
-@register("openrouter", version=1)
+@register("openrouter", version=2)
 def parse(page: Page) -> list[Quote]:
     payload = page.json()
     models = payload.get("data") if isinstance(payload, dict) else None
@@ -106,7 +114,7 @@ def parse(page: Page) -> list[Quote]:
     return quotes
 
 
-@register("openrouter-endpoints", version=1)
+@register("openrouter-endpoints", version=2)
 def parse_endpoints(page: Page) -> list[Quote]:
     payload = page.json()
     data = payload.get("data") if isinstance(payload, dict) else None

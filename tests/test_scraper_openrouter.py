@@ -126,3 +126,12 @@ def test_a_null_price_is_absent_and_a_non_numeric_discount_is_no_discount():
     assert not [q for q in quotes if q.model == "anthropic/claude-opus-4.7" and q.dimension == "web_search"]
     quotes = parse_endpoints(with_pricing("endpoints_openai_gpt-4.json", 2, "discount", "N/A"))
     assert one_quote(quotes, "openai/gpt-4", "input", endpoint="fireworks/fp8", provider="Fireworks").list_price is None
+
+
+def test_an_image_price_equal_to_the_prompt_price_is_per_image_token():
+    """Gemini 2.5 Flash's `image`: $0.001238 per image in 2025, the prompt rate in 2026."""
+    then = one_quote(parse_models(PAGES / "models_2025-12_wrapped.json"), "google/gemini-2.5-flash", "input_image",
+                     unit="image")
+    assert then.price == Decimal("0.001238")
+    now = one_quote(parse_models(PAGES / "models_2026-04.json"), "google/gemini-2.5-flash", "input_image")
+    assert now.price == Decimal("0.0000003")

@@ -44,3 +44,18 @@ def test_models_2026_04_20():
     assert one_quote(quotes, "openai/gpt-oss-120b:free", "output").price == 0
     assert not [q for q in quotes if q.model == "openrouter/auto"]
     assert_unique_keys(quotes)
+
+
+def test_image_tokens_at_the_prompt_rate_are_read_per_token():
+    """By 2026 `image` gives Gemini's image tokens at the prompt rate, where it gave a price
+    per image in 2025: read in one unit, the change of meaning is a -99.98% "cut"."""
+    def image_prices(path):
+        return {(q.model, q.unit): q.price for q in parse_page("openrouter", vendor_page(path))
+                if q.dimension == "input_image"}
+
+    before, after = image_prices(DEC_2025), image_prices(APR_2026)
+    assert before[("google/gemini-2.5-flash", "image")] == Decimal("0.001238")
+    assert after[("google/gemini-2.5-flash", "token")] == Decimal("0.0000003")
+    assert before[("anthropic/claude-sonnet-4", "image")] == Decimal("0.0048")
+    for key in before.keys() & after.keys():
+        assert Decimal("0.05") < after[key] / before[key] < 20, key
