@@ -135,6 +135,8 @@ def decode_body(content: bytes, content_type: str | None = None) -> str:
     """
     if content.startswith(b"\xef\xbb\xbf"):
         return content[3:].decode("utf-8", errors="replace")
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte-order mark
+        return content.decode("utf-16", errors="replace")
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
