@@ -9,6 +9,8 @@
     │   ├── RedirectLoop             more redirects than allowed
     │   ├── HTTPStatusError          4xx/5xx after the retries
     │   ├── TooLarge                 body or decompressed body above the cap
+    │   ├── BadBody                  a body cut short or corrupt in its compression, or in an
+    │   │                            encoding we never asked for
     │   ├── Blocked                  a bot wall / challenge page
     │   └── Refused                  robots.txt, a forbidden scheme or address
     ├── ParseError                   the page came, but held no prices we trust       (source failed)
@@ -87,6 +89,10 @@ class HTTPStatusError(FetchError):
 
 class TooLarge(FetchError):
     reason = "too_large"
+
+
+class BadBody(FetchError):
+    reason = "bad_body"
 
 
 class Blocked(FetchError):

@@ -1,25 +1,30 @@
 """Stage 1, fetch: get a page politely, within bounds, and log every attempt.
 
-Bounds: a timeout per attempt, a fixed number of retries with backoff (Retry-After is
-honoured up to a cap), a cap on the body and on its decompressed size, a cap on
-redirects, and refusal of any hop to a non-http(s) URL or to a private, loopback or
-link-local address unless config allows that network (checked again on the very address
-each connection is made to: see _GuardedBackend).  Politeness: robots.txt, one
-request at a time per host with a delay, a User-Agent naming the project, and
-conditional GET so that an unchanged page costs a 304.
+Bounds: a timeout per read and a time limit per attempt (a server trickling a byte a
+second never times out a read), a fixed number of retries with backoff, a cap on the body
+and on its decompressed size (a body cut short inside its compression is refused, not
+read as a shorter page), a cap on redirects, and refusal of any hop to a non-http(s) URL
+or to a private, loopback or link-local address unless config allows that network
+(checked again on the very address each connection is made to: see _GuardedBackend).
+Politeness: robots.txt (RFC 9309: while it cannot be had, a kept copy stands, else
+nothing may be fetched), one request at a time per host with a delay, Retry-After for the
+whole host (one beyond the cap ends the fetch, and the run asks that host nothing more),
+a User-Agent naming the project, and conditional GET so that an unchanged page costs a 304.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import socket
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpcore
@@ -27,8 +32,10 @@ import httpx
 from protego import Protego
 
 from pipeline.config import FetchSettings
+from scrapers import decode_body
 from scrapers._walls import WALL_HEAD, wall_in
 from pipeline.errors import (
+    BadBody,
     Blocked,
     ConnectionFailed,
     FetchError,
@@ -45,6 +52,8 @@ if TYPE_CHECKING:  # only named in a type: fetching needs no database layer
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 ROBOTS_TTL_SECONDS = 24 * 3600  # RFC 9309 2.4: a cached robots.txt is not used for more than a day
 ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2: follow at least five redirects
+ROBOTS_MAX_BYTES = 512_000  # RFC 9309 2.5: parse at least the first 500 KiB
+ROBOTS_RETRY_SECONDS = 3600  # a robots.txt that could not be had is asked for again after this
 
 
 def bot_wall(content: bytes, headers: httpx.Headers | dict | None = None) -> str | None:
@@ -108,18 +117,31 @@ class RobotsStore(Protocol):
 
 
 class HostGate:
-    """One request at a time per host, at least `delay` seconds apart."""
+    """One request at a time per host, at least `delay` seconds apart, and none before the time
+    a Retry-After from that host named: it speaks for the host, not for one URL."""
 
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
+    def __init__(self, delay: float, sleep=time.sleep) -> None:
+        self.delay, self.sleep = delay, sleep
         self._locks: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
+        self._not_before: dict[str, tuple[float, int]] = {}  # host -> (monotonic time, the HTTP status that asked)
         self._guard = threading.Lock()
 
     def hold(self, host: str) -> "_HostSlot":
         with self._guard:
             lock = self._locks.setdefault(host, threading.Lock())
         return _HostSlot(self, host, lock)
+
+    def defer(self, host: str, seconds: float, status: int) -> None:
+        """The host answered `status` asking for no request in the next `seconds` (Retry-After)."""
+        until = time.monotonic() + seconds
+        if until > self._not_before.get(host, (0.0, status))[0]:
+            self._not_before[host] = (until, status)
+
+    def deferred(self, host: str) -> tuple[float, int | None]:
+        """Seconds until the host takes requests again (0: now), and the status that asked for it."""
+        until, status = self._not_before.get(host, (0.0, None))
+        return max(0.0, until - time.monotonic()), status
 
 
 class _HostSlot:
@@ -128,9 +150,10 @@ class _HostSlot:
 
     def __enter__(self) -> None:
         self.lock.acquire()
-        wait = self.gate._last.get(self.host, 0) + self.gate.delay - time.monotonic()
+        wait = max(self.gate._last.get(self.host, 0) + self.gate.delay - time.monotonic(),
+                   self.gate.deferred(self.host)[0])
         if wait > 0:
-            time.sleep(wait)
+            self.gate.sleep(wait)
 
     def __exit__(self, *exc) -> None:
         self.gate._last[self.host] = time.monotonic()
@@ -142,6 +165,49 @@ def _forbidden(address: str, allowed: list) -> bool:
     ip = ipaddress.ip_address(address)
     return ((ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
              or ip.is_unspecified) and not any(ip in network for network in allowed))
+
+
+_attempt_deadline = threading.local()  # the monotonic time this thread's current attempt must end by
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    _attempt_deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _attempt_deadline.at = None
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads end at the current attempt's deadline.  httpx's timeouts are
+    per read, so a server trickling a byte a second, headers or body, would hold a run (and
+    its host) for as long as it liked."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        deadline = getattr(_attempt_deadline, "at", None)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise httpcore.ReadTimeout("the attempt ran out of time")
+            timeout = left if timeout is None else min(timeout, left)
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -158,7 +224,7 @@ class _GuardedBackend(httpcore.SyncBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options=None) -> httpcore.NetworkStream:
         if host == self.proxy_host:
-            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+            return _DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -170,7 +236,7 @@ class _GuardedBackend(httpcore.SyncBackend):
                           f"addresses ({', '.join(addresses)})")
         for address in usable:  # an IP literal: the parent's create_connection does not resolve it again
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return _DeadlineStream(super().connect_tcp(address, port, timeout, local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         raise error
@@ -243,8 +309,8 @@ class Fetcher:
         self.settings = settings
         self.sleep = sleep
         self.robots_store = robots_store
-        self.gate = HostGate(settings.per_host_delay_seconds)
-        self._robots: dict[str, tuple[float, Protego | None]] = {}  # origin -> (when loaded, rules)
+        self.gate = HostGate(settings.per_host_delay_seconds, sleep)
+        self._robots: dict[str, _Robots] = {}
         self._robots_lock = threading.Lock()
         self._robots_locks: dict[str, threading.Lock] = {}
         self._allowed = [ipaddress.ip_network(n) for n in settings.allowed_networks]
@@ -292,54 +358,68 @@ class Fetcher:
         except socket.gaierror as exc:
             raise FetchError(f"cannot resolve {host}: {exc.strerror}") from None
 
-    def robots_allow(self, url: str) -> bool:
+    def check_robots(self, url: str) -> None:
+        """Refuse `url` when its origin's robots.txt disallows it, or cannot be had and no copy
+        of it is kept: RFC 9309 2.3.1.4 then says to assume that everything is disallowed."""
         if not self.settings.obey_robots:
-            return True
+            return
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._robots_lock:  # one lock per origin: a slow robots.txt holds up its own host only
             origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
         with origin_lock:
-            cached = self._robots.get(origin)
-            if cached is None or time.time() - cached[0] > ROBOTS_TTL_SECONDS:
-                cached = self._robots[origin] = self._load_robots(origin)
-        robots = cached[1]
-        return robots is None or robots.can_fetch(url, self.settings.user_agent.split("/")[0])
+            robots = self._robots.get(origin)
+            if robots is None or time.time() > robots.expires:
+                robots = self._robots[origin] = self._load_robots(origin)
+        if robots.unreachable:
+            raise Refused(f"robots.txt of {origin} cannot be had ({robots.unreachable}) and no copy is kept: "
+                          "everything counts as disallowed until it can (RFC 9309)")
+        if robots.rules is not None and not robots.rules.can_fetch(url, self.settings.user_agent.split("/")[0]):
+            raise Refused(f"robots.txt disallows {url}")
 
-    def _load_robots(self, origin: str) -> tuple[float, Protego | None]:
-        """When the origin's rules were fetched (epoch seconds), and the rules (None: no rules):
-        the kept copy while it is under a day old, else fetched now and kept."""
+    def _load_robots(self, origin: str) -> _Robots:
+        """The origin's rules: the kept copy while it is under a day old, else fetched now and
+        kept.  When it cannot be fetched, the kept copy stands, however old."""
         kept = self.robots_store.get(origin) if self.robots_store else None
         if kept is not None and time.time() - kept[0] <= ROBOTS_TTL_SECONDS:
-            fetched_at, body = kept
-        else:
-            fetched_at, (body, definite) = time.time(), self._fetch_robots(origin)
-            if definite and self.robots_store:
-                self.robots_store.put(origin, fetched_at, body)
-        return fetched_at, None if body is None else Protego.parse(body)
+            return _Robots(kept[0] + ROBOTS_TTL_SECONDS, kept[1])
+        fetched_at = time.time()
+        try:
+            body = self._fetch_robots(origin)
+        except _RobotsUnreachable as why:
+            if kept is not None:
+                return _Robots(fetched_at + ROBOTS_RETRY_SECONDS, kept[1])
+            return _Robots(fetched_at + ROBOTS_RETRY_SECONDS, None, unreachable=str(why))
+        if self.robots_store:
+            self.robots_store.put(origin, fetched_at, body)
+        return _Robots(fetched_at + ROBOTS_TTL_SECONDS, body)
 
-    def _fetch_robots(self, origin: str) -> tuple[str | None, bool]:
-        """The origin's robots.txt, following redirects (often http to https, or to www.), and
-        whether that answer is definite.  None means no rules: no robots.txt (definite), or none
-        reachable (not definite: not kept, so the next run asks again)."""
+    def _fetch_robots(self, origin: str) -> str | None:
+        """The origin's robots.txt (its first 500 KiB), following redirects (often http to https,
+        or to www.); None when there is none (a 4xx: no rules, RFC 9309 2.3.1.3).  Raises
+        _RobotsUnreachable on a 5xx, a 429 or a network error."""
         url = f"{origin}/robots.txt"
         try:
             for _hop in range(ROBOTS_MAX_REDIRECTS + 1):
-                with self.gate.hold(urlsplit(url).netloc):
-                    response = self.client.get(url, timeout=min(10, self.settings.timeout_seconds))
-                if not response.has_redirect_location:
-                    break
-                url = urljoin(url, response.headers["location"])
-                self.check_url(url)
-            else:
-                return None, False
-        except (httpx.HTTPError, FetchError):
-            return None, False
-        if response.status_code >= 500 or response.status_code == 429:
-            return None, False
-        if response.status_code != 200 or len(response.content) > 500_000:
-            return None, True
-        return response.text, True
+                host = urlsplit(url).netloc
+                self._check_deferral(host)
+                with self.gate.hold(host), _deadline(self.settings.attempt_max_seconds), \
+                        self.client.stream("GET", url, timeout=min(10, self.settings.timeout_seconds)) as response:
+                    if response.has_redirect_location:
+                        url = urljoin(url, response.headers["location"])
+                        self.check_url(url)
+                        continue
+                    status = response.status_code
+                    if status >= 500 or status == 429:
+                        self.gate.defer(host, self._retry_after(response) or 0, status)
+                        raise _RobotsUnreachable(f"HTTP {status}")
+                    if status != 200:
+                        return None
+                    return decode_body(self._read_body(response, keep=ROBOTS_MAX_BYTES),
+                                       response.headers.get("content-type"))
+            return None  # more redirects than RFC 9309 asks to follow: as if there were none
+        except (httpx.HTTPError, FetchError) as exc:
+            raise _RobotsUnreachable(exc.__class__.__name__) from None
 
     # -- the fetch ------------------------------------------------------------------------
     def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
@@ -347,16 +427,16 @@ class Fetcher:
         attempts: list[Attempt] = []
         try:
             self.check_url(url)
-            if not self.robots_allow(url):
-                raise Refused(f"robots.txt disallows {url}")
+            self._check_deferral(urlsplit(url).netloc)
+            self.check_robots(url)
             for number in range(1, self.settings.retries + 2):
                 try:
                     return self._attempt(url, number, validators, attempts)
                 except _Retry as retry:
                     if number > self.settings.retries:
                         raise retry.error from None
-                    self.sleep(retry.wait if retry.wait is not None
-                               else self.settings.backoff_seconds * 2 ** (number - 1))
+                    if retry.wait is None:  # else the host's Retry-After holds the next request back (HostGate)
+                        self.sleep(self.settings.backoff_seconds * 2 ** (number - 1))
             raise AssertionError("unreachable")
         except FetchError as error:
             error.attempts = attempts  # type: ignore[attr-defined]
@@ -366,7 +446,7 @@ class Fetcher:
             raise
 
     def _attempt(self, url: str, number: int, validators: Validators | None, attempts: list[Attempt]) -> Fetched:
-        started = _now()
+        started, began = _now(), time.monotonic()
         current = url
         log = Attempt(url, number, started, started, "error")
         attempts.append(log)
@@ -376,22 +456,31 @@ class Fetcher:
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         try:
-            for _hop in range(self.settings.max_redirects + 1):
-                with self.gate.hold(urlsplit(current).netloc):
-                    with self.client.stream("GET", current, headers=headers) as response:
+            with _deadline(self.settings.attempt_max_seconds):
+                for _hop in range(self.settings.max_redirects + 1):
+                    host = urlsplit(current).netloc
+                    self._check_deferral(host)
+                    with self.gate.hold(host), self.client.stream("GET", current, headers=headers) as response:
                         log.http_status = response.status_code
                         if response.has_redirect_location:
                             target = urljoin(current, response.headers.get("location", ""))
                             self.check_url(target)
                             current = target
                             continue
-                        content = self._read_capped(response, log)
-                        return self._judge(url, current, response, content, log, attempts)
-            raise RedirectLoop(f"too many redirects (more than {self.settings.max_redirects}) from {url}")
+                        content = self._read_body(response)
+                        log.bytes = len(content)
+                        return self._judge(url, current, response, content, log, attempts, validators)
+                raise RedirectLoop(f"too many redirects (more than {self.settings.max_redirects}) from {url}")
         except httpx.TimeoutException as exc:
-            self._fail(log, "timeout", f"timed out: {exc.__class__.__name__}")
-            raise _Retry(FetchTimeout(f"timed out fetching {url} ({exc.__class__.__name__})"))
-        except (httpx.TransportError, httpx.DecodingError) as exc:
+            why = exc.__class__.__name__
+            if time.monotonic() - began >= self.settings.attempt_max_seconds:
+                why = f"no complete answer within attempt_max_seconds = {self.settings.attempt_max_seconds:g}"
+            self._fail(log, "timeout", f"timed out: {why}")
+            raise _Retry(FetchTimeout(f"timed out fetching {url} ({why})"))
+        except BadBody as error:
+            self._fail(log, error.reason, str(error))
+            raise _Retry(error)
+        except httpx.TransportError as exc:
             self._fail(log, "connection_error", f"{exc.__class__.__name__}: {exc}")
             raise _Retry(ConnectionFailed(f"connection failed for {url}: {exc.__class__.__name__}: {exc}"))
         except FetchError as error:
@@ -400,38 +489,56 @@ class Fetcher:
         finally:
             log.finished_at = _now()
 
-    def _read_capped(self, response: httpx.Response, log: Attempt) -> bytes:
+    def _read_body(self, response: httpx.Response, *, keep: int | None = None) -> bytes:
         """The body, decompressed here rather than by httpx so that no step can outgrow the cap:
-        httpx inflates each network chunk whole, and 64 KB of a gzip bomb is 64 MB."""
+        httpx inflates each network chunk whole, and 64 KB of a gzip bomb is 64 MB.  With `keep`,
+        only the first `keep` bytes are wanted: reading stops there, and the rest is no error."""
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
+        if keep is None and declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
             raise TooLarge(f"body of {declared} bytes is above the cap of {self.settings.max_bytes}")
         inflaters = _inflaters(response.headers.get("content-encoding", ""))
+        cap = keep if keep is not None else self.settings.max_decompressed_bytes
         body, raw = bytearray(), 0
         for chunk in response.iter_raw():
             raw += len(chunk)
             if raw > self.settings.max_bytes:
                 raise TooLarge(f"body above the cap of {self.settings.max_bytes} bytes")
             for inflater in inflaters:
-                chunk = inflater.inflate(chunk, self.settings.max_decompressed_bytes - len(body))
+                chunk = inflater.inflate(chunk, cap - len(body))
             body += chunk
-            if len(body) > self.settings.max_decompressed_bytes:
+            if len(body) > cap:
+                if keep is not None:
+                    return bytes(body[:keep])
                 raise TooLarge(f"decompressed body above the cap of {self.settings.max_decompressed_bytes} bytes")
-        log.bytes = len(body)
+        for inflater in inflaters:
+            inflater.finish()
         return bytes(body)
 
     def _judge(self, url: str, final: str, response: httpx.Response, content: bytes, log: Attempt,
-               attempts: list[Attempt]) -> Fetched:
+               attempts: list[Attempt], validators: Validators | None) -> Fetched:
         status = response.status_code
         wall = bot_wall(content, response.headers)
         if wall:
             raise Blocked(f"{wall} at {final} (HTTP {status})")
         if status == 304:
+            if not (validators and (validators.etag or validators.last_modified)):
+                raise HTTPStatusError(f"HTTP 304 from {final} to a request that named no version to compare with",
+                                      status=status)
             log.outcome = "not_modified"
             return Fetched(url, final, status, b"", None, _now(), not_modified=True, attempts=attempts)
         if status in RETRYABLE_STATUS:
             log.outcome, log.error = "http_error", f"HTTP {status}"
-            raise _Retry(HTTPStatusError(f"HTTP {status} from {final}", status=status), self._retry_after(response))
+            error = HTTPStatusError(f"HTTP {status} from {final}", status=status)
+            wait = self._retry_after(response)
+            if wait is not None:
+                self.gate.defer(urlsplit(final).netloc, wait, status)
+                if wait > self.settings.retry_after_max_seconds:  # not worth a retry, nor any request to that host
+                    raise HTTPStatusError(f"HTTP {status} from {final}, asking for no request in the next "
+                                          f"{wait:.0f} s (Retry-After), longer than retry_after_max_seconds "
+                                          f"= {self.settings.retry_after_max_seconds:g}", status=status)
+            raise _Retry(error, wait)
+        if 300 <= status < 400:  # a redirect with a Location was followed: this one has none
+            raise HTTPStatusError(f"HTTP {status} from {final} without a Location to follow", status=status)
         if status >= 400:
             raise HTTPStatusError(f"HTTP {status} from {final}", status=status)
         log.outcome = "ok"
@@ -440,21 +547,28 @@ class Fetcher:
         return Fetched(url, final, status, content, response.headers.get("content-type"), _now(),
                        etag=log.etag, last_modified=log.last_modified, attempts=attempts)
 
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after")
-        if not value:
-            return None
+    def _check_deferral(self, host: str) -> None:
+        """Refuse to ask `host` anything while it asked, by a Retry-After beyond our bound, for no request."""
+        wait, status = self.gate.deferred(host)
+        if wait > self.settings.retry_after_max_seconds:
+            raise HTTPStatusError(f"{host} answered HTTP {status} asking for no request in the next {wait:.0f} s "
+                                  f"(Retry-After), longer than retry_after_max_seconds = "
+                                  f"{self.settings.retry_after_max_seconds:g}: not asked", status=status)
+
+    @staticmethod
+    def _retry_after(response: httpx.Response) -> float | None:
+        """Seconds to wait by the response's Retry-After: whole seconds or an HTTP date (RFC 9110
+        10.2.3); None when it has none, or something else (then the usual backoff applies)."""
+        value = response.headers.get("retry-after", "").strip()
+        if value.isdigit():
+            return float(value)
         try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                parsed = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):  # neither seconds nor an HTTP date: back off as usual
-                return None
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=timezone.utc)
-            seconds = (parsed - _now()).total_seconds()
-        return max(0.0, min(seconds, self.settings.retry_after_max_seconds))
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return max(0.0, (parsed - _now()).total_seconds())
 
     @staticmethod
     def _fail(log: Attempt, outcome: str, error: str) -> None:
@@ -462,30 +576,64 @@ class Fetcher:
 
 
 class _Inflater:
-    """One layer of gzip or deflate, inflated at most `room + 1` bytes at a time."""
+    """One layer of gzip or deflate, inflated at most `room + 1` bytes at a time.  A gzip body
+    may hold several members, one after the other; one that ends unfinished was cut short."""
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
+        self.gzip = encoding in ("gzip", "x-gzip")
         self.raw_deflate_tried = False
-        self.decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
+        self.decoder = self._decoder()
+
+    def _decoder(self):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16 if self.gzip else zlib.MAX_WBITS)
 
     def inflate(self, data: bytes, room: int) -> bytes:
         try:
             out = self.decoder.decompress(data, max(room, 0) + 1)
+            while self.gzip and self.decoder.eof and self.decoder.unused_data[:2] == b"\x1f\x8b" and len(out) <= room:
+                following, self.decoder = self.decoder.unused_data, self._decoder()
+                out += self.decoder.decompress(following, max(room - len(out), 0) + 1)
         except zlib.error as exc:
             if self.encoding == "deflate" and not self.raw_deflate_tried:  # servers send raw deflate too
                 self.raw_deflate_tried = True
                 self.decoder = zlib.decompressobj(-zlib.MAX_WBITS)
                 return self.inflate(data, room)
-            raise httpx.DecodingError(f"bad {self.encoding} body: {exc}") from None
+            raise BadBody(f"corrupt {self.encoding} body: {exc}") from None
         self.raw_deflate_tried = True
         return out  # anything left in decoder.unconsumed_tail means more than `room`: the caller refuses it
 
+    def finish(self) -> None:
+        """At the end of the body: refuse one cut short inside its compressed stream."""
+        if not self.decoder.eof:
+            raise BadBody(f"body cut short: its {self.encoding} stream ends unfinished")
+
 
 def _inflaters(content_encoding: str) -> list[_Inflater]:
-    """Decoders in the order to apply them (the header lists them in the order applied)."""
+    """Decoders in the order to apply them (the header lists them in the order applied).  We
+    ask for gzip or deflate only: any other coding would be read as the page itself."""
     names = [name.strip().lower() for name in content_encoding.split(",") if name.strip()]
-    return [_Inflater(name) for name in reversed(names) if name in ("gzip", "x-gzip", "deflate")]
+    unreadable = [name for name in names if name not in ("gzip", "x-gzip", "deflate", "identity")]
+    if unreadable:
+        raise BadBody(f"body in Content-Encoding {', '.join(unreadable)}, which was not asked for")
+    return [_Inflater(name) for name in reversed(names) if name != "identity"]
+
+
+@dataclass(frozen=True)
+class _Robots:
+    """An origin's robots.txt as this fetcher holds it, until `expires` (epoch seconds)."""
+
+    expires: float
+    body: str | None  # None: no rules
+    unreachable: str | None = None  # why it could not be had, when no copy is kept either
+
+    @functools.cached_property
+    def rules(self) -> Protego | None:
+        return None if self.body is None else Protego.parse(self.body)
+
+
+class _RobotsUnreachable(Exception):
+    pass
 
 
 class _Retry(Exception):

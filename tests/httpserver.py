@@ -9,6 +9,9 @@ with `times=N` serves something else after N hits (a rate limit that lifts).  A 
     hang_body       send headers and 100 bytes of `body`, then stall
     drop            close the connection without a word
     truncate        promise twice the body's length, send the body, close
+    gzip_cut        the body gzipped and cut at two thirds, with that (consistent) length
+    gzip_cut_close  the same with no length, ended by closing the connection
+    drip            send headers, then the body a byte every 0.2 s (no read ever times out)
     huge            declare and send 50 MB
     huge_chunked    send 50 MB chunked, with no length declared
     gzip_bomb       200 MB of zeros, gzip-compressed to ~200 KB
@@ -24,6 +27,7 @@ waits before every answer, like a distant host; `conditional=True` on a route an
 from __future__ import annotations
 
 import functools
+import gzip
 import sys
 import threading
 import time
@@ -148,6 +152,28 @@ class LocalServer:
             handler.wfile.write(route.body)
             handler.close_connection = True
             return None
+        if fault in ("gzip_cut", "gzip_cut_close"):
+            packed = gzip.compress(route.body)
+            cut = packed[:len(packed) * 2 // 3]
+            headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+            if fault == "gzip_cut_close":
+                headers["Connection"] = "close"
+                handler.close_connection = True
+                handler.protocol_version = "HTTP/1.0"
+            return self._send(handler, 200, cut, headers, length=fault == "gzip_cut")
+        if fault == "drip":
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(route.body)))
+            handler.end_headers()
+            try:
+                for byte in route.body:
+                    handler.wfile.write(bytes([byte]))
+                    handler.wfile.flush()
+                    if self.stop_event.wait(0.2):
+                        break
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return None
         if fault == "huge":
             size = HUGE_BYTES
             handler.send_response(200)
@@ -182,12 +208,12 @@ class LocalServer:
         raise ValueError(f"unknown fault {fault}")
 
     @staticmethod
-    def _send(handler, status: int, body: bytes, headers: dict[str, str]) -> None:
+    def _send(handler, status: int, body: bytes, headers: dict[str, str], length: bool = True) -> None:
         try:
             handler.send_response(status)
             for name, value in headers.items():
                 handler.send_header(name, value)
-            if "Content-Length" not in headers:
+            if length and "Content-Length" not in headers:
                 handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             if status != 304:

@@ -13,6 +13,7 @@ and the crash suite (tests/test_crash.py) covers PostgreSQL.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import random
@@ -43,11 +44,19 @@ FAULTS = {
     "429_retry_after": (Route(status=429, headers={"Retry-After": "1"}), "http_error", 2),
     "500": (Route(b"Internal Server Error", status=500), "http_error", 2),
     "503": (Route(b"Service Unavailable", status=503), "http_error", 2),
-    "503_retry_after_3600": (Route(status=503, headers={"Retry-After": "3600"}), "http_error", 2),
+    "503_retry_after_3600": (Route(status=503, headers={"Retry-After": "3600"}), "http_error", 1),
     "hang_before_headers": (Route(fault="hang_headers"), "timeout", 2),
     "hang_mid_body": (Route(LITELLM, fault="hang_body"), "timeout", 2),
     "dropped_connection": (Route(fault="drop"), "connection_error", 2),
     "truncated_body": (Route(LITELLM, fault="truncate"), "connection_error", 2),
+    "gzip_cut_short": (Route(LITELLM, fault="gzip_cut"), "bad_body", 2),
+    "gzip_cut_at_close": (Route(LITELLM, fault="gzip_cut_close"), "bad_body", 2),
+    "gzip_corrupt": (Route(gzip.compress(LITELLM)[:10] + b"\xff" * 20, headers={"Content-Encoding": "gzip", **JSON}),
+                     "bad_body", 2),
+    "brotli_not_asked_for": (Route(LITELLM, headers={"Content-Encoding": "br", **JSON}), "bad_body", 2),
+    "slow_drip": (Route(LITELLM, fault="drip"), "timeout", 2),
+    "redirect_without_location": (Route(status=302), "http_error", 1),
+    "304_to_no_validators": (Route(status=304), "http_error", 1),
     "50_mb_declared": (Route(fault="huge"), "too_large", 1),
     "50_mb_chunked": (Route(fault="huge_chunked"), "too_large", 1),
     "gzip_bomb": (Route(fault="gzip_bomb"), "too_large", 1),
@@ -153,7 +162,7 @@ def runs(tmp_path_factory) -> Runs:
                 sources.append({"id": name, "parser": "deepseek", "currency": "CNY", "market": "cn", **page})
             else:
                 sources.append({"id": name, "parser": "litellm", **page})
-        config = write_config(tmp_path / "config", sources, timeout_seconds=1, retries=1,
+        config = write_config(tmp_path / "config", sources, timeout_seconds=1, attempt_max_seconds=2, retries=1,
                               retry_after_max_seconds=1, **CAPS)
         env = {"PRICEWATCH_CONFIG": str(config), "PRICEWATCH_DB": str(db_path)}
 
@@ -219,11 +228,16 @@ def test_a_fault_fails_its_source_with_its_reason_and_writes_no_price(runs, vict
         "a failed fetch changed the source's prices, events or observations")
 
 
-def test_retry_after_is_waited_out_and_capped(runs):
+def test_retry_after_is_waited_out_and_a_longer_one_than_allowed_is_not_retried(runs):
     first, second = runs.hit_times["429_retry_after"]
     assert second - first >= 1.0, "the retry came before Retry-After: 1"
-    first, second = runs.hit_times["503_retry_after_3600"]
-    assert 1.0 <= second - first < 60, "Retry-After: 3600 was not capped at the configured 1 s"
+    assert "no request in the next 3600 s" in runs.second.line("503_retry_after_3600")
+
+
+def test_a_trickling_answer_ends_at_the_attempts_time_limit(runs):
+    first, second = runs.hit_times["slow_drip"]
+    assert 2.0 <= second - first < 4.0, "the first attempt did not end at attempt_max_seconds = 2"
+    assert "no complete answer within attempt_max_seconds" in runs.second.line("slow_drip")
 
 
 def test_a_rate_limit_that_lifts_is_waited_out_and_stored(runs):

@@ -1,11 +1,14 @@
 """The fetcher, unit-level with respx: retries, Retry-After, caps, bot walls, conditional GET."""
 
+import gzip
+import zlib
+
 import httpx
 import pytest
 import respx
 
 from pipeline.config import FetchSettings
-from pipeline.errors import Blocked, HTTPStatusError, Refused, TooLarge
+from pipeline.errors import BadBody, Blocked, HTTPStatusError, Refused, TooLarge
 from pipeline.fetch import Fetcher, Validators
 
 URL = "https://vendor.example/pricing"
@@ -45,10 +48,31 @@ def test_retries_are_bounded_with_backoff(fetcher):
 @respx.mock
 def test_retry_after_is_honoured_within_the_cap(fetcher):
     respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "7"}),
-                                     httpx.Response(429, headers={"Retry-After": "9999"}),
                                      httpx.Response(200, text="fine")])
     assert fetcher.fetch(URL).content == b"fine"
-    assert fetcher.waits == [7.0, 30.0]
+    assert fetcher.waits == [pytest.approx(7.0, abs=0.5)]
+
+
+@respx.mock
+def test_a_retry_after_beyond_the_cap_ends_the_fetch_and_spares_the_host(fetcher):
+    """Asked for no request in the next 9999 s, a retry after our 30 s cap would ignore the
+    host; the source fails at once, and so does the next fetch from that host, unasked."""
+    route = respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "7"}),
+                                             httpx.Response(429, headers={"Retry-After": "9999"})])
+    with pytest.raises(HTTPStatusError, match="no request in the next 9999 s"):
+        fetcher.fetch(URL)
+    with pytest.raises(HTTPStatusError, match=r"answered HTTP 429 asking for no request in the next 999\d s .*: not asked"):
+        fetcher.fetch("https://vendor.example/other-page")
+    assert route.call_count == 2 and fetcher.waits == [pytest.approx(7.0, abs=0.5)]
+
+
+@respx.mock
+@pytest.mark.parametrize("value", ["-30", "nan", "1e3", "soon"])
+def test_a_retry_after_that_is_not_seconds_nor_a_date_gets_the_usual_backoff(fetcher, value):
+    respx.get(URL).mock(side_effect=[httpx.Response(503, headers={"Retry-After": value}),
+                                     httpx.Response(200, text="fine")])
+    assert fetcher.fetch(URL).content == b"fine"
+    assert fetcher.waits == [0.5]
 
 
 @respx.mock
@@ -96,4 +120,52 @@ def test_redirect_to_a_private_address_is_refused(monkeypatch):
     fetcher = Fetcher(FetchSettings(obey_robots=False, per_host_delay_seconds=0))
     respx.get(URL).respond(302, headers={"Location": "http://internal.example/admin"})
     with pytest.raises(Refused, match="private"):
+        fetcher.fetch(URL)
+
+
+PAGE = b'{"model": {"input_cost_per_token": 3e-06}}' * 20
+
+
+@respx.mock
+@pytest.mark.parametrize("encoding, body", [
+    ("gzip", gzip.compress(PAGE)),
+    ("gzip", gzip.compress(PAGE[:300]) + gzip.compress(PAGE[300:])),  # two members, one after the other
+    ("gzip", gzip.compress(PAGE) + b"\0\0 trailing junk"),  # junk after the end, as browsers allow
+    ("deflate", zlib.compress(PAGE)),
+    ("deflate", zlib.compress(PAGE)[2:-4]),  # raw deflate, as some servers send
+    ("gzip, gzip", gzip.compress(gzip.compress(PAGE))),
+], ids=["gzip", "gzip-two-members", "gzip-trailing-junk", "deflate", "raw-deflate", "gzip-twice"])
+def test_compressed_bodies_are_read_whole(fetcher, encoding, body):
+    respx.get(URL).respond(200, content=body, headers={"Content-Encoding": encoding})
+    assert fetcher.fetch(URL).content == PAGE
+
+
+@respx.mock
+@pytest.mark.parametrize("encoding, body, message", [
+    ("gzip", gzip.compress(PAGE)[:-30], "cut short: its gzip stream ends unfinished"),
+    ("deflate", zlib.compress(PAGE)[:-10], "cut short: its deflate stream ends unfinished"),
+    ("br", PAGE, "Content-Encoding br, which was not asked for"),
+])
+def test_a_body_cut_short_or_in_another_coding_is_a_bad_body(fetcher, encoding, body, message):
+    """A gzip stream cut short decodes to a page cut short, which can still parse, to wrong
+    prices.  (A corrupt one is in tests/test_faults.py: respx decodes a mocked body itself.)"""
+    route = respx.get(URL).mock(return_value=httpx.Response(  # a stream: httpx would decode `content=` at once
+        200, headers={"Content-Encoding": encoding}, stream=httpx.ByteStream(body)))
+    with pytest.raises(BadBody, match=message) as caught:
+        fetcher.fetch(URL)
+    assert route.call_count == 3 and [a.outcome for a in caught.value.attempts] == ["bad_body"] * 3
+
+
+@respx.mock
+def test_a_304_to_a_request_without_validators_is_no_unchanged_page(fetcher):
+    respx.get(URL).respond(304)
+    with pytest.raises(HTTPStatusError, match="named no version to compare with"):
+        fetcher.fetch(URL)
+    assert fetcher.fetch(URL, Validators(etag='"v1"')).not_modified
+
+
+@respx.mock
+def test_a_redirect_without_a_location_is_an_http_error(fetcher):
+    respx.get(URL).respond(302, text="moved, somewhere")
+    with pytest.raises(HTTPStatusError, match="HTTP 302 .* without a Location"):
         fetcher.fetch(URL)
