@@ -140,17 +140,16 @@ def _health(session, source_id: str) -> SourceHealth:
 
 def record_failure(db: Database, source: Source, error: PricewatchError, attempts: list[Attempt],
                    pages: list[Fetched] = (), at: datetime | None = None, *, live: bool = True) -> None:
-    """Log a failed run: its attempts, any pages it did get (kept as evidence), and, for a live
-    run, the source's health counters (a failed import says nothing of the live source)."""
+    """Log a failed run: every attempt, any pages it did get (kept as evidence, with the
+    attempts that got them), and, for a live run, the source's health counters (a failed
+    import says nothing of the live source)."""
     at = at or datetime.now(timezone.utc)
     with _turn(db), db.transaction() as session:
-        for fetched in pages:
-            snapshot = _archive_page(session, fetched)
-            _record_attempts(session, source, [a for a in fetched.attempts if a.outcome == "ok"][-1:], snapshot.id)
+        _archive_pages(session, source, pages)
         if not pages and not attempts:
             attempts = [Attempt(source.urls[0], 1, at, at, error.reason, error=str(error))]
-        _record_attempts(session, source, [a for a in attempts if a.outcome != "ok"], None)
-        if pages:  # the fetch went fine, the parse did not: log that outcome for the last page
+        _record_attempts(session, source, attempts, None)
+        if pages and not isinstance(error, FetchError):  # the pages came, the parse failed: log that outcome
             session.add(Fetch(source_id=source.id, url=pages[-1].final_url, attempt=0, started_at=at,
                               finished_at=at, outcome=error.reason, error=str(error)))
         if not live:
@@ -349,7 +348,11 @@ def fetch_source(fetcher: Fetcher, db: Database, source: Source,
     pages = []
     for target in targets:
         last = known.get(target)
-        fetched = fetcher.fetch(target, last.validators if last else None)
+        try:
+            fetched = fetcher.fetch(target, last.validators if last else None)
+        except FetchError as error:
+            error.pages = pages  # type: ignore[attr-defined]  # those already in, kept as evidence
+            raise
         if fetched.not_modified and last:
             fetched.archived = last.snapshot
         pages.append(fetched)
@@ -373,7 +376,7 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
                     fetched()
         except (ConfigError, FetchError) as error:
             error.source = source.id
-            record_failure(db, source, error, getattr(error, "attempts", []))
+            record_failure(db, source, error, getattr(error, "attempts", []), getattr(error, "pages", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         observed_at = max(p.fetched_at for p in pages)
         result = ingest(db, config, source, pages, observed_at, live=True, known_digests=known_digests)
