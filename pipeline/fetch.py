@@ -4,7 +4,8 @@ Bounds: a timeout per read and a time limit per attempt (a server trickling a by
 second never times out a read), a fixed number of retries with backoff, a cap on the body
 and on its decompressed size (a body cut short inside its compression is refused, not
 read as a shorter page), a cap on redirects, and refusal of any hop to a non-http(s) URL
-or to a private, loopback or link-local address unless config allows that network
+or to an address off the public internet (private, loopback, link-local, shared, reserved)
+unless config allows that network
 (checked again on the very address each connection is made to: see _GuardedBackend).
 Politeness: robots.txt (RFC 9309: while it cannot be had, a kept copy stands, else
 nothing may be fetched), one request at a time per host with a delay, Retry-After for the
@@ -161,10 +162,27 @@ class _HostSlot:
 
 
 def _forbidden(address: str, allowed: list) -> bool:
-    """A private, loopback, link-local (or otherwise non-public) address no allowed network holds."""
+    """An address that is not on the public internet (private, loopback, link-local, shared
+    like 100.64.0.0/10 where clouds put their metadata services, reserved, multicast), or an
+    IPv6 one that embeds such an IPv4 address (mapped, 6to4, Teredo), and no allowed network holds."""
     ip = ipaddress.ip_address(address)
-    return ((ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-             or ip.is_unspecified) and not any(ip in network for network in allowed))
+    if any(ip in network for network in allowed):
+        return False
+    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())] if ip.version == 6 else []
+    return any(not each.is_global or each.is_multicast for each in [ip, *filter(None, embedded)])
+
+
+def _literal_address(host: str) -> str | None:
+    """The address a host written as one stands for, in any form a resolver reads (127.0.0.1,
+    2130706433, 0x7f.1, 127.1, [::1]), or None for a name."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 _attempt_deadline = threading.local()  # the monotonic time this thread's current attempt must end by
@@ -232,8 +250,8 @@ class _GuardedBackend(httpcore.SyncBackend):
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         usable = [address for address in addresses if not _forbidden(address, self.allowed)]
         if not usable:
-            raise Refused(f"refusing to connect to {host}: it resolves only to private, loopback or link-local "
-                          f"addresses ({', '.join(addresses)})")
+            raise Refused(f"refusing to connect to {host}: it resolves only to addresses off the public "
+                          f"internet: private, loopback, link-local, shared or reserved ({', '.join(addresses)})")
         for address in usable:  # an IP literal: the parent's create_connection does not resolve it again
             try:
                 return _DeadlineStream(super().connect_tcp(address, port, timeout, local_address, socket_options))
@@ -341,18 +359,24 @@ class Fetcher:
             raise Refused("refusing a URL that carries credentials (user:password@)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"refusing non-http(s) URL {url!r}")
-        for address in self._addresses(parts.hostname, parts.port):
+        try:
+            host = httpx.URL(url).host  # as it goes on the wire: "127。0。0。1" is 127.0.0.1 there
+        except httpx.InvalidURL as exc:
+            raise Refused(f"refusing {url!r}: it does not parse ({exc})") from None
+        for address in self._addresses(host, parts.port):
             if _forbidden(address, self._allowed):
-                raise Refused(f"refusing {url}: {address} is a private, loopback or link-local address")
+                raise Refused(f"refusing {url}: {address} is off the public internet "
+                              "(private, loopback, link-local, shared or reserved)")
 
     def _addresses(self, host: str, port: int | None) -> list[str]:
-        """The addresses `host` stands for here.  Through a proxy, only a literal address: the
-        proxy resolves names (and is often the only one here that can)."""
+        """The addresses `host` stands for here.  Through a proxy, only an address written as one
+        (in any form the proxy's resolver reads), and localhost: the proxy resolves names (and
+        is often the only one here that can)."""
         if self.settings.proxy:
-            try:
-                return [str(ipaddress.ip_address(host))]
-            except ValueError:
-                return []
+            if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+                return ["127.0.0.1"]
+            literal = _literal_address(host)
+            return [literal] if literal else []
         try:
             return [info[4][0] for info in socket.getaddrinfo(host, port or 0, proto=socket.IPPROTO_TCP)]
         except socket.gaierror as exc:
@@ -418,7 +442,7 @@ class Fetcher:
                     return decode_body(self._read_body(response, keep=ROBOTS_MAX_BYTES),
                                        response.headers.get("content-type"))
             return None  # more redirects than RFC 9309 asks to follow: as if there were none
-        except (httpx.HTTPError, FetchError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, FetchError) as exc:
             raise _RobotsUnreachable(exc.__class__.__name__) from None
 
     # -- the fetch ------------------------------------------------------------------------
@@ -480,6 +504,10 @@ class Fetcher:
         except BadBody as error:
             self._fail(log, error.reason, str(error))
             raise _Retry(error)
+        except httpx.InvalidURL as exc:  # a Location httpx cannot even parse: "javascript:...", "http:\\host"
+            error = Refused(f"refusing a redirect from {current} to a URL that does not parse ({exc})")
+            self._fail(log, error.reason, str(error))
+            raise error from None
         except httpx.TransportError as exc:
             self._fail(log, "connection_error", f"{exc.__class__.__name__}: {exc}")
             raise _Retry(ConnectionFailed(f"connection failed for {url}: {exc.__class__.__name__}: {exc}"))

@@ -378,6 +378,11 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             error.source = source.id
             record_failure(db, source, error, getattr(error, "attempts", []), getattr(error, "pages", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
+        except Exception as exc:  # a fetcher bug met on one hostile answer fails that source, not the run
+            log.exception("source=%s fetch raised", source.id)
+            error = FetchError(f"fetching failed on {exc.__class__.__name__}: {exc}", source=source.id)
+            record_failure(db, source, error, [])
+            return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
         observed_at = max(p.fetched_at for p in pages)
         result = ingest(db, config, source, pages, observed_at, live=True, known_digests=known_digests)
         result.seconds = time.monotonic() - started

@@ -32,6 +32,7 @@ from sqlalchemy import String, Text, create_engine, select
 from pipeline.config import FetchSettings, load_config
 from pipeline.errors import ConfigError, Refused, TooLarge
 from pipeline.fetch import Fetcher
+from pipeline.run import run_all
 from tests.conftest import PG_URL, REPO, write_config
 from tests.httpserver import LocalServer
 
@@ -70,6 +71,11 @@ def test_config_refuses_a_url_with_credentials_without_echoing_them(tmp_path):
     ("http://[::1]:8080/", "loopback (IPv6, outside the allowed 127.0.0.0/8)"),
     ("http://[fe80::1]/", "link-local IPv6"),
     ("http://0.0.0.0:8080/", "unspecified"),
+    ("http://100.100.100.200/latest/meta-data/", "shared (100.64.0.0/10): Alibaba Cloud's metadata service"),
+    ("http://[2002:a9fe:a9fe::]/", "6to4 embedding 169.254.169.254"),
+    ("http://[::ffff:a9fe:a9fe]/", "IPv4-mapped 169.254.169.254"),
+    ("javascript:alert(1)", "not http(s)"),
+    ("http:\\\\127.0.0.1\\prices", "does not parse"),
     ("file:///etc/passwd", "not http(s)"),
     ("ftp://127.0.0.1/prices", "not http(s)"),
     ("http://bob:hunter2@127.0.0.1/prices", "credentials"),
@@ -81,6 +87,26 @@ def test_a_redirect_to_a_forbidden_place_is_refused_before_it_is_requested(fetch
             fetcher.fetch(f"{server.url}/pricing")
         assert server.hits["/pricing"] == 1, why
     assert "hunter2" not in str(caught.value)
+
+
+def test_an_unexpected_error_while_fetching_fails_that_source_and_the_run_goes_on(tmp_path, db, monkeypatch):
+    """A fetcher bug met on one hostile answer must not end the run, unrecorded, for every source."""
+    real_fetch = Fetcher.fetch
+
+    def fetch(self, url, validators=None):
+        if "/broken" in url:
+            raise RuntimeError("a bug")
+        return real_fetch(self, url, validators)
+
+    monkeypatch.setattr(Fetcher, "fetch", fetch)
+    with LocalServer() as server:
+        server.route("/good.json", (REPO / "tests" / "fixtures" / "litellm_core" / "2026-01.json").read_bytes())
+        config = load_config(write_config(tmp_path, [
+            {"id": "broken", "parser": "litellm", "urls": [f"{server.url}/broken"]},
+            {"id": "good", "parser": "litellm", "urls": [f"{server.url}/good.json"]}]))
+        broken, good = run_all(db, config, list(config.sources.values()))
+    assert (broken.status, broken.reason, good.status) == ("failed", "fetch_error", "ok")
+    assert "RuntimeError: a bug" in broken.message
 
 
 def test_a_redirect_within_an_allowed_network_is_followed(fetcher):
