@@ -35,21 +35,23 @@ def database_url(explicit: str | None = None) -> str:
 # `scheme://user:` then the password, up to the LAST `@`: an unencoded password may hold `/` or `@`
 # (masking a port and path too, when a later `@` is in the query, is the safe mistake).
 _PASSWORD = re.compile(r"(://[^/@:]*:)(.*)@")
+# A password given as a query parameter (libpq reads `?password=` and `?sslpassword=`).
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)([^&#]*)", re.IGNORECASE)
 
 
 def shown_url(url: str) -> str:
     """The database URL as it may be printed: its password masked, even in a URL that does not parse."""
-    return _PASSWORD.sub(r"\1***@", url)
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
 
 
 def without_password(text: str, url: str) -> str:
     """`text` (a driver's message about `url`) with the URL's password, and any part of it
     split off at `@` or `/` (a driver may echo a misparsed password as the host), masked."""
+    secrets = [found[2] for found in _QUERY_PASSWORD.finditer(url) if found[2]]
     found = _PASSWORD.search(url)
-    if not found or not found[2]:
-        return text
-    secret = found[2]
-    for part in sorted({secret, *re.split(r"[@/]", secret)}, key=len, reverse=True):
+    if found and found[2]:
+        secrets += [found[2], *re.split(r"[@/]", found[2])]
+    for part in sorted(set(secrets), key=len, reverse=True):
         if len(part) >= 3:
             text = text.replace(part, "***")
     return text

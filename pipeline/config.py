@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
@@ -288,14 +288,36 @@ def url_flaw(url: str) -> str | None:
         return "must not carry credentials (user:password@): they would end up in logs and in the archive"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"must be an http or https address (only http and https URLs are allowed), not {url!r}"
+    secret = next((key for key, _value in parse_qsl(parts.query) if _SECRET_KEY.fullmatch(key)), None)
+    if secret:  # a public price list needs none; named, not echoed
+        return (f"must not carry a secret in its query ({secret}=...): it would end up in logs, mail and the "
+                "archive")
     return None
+
+
+# Query keys that carry credentials: api_key, access_token, signature, X-Amz-Credential...
+_SECRET_KEY = re.compile(r"(?i)(x-amz-)?((api|access|auth|private|secret|client)[_-]?)?"
+                         r"(key|token|secret|password|passwd|pwd|signature|sig|credential|auth)")
+
+
+def _proxy_parses(proxy: str) -> bool:
+    """Whether `proxy` reads as scheme, credentials, host and port and nothing else: an
+    unencoded "/" or "#" in a password would otherwise turn the rest into a path, or the
+    password into a port, found only mid-run, in a traceback that prints it."""
+    parts = urlsplit(proxy)
+    try:
+        parts.port
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.path in ("", "/")
+            and not parts.query and not parts.fragment)
 
 
 def _fetch_settings(raw: dict[str, Any]) -> FetchSettings:
     settings = typed_table(FetchSettings, raw, "[fetch]")
-    proxy = urlsplit(settings.proxy)
-    if settings.proxy and not (proxy.scheme in ("http", "https") and proxy.hostname):
-        raise ConfigError("[fetch]: proxy must be an http:// or https:// URL")  # not echoed: it may hold a password
+    if settings.proxy and not _proxy_parses(settings.proxy):  # not echoed: it may hold a password
+        raise ConfigError("[fetch]: proxy must be an http:// or https:// URL, http://[user:password@]host[:port], "
+                          "with any / # ? @ : in the user or password percent-encoded (%2F %23 %3F %40 %3A)")
     for network in settings.allowed_networks:
         try:
             ipaddress.ip_network(network)

@@ -260,6 +260,35 @@ def test_a_wrong_database_password_is_not_echoed(tmp_path):
     assert "Wr0ngS3cret" not in output
 
 
+@pytest.mark.parametrize("url", ["postgresql://pw@127.0.0.1:1/db?password=Wr0ngS3cret",
+                                 "postgresql:///db?host=127.0.0.1&port=1&user=pw&sslpassword=Wr0ngS3cret"])
+@pytest.mark.parametrize("command", ["status", "db upgrade"])
+def test_a_database_password_in_the_query_is_not_echoed(tmp_path, url, command):
+    output = run_cli(*command.split(), cwd=tmp_path, env={"PRICEWATCH_DB": url})
+    assert "[database error]" in output and "Wr0ngS3cret" not in output
+
+
+@pytest.mark.parametrize("query", ["api_key=Sk3cretKey", "access_token=Sk3cretKey", "X-Amz-Signature=Sk3cretKey",
+                                   "lang=en&token=Sk3cretKey"])
+def test_config_refuses_a_secret_in_a_url_query_without_echoing_it(tmp_path, query):
+    """Pricing pages are public: a token in a URL would end up in the fetch log, error lines,
+    mail and exports."""
+    directory = write_config(tmp_path, [{"id": "s", "parser": "litellm", "urls": [f"https://vendor.example/p?{query}"]}])
+    with pytest.raises(ConfigError, match="must not carry a secret in its query") as caught:
+        load_config(directory)
+    assert "Sk3cretKey" not in caught.value.line()
+
+
+def test_a_proxy_password_that_does_not_parse_is_a_config_error_that_does_not_echo_it(tmp_path):
+    """An unencoded / or # in the password: urlsplit reads the password as a port, found
+    mid-run, in a traceback that printed it."""
+    directory = write_config(tmp_path, [{"id": "s", "parser": "litellm", "urls": ["https://vendor.example/p"]}],
+                             proxy="http://pwuser:Hunter2/Secret#9@proxy.corp.example:3128")
+    with pytest.raises(ConfigError, match="percent-encoded") as caught:
+        load_config(directory)
+    assert "Hunter2" not in caught.value.line()
+
+
 # -- SQL and templates, over the source tree -------------------------------------------------
 
 SOURCE_DIRS = ("pipeline", "db", "scrapers", "tests", "bench")
