@@ -10,7 +10,7 @@ from pipeline.cli import EXIT_FAILED, EXIT_OK, moment_arg, open_database, parse_
 from pipeline.config import Config, url_flaw
 from pipeline.errors import ConfigError, InputError
 from pipeline.fetch import Fetched
-from pipeline.output import render
+from pipeline.output import render, visible
 
 PRICE_COLUMNS = ["vendor", "source", "model", "dimension", "conditions", "price", "currency", "unit", "usd", "eur",
                  "fx_date", "list_price", "promo", "market", "aggregator", "superseded", "first_seen", "last_seen",
@@ -293,9 +293,9 @@ def _print_tests(verdict: str, results) -> None:
     print(f"verdict: {verdict} (what the computed tests are consistent with; not a claim of intent)")
     for result in results:
         figure = f" figure={result.figure}" if result.figure is not None else ""
-        print(f"\n- {result.test}: {result.points_to or 'neither'}{figure}\n  {result.summary}")
+        print(f"\n- {result.test}: {result.points_to or 'neither'}{figure}\n  {visible(result.summary)}")
         for item in result.inputs:
-            print("    input: " + ", ".join(f"{k}={v}" for k, v in item.items() if v not in (None, {}, "")))
+            print("    input: " + visible(", ".join(f"{k}={v}" for k, v in item.items() if v not in (None, {}, ""))))
 
 
 def cmd_explain(args, config: Config) -> int:
@@ -307,7 +307,7 @@ def cmd_explain(args, config: Config) -> int:
         event = session.get(Event, args.event_id)
         if event is None:
             raise InputError(f"no event with id {args.event_id}")
-        print(f"event {event.id}: {event.kind} of {event.model} {event.dimension} on {event.source_id}")
+        print(visible(f"event {event.id}: {event.kind} of {event.model} {event.dimension} on {event.source_id}"))
         if event.old_price is not None:
             print(f"  {event.old_price} -> {event.new_price} {event.currency} ({event.change_pct}%), "
                   f"observed {event.observed_at.isoformat()} (previous state last seen "
@@ -335,8 +335,8 @@ def cmd_analyze(args, config: Config) -> int:
         if not rows:
             raise InputError(f"no {args.dimension} price in force for {args.model!r} on {at.date()}")
         for subject in rows:
-            print(f"\n{subject.model} {subject.dimension} on {subject.source_id}: {subject.price} {subject.currency} "
-                  f"{subject.conditions_key if subject.conditions_key != '{}' else ''}")
+            print("\n" + visible(f"{subject.model} {subject.dimension} on {subject.source_id}: {subject.price} "
+                                 f"{subject.currency} {subject.conditions_key if subject.conditions_key != '{}' else ''}"))
             _print_tests(*weigh(session, config, subject, at))
     return EXIT_OK
 

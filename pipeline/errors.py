@@ -31,6 +31,8 @@ the source id, so that the one line printed says which source failed and why.
 
 from __future__ import annotations
 
+from pipeline.output import visible
+
 
 class PricewatchError(Exception):
     reason = "error"
@@ -47,7 +49,7 @@ class PricewatchError(Exception):
     def line(self) -> str:
         """The one line the CLI prints: source, kind of failure, and what was missing."""
         label = "" if self.exit_code == 2 else f"[{self.reason.replace('_', ' ')}] "
-        return self._prefixed(label + self.message)
+        return visible(self._prefixed(label + self.message))  # the message may quote a scraped page
 
     def _prefixed(self, text: str) -> str:
         return f"{self.source}: {text}" if self.source else text

@@ -40,11 +40,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line and paragraph separators
+# C0, DEL, C1, line and paragraph separators, and the bidirectional controls (U+202E and its
+# kin turn the rest of a line around on screen: a model name could make "1.50" read "05.1").
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def visible(text: str) -> str:
-    """`text` with each control character written as its Python escape (`\\r`, `\\x1b`, `\\u2028`):
+    """`text` with each control character written as its Python escape (`\\r`, `\\x1b`, `\\u202e`):
     a scraped line break or escape sequence must not start a line of its own, or reach a terminal."""
     return CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
@@ -60,6 +62,22 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` for a CSV cell: a scraped name such as `=HYPERLINK(...)` would run as a formula in
+    a spreadsheet, so it gets a leading `'`; numbers, negative ones included, stay as they are."""
+    if not text.startswith(FORMULA_START):
+        return text
+    try:
+        Decimal(text)
+        return text
+    except ArithmeticError:
+        return "'" + text
+
+
 def render(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out=None) -> None:
     out = out or sys.stdout
     rows = list(rows)
@@ -70,7 +88,7 @@ def render(rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, out=Non
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            writer.writerow([spreadsheet_safe(_cell(row.get(c))) for c in columns])
     else:
         table = [[visible(_cell(row.get(c))) for c in columns] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in table]) for i, c in enumerate(columns)]

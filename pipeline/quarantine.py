@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pipeline.cli import EXIT_OK, open_database, record_id
 from pipeline.config import Config
 from pipeline.errors import InputError, NonNumericPrice, PricewatchError
-from pipeline.output import FORMATS, render
+from pipeline.output import FORMATS, render, visible
 
 # The database layer is imported inside the handlers, as in pipeline.commands, so that
 # building the CLI (every command, --help) does not pay for SQLAlchemy.
@@ -178,7 +178,7 @@ def cmd_release(args, config: Config) -> int:
             for event in session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id)):
                 change = f" {event.old_price} -> {event.new_price} {event.currency}" if event.old_price is not None else ""
                 verdict = f" [{event.verdict}]" if event.verdict else ""
-                print(f"  event {event.id}: {event.kind} {event.model} {event.dimension}{change}{verdict}")
+                print(visible(f"  event {event.id}: {event.kind} {event.model} {event.dimension}{change}{verdict}"))
     if not queued:
         return EXIT_OK
     delivery = flush(db, alerts)

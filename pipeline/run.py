@@ -31,6 +31,7 @@ from pipeline.errors import ConfigError, FetchError, LayoutDrift, NonNumericPric
 from pipeline.fetch import Attempt, Fetched, Fetcher, Validators
 from pipeline.locks import source_lock
 from pipeline.normalise import Priced, normalise_all
+from pipeline.output import visible
 from pipeline.store import (
     add_observation,
     content_digest,
@@ -58,6 +59,10 @@ class SourceResult:
     seconds: float = 0.0
 
     def line(self) -> str:
+        """The run's line for this source, scraped text in it escaped (output.visible)."""
+        return visible(self._line())
+
+    def _line(self) -> str:
         if self.status == "ok":
             if self.hold:
                 held = f"{self.quotes} prices" if self.quotes else "the page"

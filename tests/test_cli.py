@@ -1,5 +1,7 @@
 """The CLI contract: one-line errors, exit codes, parse --json, and a run against a real local server."""
 
+import csv
+import io
 import json
 import os
 import socket
@@ -291,3 +293,39 @@ def test_a_scraped_control_character_cannot_break_a_terminal_table(tmp_path, db_
     assert len(lines) == 4 and r"evil\r\nBcc: victim@evil.org\x1b[31m\u2028y" in lines[2]
     assert cli(db_url, config, "events", "--kind", "cut", "--format", "json") == 0
     assert [e["model"] for e in json.loads(capsys.readouterr().out)] == [model, model]
+
+
+def test_scraped_text_reaches_no_terminal_raw_and_no_spreadsheet_as_a_formula(tmp_path, db_url, capsys):
+    """A bidi override turns a line around on screen; `=HYPERLINK(...)` runs in a spreadsheet.
+    The terminal shows both escaped, CSV prefixes the formula with `'` (numbers, negative
+    ones too, stay numbers), and JSON keeps the name exact."""
+    from tests.alerting import config_dir, import_page, litellm_pages, pricewatch as cli
+
+    model = '=HYPERLINK("http://evil.example","x")\u202e'
+    config = config_dir(tmp_path)
+    before, after = litellm_pages(tmp_path, model)
+    import_page(db_url, config, before, "2026-01-01T08:00:00Z", source="litellm")
+    import_page(db_url, config, after, "2026-02-01T08:00:00Z", source="litellm")
+    capsys.readouterr()
+    assert cli(db_url, config, "events", "--kind", "cut") == 0
+    table = capsys.readouterr().out
+    assert "\u202e" not in table and r'=HYPERLINK("http://evil.example","x")\u202e' in table
+    assert cli(db_url, config, "events", "--kind", "cut", "--format", "csv") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["model"] for row in rows] == ["'" + model] * 2
+    assert all(row["change_pct"].startswith("-") for row in rows)
+    assert cli(db_url, config, "events", "--kind", "cut", "--format", "json") == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [e["model"] for e in events] == [model, model]
+    assert cli(db_url, config, "explain", str(events[0]["id"])) == 0
+    assert "\u202e" not in capsys.readouterr().out
+
+
+def test_a_failure_line_escapes_what_it_quotes_from_a_page():
+    from pipeline.errors import LayoutDrift
+    from pipeline.run import SourceResult
+
+    error = LayoutDrift("no 'endpoints' list for \x1b]0;PWNED\x07\x1b[2J", source="openrouter-endpoints")
+    assert error.line() == r"openrouter-endpoints: [layout drift] no 'endpoints' list for \x1b]0;PWNED\x07\x1b[2J"
+    result = SourceResult("openrouter-endpoints", "failed", error.reason, error.message)
+    assert "\x1b" not in result.line() and r"\x1b]0;PWNED" in result.line()

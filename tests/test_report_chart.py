@@ -119,3 +119,11 @@ def test_log_scale_hides_zero_prices_instead_of_failing(archive):
     figure = chart.draw(lines, title="zero", ylabel="USD", log=True)
     assert figure.axes[0].get_yscale() == "log"
     chart.svg_text(figure, salt="zero")  # renders
+
+
+def test_a_control_character_in_a_label_leaves_the_svg_well_formed():
+    """A scraped model name with an escape character: XML 1.0 allows no such character,
+    so an SVG holding it raw is not an image at all."""
+    label = chart.plain_text("evil\x1b[31m $5 \x0c")
+    assert label == r"evil\x1b[31m \$5 \x0c"
+    ET.fromstring(f"<svg><text>{label}</text></svg>")

@@ -34,6 +34,7 @@ from db.models import Event, Observation, PriceInterval
 from db.queries import events, history, source_outages
 from pipeline.config import Config
 from pipeline.errors import InputError
+from pipeline.output import visible
 from pipeline.report.compare import VIA_RANK, Steps, headline_steps, route_depth, via
 
 # Drawn in this order, larger first, so that a cut or raise shows on top of a tier change
@@ -68,8 +69,9 @@ class Series:
 
 
 def plain_text(text: str) -> str:
-    """Text for matplotlib as it is: a scraped `$` must not start mathtext."""
-    return text.replace("$", r"\$")
+    """Text for matplotlib as it is: a scraped `$` must not start mathtext, and a control
+    character, escaped, must not make the SVG ill-formed XML."""
+    return visible(text).replace("$", r"\$")
 
 
 def _display(currency: str):
