@@ -93,6 +93,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         else:
             with_driver = "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
             engine = create_engine(with_driver, pool_pre_ping=True)
+            event.listen(engine, "connect", _postgresql_limits)
     except (ArgumentError, ImportError, ValueError) as exc:  # ValueError: a port that is not a number
         raise ConfigError(f"bad database URL {shown_url(url)!r}: {without_password(str(exc), url)}") from None
     except OSError as exc:  # the SQLite file's directory cannot be made
@@ -152,6 +153,23 @@ def require_newest(engine: Engine) -> None:
         raise DatabaseUnavailable(f"the archive is read-only and its schema is at revision "
                                   f"{', '.join(current) or 'none'}, not {newest}: read it with the pricewatch "
                                   "that wrote it, or run `pricewatch db upgrade` on a writable copy")
+
+
+# How long a writer waits for the write lock (ONE_WRITER), and how long a session may sit in an
+# open transaction doing nothing, before PostgreSQL gives up on it.  Without them a writer on a
+# machine that froze or lost its network mid-transaction held every other writer, on every
+# machine sharing the archive, for as long as TCP took to notice (two hours by default).  A
+# write transaction here lasts well under a second, so both are generous.
+WRITER_WAIT_SECONDS = 120
+IDLE_IN_TRANSACTION_SECONDS = 300
+
+
+def _postgresql_limits(dbapi_connection, _record) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false), "
+                       "set_config('idle_in_transaction_session_timeout', %s, false)",
+                       (f"{int(WRITER_WAIT_SECONDS * 1000)}ms", f"{int(IDLE_IN_TRANSACTION_SECONDS * 1000)}ms"))
+    dbapi_connection.commit()
 
 
 def upgrade(engine: Engine) -> None:

@@ -8,9 +8,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
+import db.session
 from db.models import Event, Observation
 from db.session import Database
 from pipeline.locks import source_lock
@@ -124,3 +128,30 @@ def test_a_long_read_on_sqlite_holds_up_no_writer(tmp_path):
     with db.transaction() as session:
         assert session.execute(text("SELECT count(*) FROM source_health")).scalar_one() == 1
     db.dispose()
+
+
+def test_on_postgresql_a_writer_frozen_in_its_transaction_holds_the_others_for_a_bounded_time(
+        postgres_database, monkeypatch):
+    """A machine that freezes or loses its network mid-transaction keeps the write lock until
+    PostgreSQL gives up on it: another writer waits `WRITER_WAIT_SECONDS`, then fails with a
+    database error, and the frozen session ends after `IDLE_IN_TRANSACTION_SECONDS`."""
+    monkeypatch.setattr(db.session, "WRITER_WAIT_SECONDS", 1)
+    monkeypatch.setattr(db.session, "IDLE_IN_TRANSACTION_SECONDS", 3)
+    url = postgres_database()
+    frozen, waiting = Database(url), Database(url)
+    try:
+        stuck = frozen.transaction()
+        stuck.__enter__()  # takes ONE_WRITER, then does nothing more
+        started = time.monotonic()
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            with waiting.transaction() as session:
+                session.execute(text("SELECT 1"))
+        assert time.monotonic() - started < 10
+        time.sleep(3.5)  # past the idle-in-transaction limit: the server has ended the frozen session
+        with waiting.transaction() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+        with pytest.raises(DBAPIError):
+            stuck.__exit__(None, None, None)
+    finally:
+        frozen.dispose()
+        waiting.dispose()
