@@ -198,10 +198,14 @@ class PriceInterval(PricePoint, Base):
 
 
 class Event(Base):
+    """A change between two observations of a source.  Its id is never handed out twice (on
+    SQLite too, by AUTOINCREMENT): the alert stage's watermark takes a new id for a new event."""
+
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("source_id", "model", "dimension", "currency", "conditions_key", "kind", "observed_at"),
         Index("ix_event_observed", "observed_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -295,21 +299,28 @@ class AlertLog(Base):
 
 
 class OperatorAlert(Base):
-    """A source's outage as the alert stage saw it: one row while it lasts, gone on recovery."""
+    """What the alert stage has made of one source's health (source_health): the last failure and
+    the last success it has taken into account, and the outage in progress as it saw it (all
+    None when there is none).  Read against source_health, it tells the stage what changed since
+    it last looked, even when the runs that changed it died before their own alert stage."""
 
     __tablename__ = "operator_alerts"
 
     source_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    outage_started_at: Mapped[datetime]
+    seen_failure_at: Mapped[datetime | None]
+    seen_success_at: Mapped[datetime | None]
+    outage_started_at: Mapped[datetime | None]
     reason: Mapped[str | None] = mapped_column(String(40))
     alerted_at: Mapped[datetime | None]
 
 
 class AlertWatermark(Base):
-    """The newest event the alert stage has considered: events committed by a run that died
-    before its alert stage are picked up by the next one (alert_log keeps them from repeating)."""
+    """The newest event and the newest observation the alert stage has looked at (one row, made
+    by migration 0007).  What a run stored but died before alerting, the next stage finds above
+    them; alert_log keeps an event from being mailed twice to a recipient."""
 
     __tablename__ = "alert_watermark"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_event_id: Mapped[int] = mapped_column(Integer)
+    last_observation_id: Mapped[int] = mapped_column(Integer)

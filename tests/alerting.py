@@ -1,13 +1,20 @@
-"""Shared steps of the alert tests: a config with a DeepSeek source, imports, the CLI in process."""
+"""Shared steps of the alert tests: a config with a DeepSeek source, imports, the CLI in process,
+and commands that die between their store and their alert stage."""
 
 from __future__ import annotations
 
 import json
+import mimetypes
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from db.session import Database
 from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.fetch import Fetched
+from pipeline.run import SourceResult, ingest, run_all
 from tests.conftest import FIXTURES, write_config
 from tests.smtpserver import LocalSMTPServer
 
@@ -57,6 +64,30 @@ def pricewatch(db_url: str, config: Path, *args: str) -> int:
 
 def import_page(db_url: str, config: Path, page: Path, observed_at: str, source: str = "deepseek") -> int:
     return pricewatch(db_url, config, "import", source, str(page), "--observed-at", observed_at)
+
+
+# What a command killed (or stopped by one Ctrl-C, which lets the source in flight commit)
+# between its store and its alert stage leaves behind: everything stored, nothing queued.
+
+def import_that_dies_before_alerting(db_url: str, config: Path, page: Path, observed_at: datetime,
+                                     source: str = "deepseek") -> SourceResult:
+    loaded = load_config(config)
+    url = loaded.source(source).urls[0]
+    fetched = Fetched(url, url, 200, page.read_bytes(), mimetypes.guess_type(page.name)[0], observed_at)
+    db = Database(db_url)
+    try:
+        return ingest(db, loaded, loaded.source(source), [fetched], observed_at)
+    finally:
+        db.dispose()
+
+
+def run_that_dies_before_alerting(db_url: str, config: Path) -> list[SourceResult]:
+    loaded = load_config(config)
+    db = Database(db_url)
+    try:
+        return run_all(db, loaded, [source for source in loaded.sources.values() if source.enabled])
+    finally:
+        db.dispose()
 
 
 def litellm_pages(directory: Path, model: str = EVIL_MODEL) -> tuple[Path, Path]:

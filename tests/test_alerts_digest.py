@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -16,7 +17,18 @@ from pipeline.alerts.digest import amount, percent, queue_digests, subject
 from pipeline.config import load_config
 from pipeline.fetch import Fetched
 from pipeline.run import ingest
-from tests.alerting import AFTER, BEFORE, DEEPSEEK_URL, EVIL_MODEL, config_dir, import_page, litellm_pages, pricewatch
+from tests.alerting import (
+    AFTER,
+    BEFORE,
+    DEEPSEEK_URL,
+    EVIL_MODEL,
+    RULE,
+    config_dir,
+    import_page,
+    import_that_dies_before_alerting,
+    litellm_pages,
+    pricewatch,
+)
 from tests.alerting import listening_smtp  # noqa: F401  (the fixture `smtp`)
 from tests.conftest import vendor_page
 from tests.smtpserver import USER, LocalSMTPServer
@@ -173,15 +185,62 @@ def test_events_of_a_run_that_died_before_its_alert_stage_are_sent_by_the_next(t
     config = config_dir(tmp_path)
     smtp.write_alerts(config, rule=[{"name": "all", "recipients": ["analyst@example.org"]}])
     assert import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z") == 0  # alerts on, baseline stored
-    db = Database(db_url)
-    loaded = load_config(config)
-    when = datetime(2026, 8, 14, 8, tzinfo=timezone.utc)
-    # The store of a run that was killed before its alert stage: events committed, nothing queued.
-    died = ingest(db, loaded, loaded.source("deepseek"),
-                  [Fetched(DEEPSEEK_URL, DEEPSEEK_URL, 200, AFTER.read_bytes(), "text/html", when)], when)
-    db.dispose()
+    died = import_that_dies_before_alerting(db_url, config, AFTER, datetime(2026, 8, 14, 8, tzinfo=timezone.utc))
     assert len(died.events) == 3 and smtp.messages == []
     assert import_page(db_url, config, AFTER, "2026-08-15T08:00:00Z") == 0  # the next run, no new events
     assert len(smtp.messages) == 1 and "3 price cuts" in smtp.messages[0].message["Subject"]
     assert import_page(db_url, config, AFTER, "2026-08-16T08:00:00Z") == 0
     assert len(smtp.messages) == 1
+
+
+def test_a_new_archive_whose_first_runs_died_before_alerting_mails_their_events(tmp_path, db_url, smtp):
+    """Alerts on from the start, and the first two runs killed between their store and their alert
+    stage: the third run mails the second's events (the watermark comes with the schema)."""
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=RULE)
+    import_that_dies_before_alerting(db_url, config, BEFORE, datetime(2026, 8, 2, 8, tzinfo=timezone.utc))
+    died = import_that_dies_before_alerting(db_url, config, AFTER, datetime(2026, 8, 14, 8, tzinfo=timezone.utc))
+    assert len(died.events) == 3 and smtp.messages == []
+    assert import_page(db_url, config, AFTER, "2026-08-15T08:00:00Z") == 0
+    assert [m.message["Subject"] for m in smtp.messages] == ["pricewatch: 3 price cuts — deepseek-v4-pro −50%"]
+
+
+def test_switching_alerts_on_mails_nothing_of_the_archives_past(tmp_path, db_url, smtp):
+    config = config_dir(tmp_path)
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 0  # a cut, with alerts off
+    smtp.write_alerts(config, rule=RULE)
+    assert import_page(db_url, config, AFTER, "2026-08-15T08:00:00Z") == 0
+    assert smtp.messages == []
+
+
+def litellm_list(prices: list[str]) -> bytes:
+    """A LiteLLM price file of models model-0, model-1, ... at these prices per token."""
+    return json.dumps({f"model-{n}": {"mode": "chat", "input_cost_per_token": price, "output_cost_per_token": price}
+                       for n, price in enumerate(prices)}).encode()
+
+
+def test_an_event_id_freed_by_a_backfill_is_not_handed_out_again(tmp_path, db_url, smtp):
+    """A backfill that disproves a withdrawal deletes the newest event.  SQLite, without
+    AUTOINCREMENT, would give its id to the next new event, at or below the watermark: had that
+    event's run died before alerting, no later stage would ever mail it."""
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=[{"name": "all", "recipients": ["analyst@example.org"], "aggregator_events": True}])
+    full, without_last, cut = (tmp_path / name for name in ("full.json", "without-last.json", "cut.json"))
+    full.write_bytes(litellm_list(["2e-6"] * 6))
+    without_last.write_bytes(litellm_list(["2e-6"] * 5))  # model-5 is missing
+    cut.write_bytes(litellm_list(["1e-6"] + ["2e-6"] * 4))
+    import_page(db_url, config, full, "2026-03-01T08:00:00Z", source="litellm")
+    for day in (2, 3, 4):  # missing from three runs in a row: withdrawn
+        assert import_page(db_url, config, without_last, f"2026-03-0{day}T08:00:00Z", source="litellm") == 0
+    assert import_page(db_url, config, full, "2026-03-03T12:00:00Z", source="litellm") == 0  # it was there after all
+    died = import_that_dies_before_alerting(db_url, config, cut, datetime(2026, 3, 5, 8, tzinfo=timezone.utc),
+                                            source="litellm")
+    assert died.events
+    assert import_page(db_url, config, cut, "2026-03-06T08:00:00Z", source="litellm") == 0
+    db = Database(db_url)
+    with db.session() as session:
+        events = set(session.scalars(select(Event.id)))
+        told = set(session.scalars(select(AlertLog.event_id)))
+    db.dispose()
+    assert set(died.events) <= events and events == told

@@ -1,6 +1,7 @@
 """The schema: Alembic's migrations, the models, and the start-up check that skips Alembic."""
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -8,10 +9,10 @@ from alembic.command import downgrade
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 import db.session
-from db.models import Base
+from db.models import Base, Event
 from db.session import MIGRATIONS, Database, head_revision
 from pipeline.errors import DatabaseUnavailable
 
@@ -136,3 +137,42 @@ def test_a_read_only_copy_with_its_write_ahead_log_is_read_whole(tmp_path):
         assert session.execute(text("SELECT count(*) FROM robots_files")).scalar_one() == 1
     copy.dispose()
     live.dispose()
+
+
+def test_giving_sqlite_events_autoincrement_keeps_the_alert_log_and_never_reuses_an_id(tmp_path):
+    """0007 rebuilds `events` on SQLite.  Foreign keys are on, so dropping the old table cascades
+    to alert_log, which must come back whole; and an id the alert watermark has passed, freed
+    since by a re-derivation, must not be handed out again (the new event would never be mailed)."""
+    from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page
+    from tests.smtpserver import LocalSMTPServer
+
+    url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    config = config_dir(tmp_path)
+    LocalSMTPServer(tmp_path).write_alerts(config, rule=RULE)  # never started: the digest waits in the outbox
+    import_page(url, config, BEFORE, "2026-08-02T08:00:00Z")
+    assert import_page(url, config, AFTER, "2026-08-14T08:00:00Z") == 3
+    older = Database(url, migrate=False)
+    told_of = text("SELECT event_id, recipient, message_id FROM alert_log ORDER BY event_id")
+    with older.engine.begin() as connection:
+        told = connection.execute(told_of).all()
+        downgrade(alembic_config(connection), "0006")
+        assert connection.execute(told_of).all() == told
+        newest = connection.execute(text("SELECT max(id) FROM events")).scalar_one()
+        assert connection.execute(text("SELECT last_event_id FROM alert_watermark")).scalar_one() == newest
+        connection.execute(text("DELETE FROM alert_log WHERE event_id = :id"), {"id": newest})
+        connection.execute(text("DELETE FROM events WHERE id = :id"), {"id": newest})
+    older.dispose()
+
+    reopened = Database(url)
+    with reopened.engine.connect() as connection:
+        assert connection.execute(told_of).all() == [row for row in told if row.event_id != newest]
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    with reopened.transaction() as session:
+        first = session.scalars(select(Event).order_by(Event.id).limit(1)).one()
+        again = Event(**{column.key: getattr(first, column.key) for column in Event.__table__.columns
+                         if column.key != "id"})
+        again.observed_at = datetime(2026, 8, 20, 8, tzinfo=timezone.utc)
+        session.add(again)
+        session.flush()
+        assert again.id == newest + 1
+    reopened.dispose()
