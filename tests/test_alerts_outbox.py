@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -95,13 +96,32 @@ def test_a_crash_after_the_server_accepted_resends_once_under_the_same_message_i
 
     smtp.on_data = None
     assert pricewatch(db_url, config, "alerts", "flush") == 0
-    assert "1 of them re-sent under the same Message-ID" in capsys.readouterr().out
+    assert "1 of them sent again under the same Message-ID" in capsys.readouterr().out
     assert pricewatch(db_url, config, "alerts", "flush") == 0
     first, second = smtp.messages
     assert first.message["Message-ID"] == second.message["Message-ID"] == row.message_id
     assert first.content == second.content, "the same bytes, so receivers can drop the copy"
     final = outbox(db_url)[0]
     assert (final.status, final.attempts) == ("sent", 3)  # refused while down, killed, re-sent
+
+
+def test_a_ctrl_c_after_the_end_of_data_waits_for_the_reply_and_sends_no_duplicate(tmp_path, db_url, smtp):
+    """One SIGINT while the server is committing the message: the flush records its 250, then
+    stops (exit 130), and the next flush has nothing to send again."""
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=RULE)
+    queue_one_digest_while_down(db_url, config)
+    smtp.start()
+    process: list[subprocess.Popen] = []
+    smtp.on_data = lambda content: process[0].send_signal(signal.SIGINT)
+    process.append(flush_in_subprocess(db_url, config, smtp))
+    assert process[0].wait(timeout=60) == 130, "interrupted, once the reply was recorded"
+    (row,) = outbox(db_url)
+    assert (row.status, row.server_reply) == ("sent", "250 2.0.0 queued")
+
+    smtp.on_data = None
+    assert pricewatch(db_url, config, "alerts", "flush") == 0
+    assert len(smtp.messages) == 1
 
 
 def test_a_refused_recipient_is_rejected_not_retried(tmp_path, db_url, smtp, capsys):

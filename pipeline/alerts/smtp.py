@@ -68,8 +68,11 @@ class SMTPSession:
         self.open()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # a mail transaction may be open: a QUIT would go out as message text, or read its reply
+            self._abort()
 
     def _tls_context(self) -> ssl.SSLContext:
         try:
