@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from pipeline.errors import ConfigError, LayoutDrift
+from scrapers._table import cell_count
 from scrapers._walls import raise_if_walled
 
 TOKENS_PER_MILLION = 1_000_000
@@ -46,9 +47,34 @@ class Page:
             raise LayoutDrift(f"expected JSON, got something else ({exc.__class__.__name__})") from None
 
     def html(self):
-        from selectolax.lexbor import LexborHTMLParser
+        return parse_html(self.text())
 
-        return LexborHTMLParser(self.text())
+
+# The HTML parser takes time quadratic in how deep block elements nest (40,000 nested <div>s: 1.4 s,
+# 80,000: 6 s), so a page nested deeper than any real one is refused before it is parsed.
+MAX_HTML_NESTING = 5_000
+# Elements that stay open until their end tag (HTML closes no <div> for you, as it does a <p> or <td>).
+_BLOCK_TAG = re.compile(r"<(/?)(?:div|section|article|aside|nav|header|footer|main|blockquote|ul|ol|dl|table|form"
+                        r"|fieldset|figure|details)[\s>/]", re.IGNORECASE)
+
+
+def parse_html(text: str):
+    """The HTML document tree of `text`, refused (LayoutDrift) when nested deeper than any real page."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    depth = _nesting(text)
+    if depth > MAX_HTML_NESTING:
+        raise LayoutDrift(f"elements nested {depth:,} deep: no price page is (the deepest real one: under 200)")
+    return LexborHTMLParser(text)
+
+
+def _nesting(text: str) -> int:
+    """How deep the page's block elements nest at most (a linear scan of their tags)."""
+    depth = deepest = 0
+    for closing in _BLOCK_TAG.findall(text):
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 @dataclass(frozen=True)
@@ -89,7 +115,8 @@ def register(name: str, *, version: int) -> Callable[[Callable[[Page], list[Quot
         def parse(page: Page) -> list[Quote]:
             # A challenge page is a `Blocked` failure for every parser, never zero quotes.
             raise_if_walled(page.text(), f"the {name} price list")
-            return func(page)
+            with cell_count():  # the page's tables, all together, expand to a bounded grid
+                return func(page)
 
         if name in _REGISTRY and _REGISTRY[name].parse.__wrapped__ is not func:
             raise RuntimeError(f"parser {name!r} registered twice")

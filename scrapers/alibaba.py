@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.errors import LayoutDrift
-from scrapers import Page, Quote, register
+from scrapers import Page, Quote, parse_html, register
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
 from scrapers._table import Cell, grid, header_rows
@@ -87,9 +87,7 @@ def _document_html(page: Page) -> str:
 
 
 def _tables(html: str) -> list[_Table]:
-    from selectolax.lexbor import LexborHTMLParser
-
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
     found: list[_Table] = []
     stack: list[tuple[int, str]] = []
     # The region heading (h4 华北2（北京）) is often followed by sibling headings of the same

@@ -230,7 +230,7 @@ def parse(page: Page) -> list[Quote]:
         _read_table(table.header, table.rows, collector)
     if looks_html and not markdown:
         _parse_html(page.html(), collector)
-    if not collector.quotes and re.search(r"^\s*\*?\s*Input\s*:\s*\$", text, re.M):
+    if not collector.quotes and re.search(r"^[ \t]*(?:\*[ \t]*)?Input[ \t]*:[ \t]*\$", text, re.M):
         _parse_text_dump(text, collector)
     models = {q.model for q in collector.quotes}
     if len(models) < _MIN_MODELS:

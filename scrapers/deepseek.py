@@ -37,7 +37,7 @@ from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._markdown import clean_cell, split_row, struck_text
+from scrapers._markdown import clean_cell, is_separator, split_row, struck_text
 from scrapers._prices import Price, find_price, parse_price
 from scrapers._quotes import dedupe
 from scrapers._table import Cell, grid
@@ -71,7 +71,6 @@ _MONEY = re.compile(r"(?:US\$|\$|¥|￥)\s*\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?
 _MILLION = re.compile(r"\b1\s*M\b|百万|million|mtok", re.I)
 _THOUSAND = re.compile(r"\b1\s*K\b|千", re.I)
 _FOOTNOTE_LINE = re.compile(r"^\s*[(（]\d+[)）]\s*\S")
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _RULE = re.compile(r"^\s*(?:\*\s*){3,}$|^\s*#{1,6}\s")
 
 
@@ -173,7 +172,7 @@ def _split(line: str, sep: str) -> list[Cell]:
 
 def _block_rows(block: list[str], sep: str) -> list[list[Cell]]:
     """Rows of a text table whose cells may span several lines."""
-    block = [line for line in block if not _TABLE_SEPARATOR.match(line)]
+    block = [line for line in block if not is_separator(line)]
     first = _split(block[0], sep)
     if sep == "\t" and not _is_transposed(first):
         # Model-per-row browser copy: a record starts at a line beginning with a model id, a

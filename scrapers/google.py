@@ -29,37 +29,41 @@ The raw HTML of cloud.google.com's Vertex / Agent Platform pricing is a differen
 from __future__ import annotations
 
 import re
+import string
+from bisect import bisect_left
 from decimal import Decimal
 
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
-from scrapers._markdown import split_row, tables
+from scrapers._markdown import links, split_row, strip_links, tables
 from scrapers._prices import to_decimal
 from scrapers._quotes import dedupe
 from scrapers._text import clean
 
 _MIN_MODELS = 5
 
-_SECTION = re.compile(r"^##\s+(.+?)\s*#*\s*$")
+# Every pattern here runs in time linear in the text (see scrapers/_markdown.py): `## ` and one more
+# character make a section line; its title is cut with str methods (see `_section_title`).
+_SECTION = re.compile(r"##\s.")
 _CODE = re.compile(r"`([^`]+)`")
-_TAB_LINK = re.compile(r"\[([^\]]+)\]\([^)]*#(standard|batch|flex|priority)\)", re.I)
 _TAB_CONDITIONS = {
     "standard": {},
     "batch": {"batch": True},
     "flex": {"tier": "flex"},
     "priority": {"tier": "priority"},
 }
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _DOLLAR = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)")
 # A footnote mark may follow the amount ("$4.50* / 1,000,000 tokens per hour"): still the storage price.
 _STORAGE = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)[*†‡]*\s*/\s*1,?000,?000\s*tokens\s*per\s*hour"
                       r"(?:\s*\(storage price\))?", re.I)
 _EQUIVALENT = re.compile(r"\bequivalent to\b.*$", re.I)
 _PROMPT_TIER = re.compile(r"prompts?\s*(<=|<|>=|>)\s*(\d+(?:\.\d+)?)\s*([km]?)", re.I)
-_PAREN = re.compile(r"\(([^)]*)\)")
-_LEAD_LABEL = re.compile(r"([A-Za-z][A-Za-z /-]*):\s*$")
+# The first `(...)`, matched from the start: searched for, `\(([^)]*)\)` rescans the rest of the text
+# from every `(` that no `)` follows.
+_PAREN = re.compile(r"[^(]*\(([^)]*)\)")
+_LABEL_CHARS = string.ascii_letters + " /-"
 _PER_IMAGE = re.compile(r"per\s+(?:([\d.]+K(?:/[\d.]+K)?)\s+)?image", re.I)
-_NOT_PRICED = re.compile(r"^\s*(?:not available|n/?a|-|—)?\s*$", re.I)
+_NOT_PRICED = re.compile(r"(?:not available|n/?a|-|—)?", re.I)  # of the stripped cell
 _FREE = re.compile(r"free of charge", re.I)
 
 
@@ -68,7 +72,8 @@ def parse(page: Page) -> list[Quote]:
     text = page.text()
     head = text[:5000]
     if _looks_like_html(head):
-        title = re.search(r"<title[^>]*>([^<]*)</title>", text[:200_000], re.I)
+        # `[^<>]*`, not `[^>]*`: else every `<title` with no `>` after it rescans the text to the end.
+        title = re.search(r"<title[^<>]*>([^<]*)</title>", text[:200_000], re.I)
         if title and re.search(r"google cloud|vertex|agent platform", title.group(1), re.I):
             raise LayoutDrift(
                 "this is the Google Cloud Vertex / Agent Platform price list, not the Gemini API "
@@ -94,25 +99,22 @@ def _looks_like_html(head: str) -> bool:
 
 def _parse_markdown(text: str) -> list[Quote]:
     lines = text.splitlines()
-    sections = [(i, clean(m.group(1))) for i, line in enumerate(lines) if (m := _SECTION.match(line))]
+    sections = [(i, clean(title)) for i, line in enumerate(lines) if (title := _section_title(line)) is not None]
+    starts = [index for index, _title in sections]
     all_tables = tables(text)
     quotes: list[Quote] = []
     by_section: dict[int, list] = {}
     for table in all_tables:
-        start = None
-        for index, _title in sections:
-            if index < table.line - 1:
-                start = index
-        if start is None:
-            continue
-        by_section.setdefault(start, []).append(table)
+        above = bisect_left(starts, table.line - 1)  # how many sections start above the table
+        if above:
+            by_section.setdefault(starts[above - 1], []).append(table)
     titles = dict(sections)
     for start, section_tables in by_section.items():
         first_table = section_tables[0].line - 1
         preamble = lines[start + 1 : first_table]
         ids = _section_ids(preamble)
         title = _strip_title(titles[start])
-        tabs = [m.group(2).lower() for line in preamble for m in _TAB_LINK.finditer(line)]
+        tabs = _tabs(preamble)
         for position, table in enumerate(section_tables):
             tab = _table_tab(table, tabs, position)
             if tab is None:
@@ -122,8 +124,29 @@ def _parse_markdown(text: str) -> list[Quote]:
     return dedupe(quotes, "model", "dimension", "unit", "conditions")
 
 
+def _section_title(line: str) -> str | None:
+    r"""The title of a `## Gemini 2.5 Pro` section line, without closing marks; None for another line.
+
+    Cut with str methods: the regex `##\s+(.+?)\s*#*\s*$` backtracks cubically over a run of spaces.
+    """
+    if not _SECTION.match(line):
+        return None
+    return line[2:].strip().rstrip("#").rstrip()
+
+
+def _tabs(preamble: list[str]) -> list[str]:
+    """The service tabs that the links above a section's tables name: `[Batch](#batch)` -> "batch"."""
+    tabs = []
+    for line in preamble:
+        for _start, _end, label, target in links(line):
+            _page, anchor, tab = target.rpartition("#")
+            if label and anchor and tab.lower() in _TAB_CONDITIONS:
+                tabs.append(tab.lower())
+    return tabs
+
+
 def _strip_title(title: str) -> str:
-    title = _LINK.sub(r"\1", title)
+    title = strip_links(title)
     return clean("".join(ch for ch in title if ch.isalnum() or ch in " .-_()"))
 
 
@@ -140,7 +163,9 @@ def _section_ids(preamble: list[str]) -> list[str]:
 
 
 def _slug(name: str) -> str:
-    name = re.sub(r"\(.*?\)", "", name)
+    # No `(` after the last `)` can close: left out of the regex, which would rescan the rest from each.
+    closed = name.rfind(")") + 1
+    name = re.sub(r"\(.*?\)", "", name[:closed]) + name[closed:]
     return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-")
 
 
@@ -204,7 +229,7 @@ def _table_quotes(table, raw_rows, ids: list[str], title: str, tab: str) -> list
 
 
 def _prepare(cell: str) -> str:
-    cell = _LINK.sub(r"\1", cell)
+    cell = strip_links(cell)
     cell = re.sub(r"<br\s*/?>", " ", cell)
     cell = cell.replace("**", "").replace("__", "")
     return clean(cell)
@@ -241,7 +266,7 @@ def _modality(label: str) -> str | None:
 
 
 def _token_cell(model: str, base: str, cell: str, currency: str, tab_conditions: dict) -> list[Quote]:
-    if _NOT_PRICED.match(cell):
+    if _NOT_PRICED.fullmatch(cell.strip()):
         return []
     quotes: list[Quote] = []
     if base in ("web_search", "maps_grounding"):
@@ -256,23 +281,26 @@ def _token_cell(model: str, base: str, cell: str, currency: str, tab_conditions:
     segments = []
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(cell)
-        before = cell[: match.start()].rstrip()
+        # Only the text since the previous price (which ends in a digit or a comma): slicing all the
+        # text before each price would be quadratic in a cell of many prices.
+        lead = cell[matches[index - 1].end() if index else 0 : match.start()]
+        opens_paren = lead.rstrip().endswith("(")
         tail = cell[match.end() : end]
         # `Non-thinking: $0.60 Thinking: $3.50`: a label before the price, read like `(label)`.
-        lead = _LEAD_LABEL.search(cell[matches[index - 1].end() if index else 0 : match.start()])
-        if lead and not _PAREN.search(tail):
-            tail = f"{_LEAD_LABEL.sub('', tail)} ({lead.group(1)})"
-        segments.append((match, before, tail))
+        label = _split_lead_label(lead)[1]
+        if label and not _PAREN.match(tail):
+            tail = f"{_split_lead_label(tail)[0]} ({label})"
+        segments.append((match, opens_paren, tail))
     pending_label: str | None = None
     for index in range(len(segments) - 1, -1, -1):
-        match, before, tail = segments[index]
+        match, opens_paren, tail = segments[index]
         # `$3.00 or $0.005/min (audio)`: the first price takes the label of its alternative.
         if re.fullmatch(r"\s*or\s*", tail) and pending_label is not None:
-            segments[index] = (match, before, f" ({pending_label})")
-        paren = _PAREN.search(segments[index][2])
+            segments[index] = (match, opens_paren, f" ({pending_label})")
+        paren = _PAREN.match(segments[index][2])
         pending_label = paren.group(1) if paren else None
-    for match, before, tail in segments:
-        if before.endswith("("):
+    for match, opens_paren, tail in segments:
+        if opens_paren:
             continue  # "($0.00012 per image)": a restatement of the token price
         if re.match(r"\s*/\s*(?:min|minute|sec|second)\b", tail, re.I):
             continue  # "$0.005/min": per-minute equivalent of the token price
@@ -290,7 +318,7 @@ def _token_cell(model: str, base: str, cell: str, currency: str, tab_conditions:
             dimension = "output_image" if base == "output" else "input_image"
             quotes.append(Quote(model, dimension, amount, currency, conditions, per=1, unit="image"))
             continue
-        paren = _PAREN.search(tail)
+        paren = _PAREN.match(tail)
         modality = _modality(paren.group(1)) if paren else None
         mode = _thinking_mode(paren.group(1)) if paren else None
         if mode:
@@ -300,6 +328,20 @@ def _token_cell(model: str, base: str, cell: str, currency: str, tab_conditions:
             dimension = f"{base}_{modality}"
         quotes.append(Quote(model, dimension, amount, currency, conditions))
     return quotes
+
+
+def _split_lead_label(text: str) -> tuple[str, str]:
+    r"""`text` before a closing `Label:`, and the label: " $0.60 Thinking: " -> (" $0.60 ", "Thinking").
+
+    No label: (text, "").  What the regex `([A-Za-z][A-Za-z /-]*):\s*$` finds, cut with str methods:
+    searched for, the regex rescans a long run of letters from each of them.
+    """
+    body = text.rstrip()
+    if body.endswith(":"):
+        label = body[len(body[:-1].rstrip(_LABEL_CHARS)) : -1].lstrip(" /-")
+        if label:
+            return body[: len(body) - 1 - len(label)], label
+    return text, ""
 
 
 def _thinking_mode(label: str) -> str | None:
@@ -359,7 +401,7 @@ def _media_dimension(label: str, unit: str) -> str:
 
 
 def _media_cell(model: str, dimension: str, unit: str, cell: str, currency: str, tab_conditions: dict) -> list[Quote]:
-    if _NOT_PRICED.match(cell):
+    if _NOT_PRICED.fullmatch(cell.strip()):
         return []
     cell = _EQUIVALENT.sub("", cell)
     matches = list(_DOLLAR.finditer(cell))
@@ -368,7 +410,7 @@ def _media_cell(model: str, dimension: str, unit: str, cell: str, currency: str,
         end = matches[index + 1].start() if index + 1 < len(matches) else len(cell)
         tail = cell[match.end() : end]
         conditions = dict(tab_conditions)
-        paren = _PAREN.search(tail)
+        paren = _PAREN.match(tail)
         if paren and len(matches) > 1:
             conditions["resolution"] = clean(paren.group(1))
         quotes.append(Quote(model, dimension, to_decimal(match.group(1)), currency, conditions, per=1, unit=unit))

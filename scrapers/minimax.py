@@ -168,6 +168,8 @@ def _table_rows_quotes(header: list[str], rows: list[tuple[list[str], list[str]]
         return []
     quotes = []
     for texts, struck in rows:
+        texts = texts + [""] * (len(header) - len(texts))  # a row short of cells: the missing ones are empty
+        struck = struck + [""] * (len(header) - len(struck)) if struck else struck
         model = texts[model_col].split(" ")[0] if texts[model_col] else ""
         if not _MODEL_ID.match(model):
             continue

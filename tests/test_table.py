@@ -1,6 +1,6 @@
 from selectolax.lexbor import LexborHTMLParser
 
-from scrapers._table import grid, header_rows, texts
+from scrapers._table import Cell, grid, header_rows, texts
 
 TRANSPOSED = """<table><tr><td colspan="2">MODEL</td><td>a</td><td>b</td></tr>
 <tr><td rowspan="2">PRICING<sup>(1)</sup></td><td>IN</td><td colspan="2">$1</td></tr>
@@ -17,6 +17,24 @@ def test_nested_tables_do_not_leak_rows():
     html = "<table><tr><td>x<table><tr><td>inner</td></tr></table></td><td>y</td></tr></table>"
     outer = LexborHTMLParser(html).css_first("table")
     assert [r[1].text for r in grid(outer)] == ["y"]
+
+
+def test_a_nested_table_is_not_part_of_its_cell_text():
+    html = "<table><tr><td>x<table><tr><td>inner<del>$2</del></td></tr></table>z</td></tr></table>"
+    outer, inner = LexborHTMLParser(html).css("table")
+    assert grid(outer)[0][0] == Cell("x z")
+    assert grid(inner)[0][0] == Cell("inner", "$2")
+
+
+def test_line_breaks_are_spaces():
+    html = "<table><tr><td>1M<br>tokens<del>$2<br>old</del></td></tr></table>"
+    assert grid(LexborHTMLParser(html).css_first("table"))[0][0] == Cell("1M tokens", "$2 old")
+
+
+def test_a_cell_100000_elements_deep_is_read_without_recursion():
+    depth = 100_000
+    html = "<table><tr><td>" + "<span>" * depth + "$1<sup>2</sup>" + "</span>" * depth + "</td></tr></table>"
+    assert texts(grid(LexborHTMLParser(html).css_first("table"))) == [["$1"]]
 
 
 # Slate / ace-editor tables: an empty rowspan="0" cell in every slot a spanning cell fills.
