@@ -277,16 +277,24 @@ def test_a_saved_page_above_the_fetchers_cap_is_refused_unread(tmp_path):
     assert not (tmp_path / "a.sqlite").exists()
 
 
-def test_a_scraped_control_character_cannot_break_a_terminal_table(tmp_path, db_url, capsys):
-    """The `events` table writes a model id's CR LF and escape sequence as escapes, one row per
-    event; CSV and JSON keep the name exact (CSV quotes it)."""
-    from tests.alerting import config_dir, import_page, litellm_pages, pricewatch as cli
+def archive_with_cuts_of(tmp_path, db_url: str, model: str):
+    """A config, and an archive of two LiteLLM lists in which `model`'s prices were cut."""
+    from tests.alerting import config_dir, import_page, litellm_pages
 
-    model = "evil\r\nBcc: victim@evil.org\x1b[31m\u2028y"
     config = config_dir(tmp_path)
     before, after = litellm_pages(tmp_path, model)
     import_page(db_url, config, before, "2026-01-01T08:00:00Z", source="litellm")
     import_page(db_url, config, after, "2026-02-01T08:00:00Z", source="litellm")
+    return config
+
+
+def test_a_scraped_control_character_cannot_break_a_terminal_table(tmp_path, db_url, capsys):
+    """The `events` table writes a model id's CR LF and escape sequence as escapes, one row per
+    event; CSV and JSON keep the name exact (CSV quotes it)."""
+    from tests.alerting import pricewatch as cli
+
+    model = "evil\r\nBcc: victim@evil.org\x1b[31m\u2028y"
+    config = archive_with_cuts_of(tmp_path, db_url, model)
     capsys.readouterr()
     assert cli(db_url, config, "events", "--kind", "cut") == 0
     lines = capsys.readouterr().out.splitlines()
@@ -299,13 +307,10 @@ def test_scraped_text_reaches_no_terminal_raw_and_no_spreadsheet_as_a_formula(tm
     """A bidi override turns a line around on screen; `=HYPERLINK(...)` runs in a spreadsheet.
     The terminal shows both escaped, CSV prefixes the formula with `'` (numbers, negative
     ones too, stay numbers), and JSON keeps the name exact."""
-    from tests.alerting import config_dir, import_page, litellm_pages, pricewatch as cli
+    from tests.alerting import pricewatch as cli
 
     model = '=HYPERLINK("http://evil.example","x")\u202e'
-    config = config_dir(tmp_path)
-    before, after = litellm_pages(tmp_path, model)
-    import_page(db_url, config, before, "2026-01-01T08:00:00Z", source="litellm")
-    import_page(db_url, config, after, "2026-02-01T08:00:00Z", source="litellm")
+    config = archive_with_cuts_of(tmp_path, db_url, model)
     capsys.readouterr()
     assert cli(db_url, config, "events", "--kind", "cut") == 0
     table = capsys.readouterr().out

@@ -42,6 +42,15 @@ def local_fetcher(**settings) -> Fetcher:
                                     "per_host_delay_seconds": 0, "backoff_seconds": 0.01, **settings}))
 
 
+def assert_refused(url: str, reason: str, **settings) -> None:
+    fetcher = local_fetcher(**settings)
+    try:
+        with pytest.raises(Refused, match=reason):
+            fetcher.fetch(url)
+    finally:
+        fetcher.close()
+
+
 def config_for(tmp_path, server, paths: dict[str, str], **fetch):
     return load_config(write_config(tmp_path / "config", [
         {"id": source_id, "vendor": "litellm", "parser": "litellm", "urls": [f"{server.url}{path}"], "aggregator": True}
@@ -69,17 +78,23 @@ def test_robots_txt_is_obeyed_and_fetched_once_per_origin_per_day(tmp_path, db):
     assert len(server.visits_to("/robots.txt")) == 1, "kept for a day: the second run asks no robots.txt"
 
 
+def run_again_with_robots_kept_for(tmp_path, db, server, age: timedelta, *new_robots, **route):
+    """Run source `a` once, make its kept robots.txt `age` old, serve `new_robots`, run it again."""
+    server.route("/a.json", JANUARY)
+    config = config_for(tmp_path, server, {"a": "/a.json"})
+    sources = list(config.sources.values())
+    run_all(db, config, sources)
+    with db.transaction() as session:
+        session.execute(update(RobotsFile).values(fetched_at=datetime.now(timezone.utc) - age))
+    server.route("/robots.txt", *new_robots, **route)
+    [second] = run_all(db, config, sources)
+    return second
+
+
 def test_a_kept_robots_txt_older_than_a_day_is_fetched_again(tmp_path, db):
     with TimedServer() as server:
         server.route("/robots.txt", "User-agent: *\nAllow: /\n")
-        server.route("/a.json", JANUARY)
-        config = config_for(tmp_path, server, {"a": "/a.json"})
-        sources = list(config.sources.values())
-        run_all(db, config, sources)
-        with db.transaction() as session:
-            session.execute(update(RobotsFile).values(fetched_at=datetime.now(timezone.utc) - timedelta(hours=25)))
-        server.route("/robots.txt", "User-agent: *\nDisallow: /\n")
-        [second] = run_all(db, config, sources)
+        second = run_again_with_robots_kept_for(tmp_path, db, server, timedelta(hours=25), "User-agent: *\nDisallow: /\n")
     assert len(server.visits_to("/robots.txt")) == 2
     assert (second.status, second.reason) == ("failed", "refused")
     with db.session() as session:
@@ -107,14 +122,7 @@ def test_an_unreachable_robots_txt_is_not_kept_and_disallows_all_until_it_can_be
 def test_a_kept_robots_txt_stands_while_the_new_one_cannot_be_had(tmp_path, db):
     with TimedServer() as server:
         server.route("/robots.txt", "User-agent: *\nDisallow: /private/\n")
-        server.route("/a.json", JANUARY)
-        config = config_for(tmp_path, server, {"a": "/a.json"})
-        sources = list(config.sources.values())
-        run_all(db, config, sources)
-        with db.transaction() as session:
-            session.execute(update(RobotsFile).values(fetched_at=datetime.now(timezone.utc) - timedelta(days=3)))
-        server.route("/robots.txt", "busy", status=503)
-        [second] = run_all(db, config, sources)
+        second = run_again_with_robots_kept_for(tmp_path, db, server, timedelta(days=3), "busy", status=503)
     assert second.status == "ok"
     assert len(server.visits_to("/robots.txt")) == 2 and len(server.visits_to("/a.json")) == 2
 
@@ -126,12 +134,7 @@ def test_only_the_first_500_kib_of_robots_txt_are_read():
     with TimedServer() as server:
         server.route("/robots.txt", rules)
         server.route("/a.json", JANUARY)
-        fetcher = local_fetcher()
-        try:
-            with pytest.raises(Refused, match="robots.txt disallows"):
-                fetcher.fetch(f"{server.url}/a.json")
-        finally:
-            fetcher.close()
+        assert_refused(f"{server.url}/a.json", "robots.txt disallows")
     with TimedServer() as server:
         server.route("/robots.txt", fault="gzip_bomb")
         server.route("/a.json", JANUARY)
@@ -184,12 +187,7 @@ def test_a_redirected_robots_txt_is_followed():
         server.route("/robots.txt", "", status=301, headers={"Location": "/robots-moved.txt"})
         server.route("/robots-moved.txt", "User-agent: *\nDisallow: /\n")
         server.route("/a.json", JANUARY)
-        fetcher = local_fetcher()
-        try:
-            with pytest.raises(Refused, match="robots.txt disallows"):
-                fetcher.fetch(f"{server.url}/a.json")
-        finally:
-            fetcher.close()
+        assert_refused(f"{server.url}/a.json", "robots.txt disallows")
     assert not server.visits_to("/a.json")
 
 
