@@ -8,7 +8,9 @@ must pass its integrity checks (SQLite's `integrity_check` and `foreign_key_chec
 databases, queries for orphans and half-derived rows), every stored snapshot must
 decompress to bytes whose sha256 is its key, and the finished run must store every source.
 At the end the events must be exactly those of the same versions ingested without any
-crash: none lost, none duplicated.
+crash, and so must the alerts, mailed to a local SMTP server: every event in exactly one
+digest, every message delivered, none under two Message-IDs (a kill between hand-over and the
+recorded reply may resend a message, with the same Message-ID: the documented limit).
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, inspect, select
 
 from db.models import (
+    AlertLog,
     Event,
     Observation,
     ObservationPage,
     PriceInterval,
     QuoteRow,
+    OutboxMessage,
     QuoteSet,
     Snapshot,
 )
@@ -43,6 +47,7 @@ from pipeline.fetch import Fetched
 from pipeline.run import ingest
 from tests.conftest import REPO, write_config
 from tests.httpserver import LocalServer
+from tests.smtpserver import LocalSMTPServer
 
 SOURCES = [f"s{n}" for n in range(8)]
 HOSTS = ["127.0.0.1", "127.0.0.2"]
@@ -149,13 +154,34 @@ def reference_events(tmp_path, config) -> Counter:
     return event_multiset(url)
 
 
+def check_alerts(db_url: str, smtp: LocalSMTPServer) -> None:
+    """Every event in exactly one digest to the analyst, every message delivered, and what the
+    server received is the outbox's messages, each under its one Message-ID."""
+    db = Database(db_url, migrate=False)
+    try:
+        with db.session() as session:
+            events = session.scalars(select(Event.id)).all()
+            told = Counter(session.scalars(select(AlertLog.event_id).where(AlertLog.recipient == ANALYST)))
+            outbox = {row.message_id: row.status for row in session.scalars(select(OutboxMessage))}
+    finally:
+        db.dispose()
+    assert events and told == Counter(events), "an event mailed never, or in two digests"
+    assert set(outbox.values()) == {"sent"}, outbox
+    assert {m.message["Message-ID"] for m in smtp.messages} == set(outbox)
+
+
+ANALYST = "analyst@example.org"
+
+
 def test_sigkill_at_varied_points_loses_and_duplicates_nothing(tmp_path, db_url):
     with ExitStack() as stack:
         servers = [stack.enter_context(LocalServer(host=host, latency=0.04)) for host in HOSTS]
         sources = [{"id": s, "parser": "litellm", "urls": [f"{servers[n % len(servers)].url}/{s}.json"]}
                    for n, s in enumerate(SOURCES)]
         config_dir = write_config(tmp_path / "config", sources, timeout_seconds=5)
-        env = {"PRICEWATCH_CONFIG": str(config_dir), "PRICEWATCH_DB": db_url}
+        smtp = stack.enter_context(LocalSMTPServer(tmp_path))
+        smtp.write_alerts(config_dir, rule=[{"name": "all", "recipients": [ANALYST]}])
+        env = {"PRICEWATCH_CONFIG": str(config_dir), "PRICEWATCH_DB": db_url, **smtp.credentials_env()}
         landed = 0
         for step in range(STEPS):
             for n, source in enumerate(SOURCES):
@@ -171,5 +197,6 @@ def test_sigkill_at_varied_points_loses_and_duplicates_nothing(tmp_path, db_url)
             assert finished.returncode == 0, stdout + stderr
             assert [line.split(":")[0] for line in stdout.splitlines() if ": ok" in line] == SOURCES, stdout
             check_consistency(db_url)
+        check_alerts(db_url, smtp)
     assert landed >= sum(len(points) for points in KILL_POINTS) - 1, "the kills came too late to test anything"
     assert event_multiset(db_url) == reference_events(tmp_path, load_config(config_dir))
