@@ -62,7 +62,7 @@ class FetchSettings:
     user_agent: str = "pricewatch/0.1"
     contact_url: str = ""
     timeout_seconds: Timeout = 30  # to connect, and for each read
-    attempt_max_seconds: Timeout = 120  # one attempt in all, however slowly the server trickles it
+    attempt_max_seconds: Timeout = 120  # one request in all (a redirect's hops each), however slowly it trickles
     retries: Count = 3
     backoff_seconds: Seconds = 2
     retry_after_max_seconds: Seconds = 120

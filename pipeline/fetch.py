@@ -185,20 +185,26 @@ def _literal_address(host: str) -> str | None:
         return None
 
 
-_attempt_deadline = threading.local()  # the monotonic time this thread's current attempt must end by
+_request_deadline = threading.local()  # this thread's current request: when it must end, and if it ran out
 
 
 @contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
-    _attempt_deadline.at = time.monotonic() + seconds
+    """Reads in this thread end `seconds` from now (after the host's politeness wait, not during it)."""
+    _request_deadline.at, _request_deadline.ran_out = time.monotonic() + seconds, False
     try:
         yield
     finally:
-        _attempt_deadline.at = None
+        _request_deadline.at = None
+
+
+def _ran_out() -> bool:
+    """Whether the last request of this thread timed out on its deadline rather than on one read."""
+    return getattr(_request_deadline, "ran_out", False)
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose reads end at the current attempt's deadline.  httpx's timeouts are
+    """A connection whose reads end at the current request's deadline.  httpx's timeouts are
     per read, so a server trickling a byte a second, headers or body, would hold a run (and
     its host) for as long as it liked."""
 
@@ -206,13 +212,17 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        deadline = getattr(_attempt_deadline, "at", None)
-        if deadline is not None:
-            left = deadline - time.monotonic()
+        deadline = getattr(_request_deadline, "at", None)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is None or (timeout is not None and timeout <= left):
+            return self._stream.read(max_bytes, timeout)
+        try:
             if left <= 0:
-                raise httpcore.ReadTimeout("the attempt ran out of time")
-            timeout = left if timeout is None else min(timeout, left)
-        return self._stream.read(max_bytes, timeout)
+                raise httpcore.ReadTimeout("the request ran out of time")
+            return self._stream.read(max_bytes, left)
+        except httpcore.ReadTimeout:
+            _request_deadline.ran_out = True
+            raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, timeout)
@@ -470,7 +480,7 @@ class Fetcher:
             raise
 
     def _attempt(self, url: str, number: int, validators: Validators | None, attempts: list[Attempt]) -> Fetched:
-        started, began = _now(), time.monotonic()
+        started = _now()
         current = url
         log = Attempt(url, number, started, started, "error")
         attempts.append(log)
@@ -480,24 +490,24 @@ class Fetcher:
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         try:
-            with _deadline(self.settings.attempt_max_seconds):
-                for _hop in range(self.settings.max_redirects + 1):
-                    host = urlsplit(current).netloc
-                    self._check_deferral(host)
-                    with self.gate.hold(host), self.client.stream("GET", current, headers=headers) as response:
-                        log.http_status = response.status_code
-                        if response.has_redirect_location:
-                            target = urljoin(current, response.headers.get("location", ""))
-                            self.check_url(target)
-                            current = target
-                            continue
-                        content = self._read_body(response)
-                        log.bytes = len(content)
-                        return self._judge(url, current, response, content, log, attempts, validators)
-                raise RedirectLoop(f"too many redirects (more than {self.settings.max_redirects}) from {url}")
+            for _hop in range(self.settings.max_redirects + 1):
+                host = urlsplit(current).netloc
+                self._check_deferral(host)
+                with self.gate.hold(host), _deadline(self.settings.attempt_max_seconds), \
+                        self.client.stream("GET", current, headers=headers) as response:
+                    log.http_status = response.status_code
+                    if response.has_redirect_location:
+                        target = urljoin(current, response.headers.get("location", ""))
+                        self.check_url(target)
+                        current = target
+                        continue
+                    content = self._read_body(response)
+                    log.bytes = len(content)
+                    return self._judge(url, current, response, content, log, attempts, validators)
+            raise RedirectLoop(f"too many redirects (more than {self.settings.max_redirects}) from {url}")
         except httpx.TimeoutException as exc:
             why = exc.__class__.__name__
-            if time.monotonic() - began >= self.settings.attempt_max_seconds:
+            if _ran_out():
                 why = f"no complete answer within attempt_max_seconds = {self.settings.attempt_max_seconds:g}"
             self._fail(log, "timeout", f"timed out: {why}")
             raise _Retry(FetchTimeout(f"timed out fetching {url} ({why})"))

@@ -267,6 +267,18 @@ def test_retry_after_is_honoured_within_the_bound(retry_after, bound, shortest, 
     assert shortest <= accepted.started - refused.finished <= longest
 
 
+def test_waiting_out_a_retry_after_does_not_use_up_the_next_requests_time():
+    """The host's Retry-After is waited out before the retry's time limit starts."""
+    with TimedServer() as server:
+        server.routes["/busy.json"] = Route(status=503, headers={"Retry-After": "2"}, times=1, then=Route(JANUARY))
+        fetcher = local_fetcher(obey_robots=False, retries=1, retry_after_max_seconds=5, attempt_max_seconds=1)
+        try:
+            assert fetcher.fetch(f"{server.url}/busy.json").content == JANUARY
+        finally:
+            fetcher.close()
+    assert len(server.visits_to("/busy.json")) == 2
+
+
 def test_a_host_asking_for_an_hour_off_is_not_asked_again_in_the_run(tmp_path, db):
     """Retry-After speaks for the host: beyond the bound, the source fails at once, and the
     host's other sources fail unasked, instead of each retrying after the bound."""
