@@ -96,6 +96,10 @@ class TooLarge(FetchError):
 class BadBody(FetchError):
     reason = "bad_body"
 
+    def __init__(self, message: str, *, retryable: bool = True, source: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.retryable = retryable  # a body cut short may come whole next time; a coding we cannot read never
+
 
 class Blocked(FetchError):
     reason = "blocked"

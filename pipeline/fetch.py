@@ -121,8 +121,8 @@ class HostGate:
     """One request at a time per host, at least `delay` seconds apart, and none before the time
     a Retry-After from that host named: it speaks for the host, not for one URL."""
 
-    def __init__(self, delay: float, sleep=time.sleep) -> None:
-        self.delay, self.sleep = delay, sleep
+    def __init__(self, delay: float, max_wait: float, sleep=time.sleep) -> None:
+        self.delay, self.max_wait, self.sleep = delay, max_wait, sleep
         self._locks: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
         self._not_before: dict[str, tuple[float, int]] = {}  # host -> (monotonic time, the HTTP status that asked)
@@ -136,8 +136,17 @@ class HostGate:
     def defer(self, host: str, seconds: float, status: int) -> None:
         """The host answered `status` asking for no request in the next `seconds` (Retry-After)."""
         until = time.monotonic() + seconds
-        if until > self._not_before.get(host, (0.0, status))[0]:
-            self._not_before[host] = (until, status)
+        with self._guard:
+            if until > self._not_before.get(host, (0.0, status))[0]:
+                self._not_before[host] = (until, status)
+
+    def refuse_if_deferred(self, host: str) -> None:
+        """Refuse to ask `host` anything while it asked, by a Retry-After beyond `max_wait`, for no request."""
+        wait, status = self.deferred(host)
+        if wait > self.max_wait:
+            raise HTTPStatusError(f"{host} answered HTTP {status} asking for no request in the next {wait:.0f} s "
+                                  f"(Retry-After), longer than retry_after_max_seconds = {self.max_wait:g}: not asked",
+                                  status=status)
 
     def deferred(self, host: str) -> tuple[float, int | None]:
         """Seconds until the host takes requests again (0: now), and the status that asked for it."""
@@ -151,6 +160,11 @@ class _HostSlot:
 
     def __enter__(self) -> None:
         self.lock.acquire()
+        try:  # checked again under the lock: another thread may have been told to wait an hour meanwhile
+            self.gate.refuse_if_deferred(self.host)
+        except HTTPStatusError:
+            self.lock.release()
+            raise
         wait = max(self.gate._last.get(self.host, 0) + self.gate.delay - time.monotonic(),
                    self.gate.deferred(self.host)[0])
         if wait > 0:
@@ -337,7 +351,7 @@ class Fetcher:
         self.settings = settings
         self.sleep = sleep
         self.robots_store = robots_store
-        self.gate = HostGate(settings.per_host_delay_seconds, sleep)
+        self.gate = HostGate(settings.per_host_delay_seconds, settings.retry_after_max_seconds, sleep)
         self._robots: dict[str, _Robots] = {}
         self._robots_lock = threading.Lock()
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -436,7 +450,6 @@ class Fetcher:
         try:
             for _hop in range(ROBOTS_MAX_REDIRECTS + 1):
                 host = urlsplit(url).netloc
-                self._check_deferral(host)
                 with self.gate.hold(host), _deadline(self.settings.attempt_max_seconds), \
                         self.client.stream("GET", url, timeout=min(10, self.settings.timeout_seconds)) as response:
                     if response.has_redirect_location:
@@ -461,7 +474,7 @@ class Fetcher:
         attempts: list[Attempt] = []
         try:
             self.check_url(url)
-            self._check_deferral(urlsplit(url).netloc)
+            self.gate.refuse_if_deferred(urlsplit(url).netloc)  # before robots.txt, which it would refuse too
             self.check_robots(url)
             for number in range(1, self.settings.retries + 2):
                 try:
@@ -492,7 +505,6 @@ class Fetcher:
         try:
             for _hop in range(self.settings.max_redirects + 1):
                 host = urlsplit(current).netloc
-                self._check_deferral(host)
                 with self.gate.hold(host), _deadline(self.settings.attempt_max_seconds), \
                         self.client.stream("GET", current, headers=headers) as response:
                     log.http_status = response.status_code
@@ -513,7 +525,7 @@ class Fetcher:
             raise _Retry(FetchTimeout(f"timed out fetching {url} ({why})"))
         except BadBody as error:
             self._fail(log, error.reason, str(error))
-            raise _Retry(error)
+            raise _Retry(error) if error.retryable else error
         except httpx.InvalidURL as exc:  # a Location httpx cannot even parse: "javascript:...", "http:\\host"
             error = Refused(f"refusing a redirect from {current} to a URL that does not parse ({exc})")
             self._fail(log, error.reason, str(error))
@@ -534,10 +546,12 @@ class Fetcher:
         declared = response.headers.get("content-length")
         if keep is None and declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
             raise TooLarge(f"body of {declared} bytes is above the cap of {self.settings.max_bytes}")
-        inflaters = _inflaters(response.headers.get("content-encoding", ""))
+        inflaters: list[_Inflater] | None = None  # made at the first byte: a 304 may name a coding and send nothing
         cap = keep if keep is not None else self.settings.max_decompressed_bytes
         body, raw = bytearray(), 0
         for chunk in response.iter_raw():
+            if inflaters is None:
+                inflaters = _inflaters(response.headers.get("content-encoding", ""))
             raw += len(chunk)
             if raw > self.settings.max_bytes:
                 raise TooLarge(f"body above the cap of {self.settings.max_bytes} bytes")
@@ -548,7 +562,7 @@ class Fetcher:
                 if keep is not None:
                     return bytes(body[:keep])
                 raise TooLarge(f"decompressed body above the cap of {self.settings.max_decompressed_bytes} bytes")
-        for inflater in inflaters:
+        for inflater in inflaters or ():
             inflater.finish()
         return bytes(body)
 
@@ -584,14 +598,6 @@ class Fetcher:
         log.last_modified = response.headers.get("last-modified")
         return Fetched(url, final, status, content, response.headers.get("content-type"), _now(),
                        etag=log.etag, last_modified=log.last_modified, attempts=attempts)
-
-    def _check_deferral(self, host: str) -> None:
-        """Refuse to ask `host` anything while it asked, by a Retry-After beyond our bound, for no request."""
-        wait, status = self.gate.deferred(host)
-        if wait > self.settings.retry_after_max_seconds:
-            raise HTTPStatusError(f"{host} answered HTTP {status} asking for no request in the next {wait:.0f} s "
-                                  f"(Retry-After), longer than retry_after_max_seconds = "
-                                  f"{self.settings.retry_after_max_seconds:g}: not asked", status=status)
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:
@@ -647,14 +653,19 @@ class _Inflater:
             raise BadBody(f"body cut short: its {self.encoding} stream ends unfinished")
 
 
+# Compressions we do not decode (and do not ask for): read as the page, they would be garbage.
+_UNDECODED = {"br", "zstd", "compress", "x-compress"}
+
+
 def _inflaters(content_encoding: str) -> list[_Inflater]:
     """Decoders in the order to apply them (the header lists them in the order applied).  We
-    ask for gzip or deflate only: any other coding would be read as the page itself."""
+    ask for gzip or deflate only; a compression we cannot decode is refused, and any other
+    token (misconfigured servers send `utf-8`, `none`, `binary`) is no coding at all."""
     names = [name.strip().lower() for name in content_encoding.split(",") if name.strip()]
-    unreadable = [name for name in names if name not in ("gzip", "x-gzip", "deflate", "identity")]
+    unreadable = [name for name in names if name in _UNDECODED]
     if unreadable:
-        raise BadBody(f"body in Content-Encoding {', '.join(unreadable)}, which was not asked for")
-    return [_Inflater(name) for name in reversed(names) if name != "identity"]
+        raise BadBody(f"body in Content-Encoding {', '.join(unreadable)}, which was not asked for", retryable=False)
+    return [_Inflater(name) for name in reversed(names) if name in ("gzip", "x-gzip", "deflate")]
 
 
 @dataclass(frozen=True)

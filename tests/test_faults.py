@@ -53,7 +53,7 @@ FAULTS = {
     "gzip_cut_at_close": (Route(LITELLM, fault="gzip_cut_close"), "bad_body", 2),
     "gzip_corrupt": (Route(gzip.compress(LITELLM)[:10] + b"\xff" * 20, headers={"Content-Encoding": "gzip", **JSON}),
                      "bad_body", 2),
-    "brotli_not_asked_for": (Route(LITELLM, headers={"Content-Encoding": "br", **JSON}), "bad_body", 2),
+    "brotli_not_asked_for": (Route(LITELLM, headers={"Content-Encoding": "br", **JSON}), "bad_body", 1),
     "slow_drip": (Route(LITELLM, fault="drip"), "timeout", 2),
     "redirect_without_location": (Route(status=302), "http_error", 1),
     "304_to_no_validators": (Route(status=304), "http_error", 1),
