@@ -31,7 +31,8 @@ _STRUCK_TAGS = ("del", "s", "strike")
 _SECTIONS = ("thead", "tbody", "tfoot")
 # The real page with the most table cells once spans are expanded (Alibaba Model Studio, 274 tables)
 # has 8,890, its largest table 819; 100,000 is no price list, but 40 cells of colspan=1000 rowspan=1000
-# would make 40 million.
+# would make 40 million.  The empty cells that pad short rows are counted apart, per table, against ten
+# times as many: a note row of colspan="999" pads a real 100-row table to 100,000 (each a reference).
 MAX_GRID_CELLS = 100_000
 # The cells grid() has built in the current parse (scrapers.register opens a count for each):
 # a cap per table would still let 1,000 tables of 99,000 cells (1 MB of HTML) keep a parser
@@ -100,7 +101,7 @@ def grid(table, *, skip_placeholders: bool = False) -> list[list[Cell]]:
 
     With `skip_placeholders`, the table's `rowspan="0"` cells (doc-editor placeholders) are
     skipped, and removed from the document.  Past `MAX_GRID_CELLS` cells in the page's tables
-    (this one and those read before it), `LayoutDrift`.
+    (this one and those read before it), padding aside, `LayoutDrift`.
     """
     count = _cells_built.get() or [0]
     built = count[0]
@@ -128,8 +129,9 @@ def grid(table, *, skip_placeholders: bool = False) -> list[list[Cell]]:
         _check_size(built + filled)
         rows.append(row)
     width = max((len(r) for r in rows), default=0)
-    count[0] = built + width * len(rows)
-    _check_size(count[0])
+    count[0] = built + filled
+    if width * len(rows) > 10 * MAX_GRID_CELLS:
+        raise LayoutDrift(f"a table {width:,} cells wide and {len(rows):,} rows long: no price list is so large")
     return [r + [Cell("")] * (width - len(r)) for r in rows]
 
 
@@ -151,8 +153,8 @@ def _fill_spanned(row: list[Cell], spanning: dict[int, tuple[Cell, int]], here: 
 def _check_size(cells: int) -> None:
     if cells > MAX_GRID_CELLS:
         raise LayoutDrift(
-            f"the page's tables hold more than {MAX_GRID_CELLS:,} cells once spans are expanded and rows "
-            "padded: no price list is so large"
+            f"the page's tables hold more than {MAX_GRID_CELLS:,} cells once spans are expanded: "
+            "no price list is so large"
         )
 
 

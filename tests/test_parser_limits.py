@@ -145,9 +145,10 @@ def test_a_parse_may_expand_its_page_to_max_grid_cells_and_no_more():
     assert len(grid(past_it)[0]) == 1000, "another parse counts afresh"
 
 
-def test_padding_counts_toward_the_cap():
-    html = "<table><tr>" + "<td>$1</td>" * 1_000 + "</tr>" + "<tr></tr>" * (MAX_GRID_CELLS // 1000) + "</table>"
-    with pytest.raises(LayoutDrift):
+def test_padding_has_a_cap_of_its_own():
+    """Rows padded to the widest one: ten times the cells' cap, per table (the padding is references)."""
+    html = "<table><tr>" + "<td>$1</td>" * 1_000 + "</tr>" + "<tr></tr>" * (10 * MAX_GRID_CELLS // 1000) + "</table>"
+    with pytest.raises(LayoutDrift, match="1,000 cells wide and 1,001 rows long"):
         grid(_html_tables(html)[0])
 
 
@@ -224,3 +225,11 @@ def test_google_patterns_read_as_the_old_ones_did():
 def test_a_tab_anchor_in_other_letters_names_no_tab():
     # `(?i)standard` matches "ſtandard" (long s), which then had no conditions: a KeyError, not LayoutDrift.
     assert google._tabs(["[Standard](#ſtandard)"]) == []
+
+
+def test_a_note_row_spanning_the_page_width_is_no_bomb():
+    """`<td colspan="999">` is how a note row says "the whole width": the table it pads is real."""
+    rows = "".join(f"<tr><td>model-{n}</td><td>$1</td><td>$2</td></tr>" for n in range(103))
+    html = f'<table><tr><th>Model</th><th>Input</th><th>Output</th></tr>{rows}<tr><td colspan="999">note</td></tr></table>'
+    with cell_count():
+        assert len(grid(_html_tables(html)[0])) == 105
