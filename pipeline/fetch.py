@@ -182,8 +182,16 @@ def _forbidden(address: str, allowed: list) -> bool:
     ip = ipaddress.ip_address(address)
     if any(ip in network for network in allowed):
         return False
-    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())] if ip.version == 6 else []
+    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ()), _nat64(ip)] if ip.version == 6 else []
     return any(not each.is_global or each.is_multicast for each in [ip, *filter(None, embedded)])
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _nat64(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 address (RFC 6052, 8215) reaches: its last 32 bits."""
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if any(ip in net for net in _NAT64) else None
 
 
 def _literal_address(host: str) -> str | None:
@@ -397,6 +405,7 @@ class Fetcher:
         (in any form the proxy's resolver reads), and localhost: the proxy resolves names (and
         is often the only one here that can)."""
         if self.settings.proxy:
+            host = host.rstrip(".")  # "localhost." and "127.0.0.1." are the same names
             if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
                 return ["127.0.0.1"]
             literal = _literal_address(host)

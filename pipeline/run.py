@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from db.models import Fetch, Observation, RobotsFile, Snapshot, SourceHealth
 from db.session import Database
@@ -383,6 +384,8 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
             error.source = source.id
             record_failure(db, source, error, getattr(error, "attempts", []), getattr(error, "pages", []))
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)
+        except SQLAlchemyError:  # the database, not the source, failed: the run reports it
+            raise
         except Exception as exc:  # a fetcher bug met on one hostile answer fails that source, not the run
             log.exception("source=%s fetch raised", source.id)
             error = FetchError(f"fetching failed on {exc.__class__.__name__}: {exc}", source=source.id)

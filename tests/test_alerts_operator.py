@@ -156,3 +156,14 @@ def test_outages_and_recoveries_stored_by_runs_that_died_before_alerting_are_tol
         assert subjects(smtp) == expected, step
     late = smtp.messages[0].part("plain")
     assert "failed: [blocked] bot wall" in late and "stopped before their alert stage" in late
+
+
+def test_a_source_removed_from_the_config_is_no_outage_to_report(tmp_path, db_url, smtp, vendor):
+    """Its last failure stays in source_health; switching operator mail on must not report it."""
+    config = live_config(tmp_path, vendor)
+    assert run_serving(db_url, config, vendor, BOT_WALL) == 1  # blocked, alerts still off
+    write_config(config, [{"id": "deepseek-cn", "vendor": "deepseek", "parser": "deepseek", "currency": "CNY",
+                           "market": "cn", "urls": [f"{vendor.url}/pricing"]}])
+    smtp.write_alerts(config, operator={"recipients": ["ops@example.org"], "blocked": True})
+    assert run_serving(db_url, config, vendor, BEFORE) == 0
+    assert subjects(smtp) == []

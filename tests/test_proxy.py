@@ -86,7 +86,8 @@ def test_a_run_goes_through_the_proxy_for_names_only_the_proxy_can_resolve(tmp_p
     "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/prices",
     # the forms a proxy's resolver reads as 127.0.0.1, and names that are always loopback
     "http://2130706433/", "http://0x7f.1/", "http://0x7f000001/", "http://127.1/", "http://0/",
-    "http://127\u30020\u30020\u30021/", "http://localhost/", "http://api.localhost/",
+    "http://127\u30020\u30020\u30021/", "http://localhost/", "http://api.localhost/", "http://localhost./",
+    "http://127.0.0.1./",
     "http://2852039166/latest/meta-data/",  # 169.254.169.254 as one number
     "http://100.100.100.200/latest/meta-data/",  # Alibaba Cloud's metadata service, in 100.64.0.0/10
 ])

@@ -74,6 +74,7 @@ def test_config_refuses_a_url_with_credentials_without_echoing_them(tmp_path):
     ("http://100.100.100.200/latest/meta-data/", "shared (100.64.0.0/10): Alibaba Cloud's metadata service"),
     ("http://[2002:a9fe:a9fe::]/", "6to4 embedding 169.254.169.254"),
     ("http://[::ffff:a9fe:a9fe]/", "IPv4-mapped 169.254.169.254"),
+    ("http://[64:ff9b::a9fe:a9fe]/", "NAT64 to 169.254.169.254"),
     ("javascript:alert(1)", "not http(s)"),
     ("http:\\\\127.0.0.1\\prices", "does not parse"),
     ("file:///etc/passwd", "not http(s)"),
@@ -107,6 +108,20 @@ def test_an_unexpected_error_while_fetching_fails_that_source_and_the_run_goes_o
         broken, good = run_all(db, config, list(config.sources.values()))
     assert (broken.status, broken.reason, good.status) == ("failed", "fetch_error", "ok")
     assert "RuntimeError: a bug" in broken.message
+
+
+def test_a_database_failure_while_fetching_is_the_runs_not_a_sources(tmp_path, db, monkeypatch):
+    """The catch-all above is for fetcher bugs: a database gone mid-run must end the run with its
+    one line, not count as every source's failure (and page the operator for each)."""
+    from sqlalchemy.exc import OperationalError
+
+    def fetch(self, url, validators=None):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Fetcher, "fetch", fetch)
+    config = load_config(write_config(tmp_path, [{"id": "a", "parser": "litellm", "urls": ["http://127.0.0.1/a"]}]))
+    with pytest.raises(OperationalError):
+        run_all(db, config, list(config.sources.values()))
 
 
 def test_a_redirect_within_an_allowed_network_is_followed(fetcher):

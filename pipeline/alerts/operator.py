@@ -116,11 +116,12 @@ def _follow(session: Session, settings: AlertSettings, health: SourceHealth, tol
     return queued
 
 
-def queue_operator_alerts(session: Session, settings: AlertSettings, held: list[Observation], now: datetime) -> int:
-    """Queue the alerts due for the pages newly `held` and for every source's health; return how
-    many.  With alerts off, or no operator recipient, nobody is told but the rows move all the
-    same: held pages and ended outages are past news by the time someone can be told; an outage
-    still in progress is told then."""
+def queue_operator_alerts(session: Session, settings: AlertSettings, held: list[Observation], now: datetime,
+                          sources: list[str]) -> int:
+    """Queue the alerts due for the pages newly `held` and for the health of `sources` (those in the
+    config: one removed long ago is no outage to report); return how many.  With alerts off, or
+    no operator recipient, nobody is told but the rows move all the same: held pages and ended
+    outages are past news by the time someone can be told; an outage still in progress is told then."""
     if not settings.enabled:  # take stock all the same, telling nobody
         settings = replace(settings, operator=replace(settings.operator, recipients=()))
     queued = 0
@@ -128,7 +129,8 @@ def queue_operator_alerts(session: Session, settings: AlertSettings, held: list[
         for observation in held:
             queued += _held_alert(session, settings, observation, now)
     told = {row.source_id: row for row in session.scalars(select(OperatorAlert))}
-    for health in session.scalars(select(SourceHealth).order_by(SourceHealth.source_id)):
+    for health in session.scalars(select(SourceHealth).where(SourceHealth.source_id.in_(sources))
+                                  .order_by(SourceHealth.source_id)):
         if health.source_id not in told:
             told[health.source_id] = OperatorAlert(source_id=health.source_id)
             session.add(told[health.source_id])

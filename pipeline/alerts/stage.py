@@ -78,5 +78,5 @@ def after_run(config: Config, db: Database, results, *, live: bool = True) -> Al
 
             queued = queue_digests(session, config, settings, event_ids, now)
         if live:
-            queued += queue_operator_alerts(session, settings, _new_holds(session, mark), now)
+            queued += queue_operator_alerts(session, settings, _new_holds(session, mark), now, list(config.sources))
     return AlertOutcome(queued, flush(db, settings)) if settings.enabled else None
