@@ -1,6 +1,6 @@
 """Stage 1, fetch: get a page politely, within bounds, and log every attempt.
 
-Bounds: a timeout per read and a time limit per attempt (a server trickling a byte a
+Bounds: a timeout per read and a time limit per request (a server trickling a byte a
 second never times out a read), a fixed number of retries with backoff, a cap on the body
 and on its decompressed size (a body cut short inside its compression is refused, not
 read as a shorter page), a cap on redirects, and refusal of any hop to a non-http(s) URL
