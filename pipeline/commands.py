@@ -72,7 +72,7 @@ def cmd_import(args, config: Config) -> int:
                    content_type=_content_type(args.file), fetched_at=observed_at)
     result = ingest(db, config, source, [page], observed_at)
     print(result.line())
-    mail_pending = _after_run(args, config, db, [result], live=False)
+    mail_pending = _after_run(config, db, live=False)
     if result.status != "ok":
         return EXIT_FAILED
     return EXIT_MAIL_PENDING if mail_pending else EXIT_OK
@@ -94,7 +94,7 @@ def cmd_run(args, config: Config) -> int:
     results = _with_progress(lambda on_done: run_all(db, config, sources, on_done=on_done), len(sources))
     for result in results:
         print(result.line())
-    mail_pending = _after_run(args, config, db, results)
+    mail_pending = _after_run(config, db)
     if any(r.status == "failed" for r in results):
         return EXIT_FAILED
     return EXIT_MAIL_PENDING if mail_pending else EXIT_OK
@@ -110,14 +110,14 @@ def _with_progress(work, total: int):
         return work(lambda result: progress.update(task, advance=1, description=result.source))
 
 
-def _after_run(args, config: Config, db, results, *, live: bool = True) -> bool:
+def _after_run(config: Config, db, *, live: bool = True) -> bool:
     """Stages after the store: alerts (a no-op until alerts.toml enables them).
 
     True when mail waits in the outbox: the run then exits 3 (stored fine, mail pending),
     unless a source failed, which keeps exit 1."""
     from pipeline.alerts.stage import after_run
 
-    outcome = after_run(config, db, results, live=live)
+    outcome = after_run(config, db, live=live)
     if outcome is None:
         return False
     print_alerts(outcome.queued, outcome.delivery)

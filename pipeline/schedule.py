@@ -243,7 +243,7 @@ class _Jobs:
         from pipeline.alerts.stage import after_run
 
         try:
-            outcome = after_run(self.config, self.db, [result])
+            outcome = after_run(self.config, self.db)
         except Exception as exc:  # mail trouble never stops the archive; the outbox keeps what is queued
             _line(event="alerts", source=result.source, status="error", message=f"{exc.__class__.__name__}: {exc}"[:500])
             return

@@ -58,9 +58,9 @@ def _new_holds(session: Session, mark: AlertWatermark) -> list[Observation]:
     return held
 
 
-def after_run(config: Config, db: Database, results, *, live: bool = True) -> AlertOutcome | None:
-    """Alerts for the `results` of one run (SourceResults) and for whatever runs that died before
-    their alert stage stored; None when alerts are disabled.
+def after_run(config: Config, db: Database, *, live: bool = True) -> AlertOutcome | None:
+    """Alerts for what the run stored, and for whatever runs that died before their alert stage
+    stored: all of it lies above the watermarks.  None when alerts are disabled.
 
     With alerts disabled the stage still takes stock, telling no one, so that switching alerts on
     mails what happens from then on, not the archive's past.  An import (not `live`) mails its
@@ -68,10 +68,9 @@ def after_run(config: Config, db: Database, results, *, live: bool = True) -> Al
     nothing of the source today, and those wait for the next live run's stage."""
     settings = alert_settings(config)
     now = datetime.now(timezone.utc)
-    event_ids = [event_id for result in results if result.status == "ok" for event_id in result.events]
     with db.transaction() as session:
         mark = session.get(AlertWatermark, 1)
-        event_ids = sorted(set(event_ids) | set(_new_events(session, mark)))
+        event_ids = _new_events(session, mark)
         queued = 0
         if settings.enabled:
             from pipeline.alerts.digest import queue_digests  # its templates and charts load only when alerts are on
