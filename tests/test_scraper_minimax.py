@@ -74,6 +74,20 @@ def test_markdown_docs_table():
     assert one_quote(quotes, "MiniMax-M2.7-highspeed", "input").currency == "USD"
 
 
+def test_a_docs_row_short_of_cells_reads_the_cells_it_has():
+    """A row that stops before the last columns (an unpriced cache write) is no parser crash."""
+    doc = (
+        "## Pay as you go\n\n| Model | Input | Output | Prompt caching Read | Prompt caching Write |\n"
+        "|---|---|---|---|---|\n"
+        "| MiniMax-M2.7 | $0.3 / M tokens | $1.2 / M tokens |\n"
+        "| MiniMax-M2.7-highspeed | $0.6 / M tokens | $2.4 / M tokens | $0.06 / M tokens | $0.375 / M tokens |\n"
+    )
+    quotes = parse(doc)
+    assert one_quote(quotes, "MiniMax-M2.7", "output").price == Decimal("1.2")
+    assert not [q for q in quotes if q.model == "MiniMax-M2.7" and q.dimension == "cache_write"]
+    assert one_quote(quotes, "MiniMax-M2.7-highspeed", "cache_write").price == Decimal("0.375")
+
+
 def test_too_many_prices_on_a_line_is_drift():
     with pytest.raises(LayoutDrift, match="prices on a line"):
         parse("MiniMax-M9 $1 $2 $3 $4 $5\nMiniMax-M8 $1 $2\n")
