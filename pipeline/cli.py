@@ -15,6 +15,7 @@ import sys
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+from pipeline.alerts.config import EVENT_KINDS
 from pipeline.config import load_config
 from pipeline.errors import InputError, PricewatchError
 from pipeline.output import FORMATS
@@ -133,8 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--since")
     events.add_argument("--until")
     events.add_argument("--vendor")
-    events.add_argument("--kind", choices=("new_model", "withdrawn", "cut", "raise", "promo_start", "promo_end",
-                                           "tier_change"))
+    events.add_argument("--kind", choices=EVENT_KINDS)
     events.add_argument("--format", choices=FORMATS, default="table")
 
     explain = commands.add_parser("explain", help="every evidence test behind one event, with its inputs")

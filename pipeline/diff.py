@@ -12,6 +12,10 @@ and the same events, once.  Rules:
   correct the intervals but never emit events;
 - `new_model` for a model the source did not list before; `withdrawn` only after the
   model was absent from `withdrawn_after` consecutive successful observations;
+- `alias_change`, not `cut` or `raise`, when the price of a moving alias (`mistral-large-latest`,
+  `chatgpt-4o-latest`) changes, unless the page names the model it serves, and names the same
+  one before and after: the name may have moved to another model, which is no price cut.  A
+  moving alias that names another model at the same price is an `alias_change` too;
 - `tier_change` when a price point appears while another of the same model, dimension
   and currency disappears (its conditions, such as tier bounds, moved), or when its unit
   changes (per image to per 1M image tokens): prices in two units are never compared, so
@@ -23,6 +27,7 @@ Failed or drifted parses never become observations, so they can produce nothing 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -78,6 +83,37 @@ class Change:
         return ((self.new.price - self.old.price) / self.old.price * 100).quantize(Decimal("0.01"))
 
 
+_MOVING_ALIAS = re.compile(r"(?:^|[-_./:~])latest(?:$|[-_./:])", re.I)
+
+
+def moving_alias(model: str) -> bool:
+    """Whether a model id names whatever the vendor's newest model of a line is
+    (`mistral-large-latest`, `chatgpt-4o-latest`, `kimi-latest-8k`) rather than one model."""
+    return _MOVING_ALIAS.search(model) is not None
+
+
+def _served(point: Point) -> str | None:
+    """The model a moving alias named on the page (the parser's `serves` condition), if it said,
+    spelt so that `Mistral-large` and `Mistral Large` are one name."""
+    served = json.loads(point.conditions).get("serves") if point.conditions != "{}" else None
+    return None if served is None else re.sub(r"[\W_]+", "", str(served)).casefold()
+
+
+def _alias_moved(model: str, old: Point, new: Point) -> bool:
+    """Whether this change of a price point may be its alias now naming another model: the page
+    names two models, or the price moved and the page does not name the same model on both sides."""
+    if not moving_alias(model):
+        return False
+    before, now = _served(old), _served(new)
+    if before is not None and now is not None:
+        return before != now
+    return old.price != new.price
+
+
+def _without_serves(conditions: str) -> dict:
+    return {k: v for k, v in json.loads(conditions).items() if k != "serves"}
+
+
 def _same_price(a: Point, b: Point) -> bool:
     return (a.price == b.price and a.list_price == b.list_price and a.promo == b.promo and a.unit == b.unit
             and a.conditions == b.conditions)
@@ -87,6 +123,8 @@ def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, ne
     if old.unit != new.unit:
         return [Change("tier_change", key, at, previous_at, old, new,
                        {"old_conditions": old.conditions, "old_unit": old.unit, "new_unit": new.unit})]
+    if _alias_moved(key[0], old, new):
+        return [Change("alias_change", key, at, previous_at, old, new)]
     changes = []
     if old.price != new.price:
         changes.append(Change("cut" if new.price < old.price else "raise", key, at, previous_at, old, new))
@@ -156,7 +194,8 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             if current is not None:
                 old = current.point
                 changes += _price_changes(key, sighting, current.last.observed_at, old, point)
-                if old.conditions != point.conditions and old.unit == point.unit:
+                if (old.conditions != point.conditions and old.unit == point.unit and not _alias_moved(model, old, point)
+                        and _without_serves(old.conditions) != _without_serves(point.conditions)):
                     changes.append(Change("tier_change", key, sighting, current.last.observed_at, old, point,
                                           {"old_conditions": old.conditions}))
             elif model in listed:

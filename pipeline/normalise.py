@@ -20,9 +20,10 @@ from pipeline.fx import Conversion, ecb_rates
 from pipeline.output import plain, unit_label
 from scrapers import TOKENS_PER_MILLION, Quote
 
-# Conditions that describe a price point rather than identify it: a promotion starting, or
-# the peak hours being reworded, is a change of the same price point, not a new one.
-KEY_EXCLUDED_CONDITIONS = ("promo", "time_window_hours")
+# Conditions that describe a price point rather than identify it: a promotion starting, the
+# peak hours being reworded, or a moving alias naming another model (`serves`, pipeline.diff)
+# is a change of the same price point, not a new one.
+KEY_EXCLUDED_CONDITIONS = ("promo", "time_window_hours", "serves")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Event detection on constructed histories (pipeline.diff.walk is pure)."""
 
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D
 
@@ -119,3 +120,49 @@ def test_new_context_bounds_with_a_new_price_are_a_tier_change_and_a_cut():
     new_low = ("m", "input", "USD", '{"context_tokens":{"max":64000,"min":0}}')
     _, changes = walk([sight(0, {low: "1"}), sight(1, {new_low: "0.8"})])
     assert kinds(changes) == [("tier_change", "m", "input"), ("cut", "m", "input")]
+
+
+def served(day: int, model: str, price: str, serves: str | None) -> Sighting:
+    """A sighting of one moving alias's input price, naming the model it serves when given."""
+    conditions = "{}" if serves is None else json.dumps({"serves": serves})
+    return Sighting(day, T0 + timedelta(days=day), f"content-{day}", 1,
+                    {(model, "input", "USD", "{}"): Point(D(price), None, False, "token", day, conditions)})
+
+
+def test_a_moving_alias_repriced_is_an_alias_change_never_a_cut():
+    """mistral-large-latest went from Mistral Large 2402 ($8) to Mistral Large 3 ($0.5): a new
+    model behind the name, not a 94% cut.  Nor is a price moving on an alias whose page does
+    not name what it serves: the name may have moved."""
+    _, changes = walk([served(0, "mistral-large-latest", "8", "Mistral-large"),
+                       served(1, "mistral-large-latest", "0.5", "Mistral Large 3")])
+    assert kinds(changes) == [("alias_change", "mistral-large-latest", "input")]
+    assert (changes[0].old.price, changes[0].new.price, changes[0].change_pct) == (D("8"), D("0.5"), D("-93.75"))
+    _, changes = walk([served(0, "xai/grok-4-latest", "3", None), served(1, "xai/grok-4-latest", "2", None)])
+    assert kinds(changes) == [("alias_change", "xai/grok-4-latest", "input")]
+    _, changes = walk([served(0, "kimi-latest-8k", "3", None), served(1, "kimi-latest-8k", "2", "Kimi")])
+    assert kinds(changes) == [("alias_change", "kimi-latest-8k", "input")]
+
+
+def test_a_moving_alias_cut_on_the_model_it_still_serves_is_a_cut():
+    """The page names the same model before and after (spelt alike or not): a real cut."""
+    _, changes = walk([served(0, "mistral-large-latest", "8", "Mistral-large"),
+                       served(1, "mistral-large-latest", "4", "Mistral Large")])
+    assert kinds(changes) == [("cut", "mistral-large-latest", "input")]
+
+
+def test_a_moving_alias_naming_another_model_at_the_same_price_is_an_alias_change_alone():
+    _, changes = walk([served(0, "mistral-small-latest", "0.1", "Mistral Small 3.2"),
+                       served(1, "mistral-small-latest", "0.1", "Mistral Small 4")])
+    assert kinds(changes) == [("alias_change", "mistral-small-latest", "input")]
+    _, changes = walk([served(0, "mistral-small-latest", "0.1", None),
+                       served(1, "mistral-small-latest", "0.1", "Mistral Small 4")])
+    assert changes == []  # a newer parser starting to name it: nothing moved
+
+
+def test_latest_inside_a_word_is_no_moving_alias():
+    from pipeline.diff import moving_alias
+    assert moving_alias("chatgpt-4o-latest") and moving_alias("mistral/codestral-latest")
+    assert moving_alias("oci/cohere.command-latest") and moving_alias("kimi-latest-128k")
+    assert not moving_alias("gpt-4o-2024-08-06") and not moving_alias("latestmodel-7b")
+    _, changes = walk([served(0, "latestmodel-7b", "2", None), served(1, "latestmodel-7b", "1", None)])
+    assert kinds(changes) == [("cut", "latestmodel-7b", "input")]

@@ -176,3 +176,46 @@ def test_giving_sqlite_events_autoincrement_keeps_the_alert_log_and_never_reuses
         session.flush()
         assert again.id == newest + 1
     reopened.dispose()
+
+
+def litellm_page(alias_input: str, other_input: str) -> bytes:
+    """A LiteLLM price list of six models: a moving alias, one other model, four that never change."""
+    entries = {f"vendor/fixed-{n}": {"litellm_provider": "vendor", "mode": "chat", "input_cost_per_token": f"{n + 1}e-6",
+                                     "output_cost_per_token": f"{n + 2}e-6"} for n in range(4)}
+    entries["mistral/mistral-large-latest"] = {"litellm_provider": "mistral", "mode": "chat",
+                                               "input_cost_per_token": alias_input, "output_cost_per_token": "24e-6"}
+    entries["vendor/other"] = {"litellm_provider": "vendor", "mode": "chat", "input_cost_per_token": other_input,
+                               "output_cost_per_token": "9e-6"}
+    return json.dumps(entries).encode()
+
+
+def test_recorded_cuts_of_a_moving_alias_become_alias_changes_keeping_their_ids(db_url, config):
+    """0008: a cut the older diff stage recorded on `mistral-large-latest` is an alias change
+    now, under the same id (a new id would be mailed as news), and the next re-derivation keeps
+    it.  A cut of a fixed model stays a cut."""
+    from pipeline.fetch import Fetched
+    from pipeline.run import ingest
+
+    archive = Database(db_url)
+    source = config.source("litellm")
+    for day, (alias_input, other_input) in enumerate([("8e-6", "3e-6"), ("0.5e-6", "2e-6"), ("0.5e-6", "1e-6")]):
+        when = datetime(2026, 3, 1 + day, 8, tzinfo=timezone.utc)
+        page = Fetched(source.urls[0], source.urls[0], 200, litellm_page(alias_input, other_input), "application/json", when)
+        assert ingest(archive, config, source, [page], when).status == "ok"
+        if day == 1:
+            kinds = text("SELECT id, kind, model FROM events WHERE kind IN ('cut', 'alias_change') ORDER BY id")
+            with archive.engine.begin() as connection:
+                derived = connection.execute(kinds).all()
+                assert [(kind, model) for _, kind, model in derived] == [
+                    ("alias_change", "mistral/mistral-large-latest"), ("cut", "vendor/other")]
+                downgrade(alembic_config(connection), "0007")
+                assert [kind for _, kind, _ in connection.execute(kinds)] == ["cut", "cut"]
+            archive.dispose()
+            archive = Database(db_url)
+            with archive.engine.connect() as connection:
+                assert connection.execute(kinds).all() == derived
+    with archive.engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, kind, model FROM events WHERE kind IN ('cut', 'alias_change') "
+                                       "ORDER BY id")).all()
+    assert rows[:2] == derived and [row.kind for row in rows[2:]] == ["cut"]
+    archive.dispose()

@@ -27,7 +27,7 @@ from pipeline.errors import ConfigError
 if TYPE_CHECKING:  # only named in a signature: reading the settings needs no database layer
     from db.models import Event
 
-EventKind = Literal["cut", "raise", "promo_start", "promo_end", "tier_change", "new_model", "withdrawn"]
+EventKind = Literal["cut", "raise", "promo_start", "promo_end", "tier_change", "alias_change", "new_model", "withdrawn"]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 Verdict = Literal["dumping-consistent", "advantage-consistent", "inconclusive"]
 

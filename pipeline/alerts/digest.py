@@ -38,6 +38,7 @@ KIND_NOUNS = {
     "promo_start": ("promotion started", "promotions started"),
     "promo_end": ("promotion ended", "promotions ended"),
     "tier_change": ("tier change", "tier changes"),
+    "alias_change": ("price of a moving alias changed", "prices of moving aliases changed"),
     "new_model": ("new model", "new models"),
     "withdrawn": ("model withdrawn", "models withdrawn"),
 }
