@@ -19,7 +19,9 @@ Model ids: the API id (`mistral-medium-latest`, `open-mistral-7b`) where the pag
 cards without one (`Classifier API model 8B`) use the lower-cased, hyphenated name.  The
 pricing page gives one `-latest` alias to several cards (`mistral-small-latest` on both
 `Mistral Small 4` and `Mistral Small 3.2`): the first card keeps the alias, later cards with a
-different name are quoted under their name (`mistral-small-3-2`).
+different name are quoted under their name (`mistral-small-3-2`).  A `-latest` alias's prices
+carry the name of the card it is on as `serves` (the 2024 docs tables: the Model column), so
+that the diff tells a price cut from the alias moving to the next generation (pipeline.diff).
 
 Not quoted: the Le Chat subscription plans, the `Tools` cards (connectors, web search,
 code execution: not a model), fine-tuning training and model storage fees, and `Available on`
@@ -32,8 +34,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 
+from pipeline.diff import moving_alias
 from pipeline.errors import LayoutDrift
 from scrapers import Page, Quote, register
 from scrapers._markdown import tables
@@ -56,7 +60,7 @@ _LIMITED = re.compile(r"limited (?:period|time)|limited-time|for a limited", re.
 _MODALITY = re.compile(r"^\s*\(\s*(audio|text|image|video)\s*\)", re.I)
 
 
-@register("mistral", version=2)
+@register("mistral", version=3)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     minimum = _MIN_MODELS
@@ -164,6 +168,7 @@ def _parse_rsc(text: str) -> list[Quote]:
             model = api if owner == name.lower() else _slug(name)
         else:
             model = _slug(name)
+        card_quotes = []
         for item in card["price"]:
             if not isinstance(item, dict):
                 continue
@@ -173,8 +178,16 @@ def _parse_rsc(text: str) -> list[Quote]:
                 raw = item.get(field)
                 if not raw:
                     continue
-                quotes += _card_quotes(model, label, _html_text(str(raw)), detail, currency)
+                card_quotes += _card_quotes(model, label, _html_text(str(raw)), detail, currency)
+        quotes += _serving(card_quotes, name)
     return quotes
+
+
+def _serving(quotes: list[Quote], name: str) -> list[Quote]:
+    """The quotes of a moving alias, marked with the model it names on the page (`serves`)."""
+    if not name or not quotes or not moving_alias(quotes[0].model):
+        return quotes
+    return [replace(quote, conditions={**quote.conditions, "serves": name}) for quote in quotes]
 
 
 def _html_text(value: str) -> str:
@@ -269,12 +282,9 @@ def _parse_docs_markdown(text: str) -> list[Quote]:
                 model = _slug(model)
             if not model:
                 continue
-            for index, name in price_cols:
-                if index >= len(row):
-                    continue
-                quote = _docs_cell(model, name, row[index])
-                if quote is not None:
-                    quotes.append(quote)
+            named = clean(row[model_col]) if model_col < len(row) else ""
+            quotes += _serving([quote for index, name in price_cols if index < len(row)
+                                if (quote := _docs_cell(model, name, row[index])) is not None], named)
     return quotes
 
 

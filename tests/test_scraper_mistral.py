@@ -22,10 +22,13 @@ def rsc():
     return parse(FIXTURES / "mistral_pricing_rsc.html")
 
 
+MEDIUM, VOXTRAL = "Mistral Medium 3.5", "Voxtral Small"  # what the moving aliases name on the page
+
+
 def test_dollar_and_euro_are_separate_quotes(rsc):
-    assert one_quote(rsc, "mistral-medium-latest", "input", currency="USD").price == Decimal("1.5")  # "$$1.5"
-    assert one_quote(rsc, "mistral-medium-latest", "input", currency="EUR").price == Decimal("1.25")  # "1.25€"
-    assert one_quote(rsc, "mistral-medium-latest", "output", currency="EUR").price == Decimal("6.4")
+    assert one_quote(rsc, "mistral-medium-latest", "input", currency="USD", serves=MEDIUM).price == Decimal("1.5")  # "$$1.5"
+    assert one_quote(rsc, "mistral-medium-latest", "input", currency="EUR", serves=MEDIUM).price == Decimal("1.25")  # "1.25€"
+    assert one_quote(rsc, "mistral-medium-latest", "output", currency="EUR", serves=MEDIUM).price == Decimal("6.4")
     assert one_quote(rsc, "open-mistral-7b", "output", currency="EUR").price == Decimal("0.2")  # "<p>0.2&euro;</p>"
 
 
@@ -35,18 +38,24 @@ def test_featured_grid_does_not_duplicate(rsc):
 
 
 def test_shared_latest_alias_keeps_first_card(rsc):
-    assert one_quote(rsc, "mistral-small-latest", "input", currency="USD").price == Decimal("0.15")  # Mistral Small 4
+    assert one_quote(rsc, "mistral-small-latest", "input", currency="USD", serves="Mistral Small 4").price == Decimal("0.15")  # Mistral Small 4
     # Mistral Small 3.2 is also labelled mistral-small-latest: quoted under its name (zero-width space dropped)
     assert one_quote(rsc, "mistral-small-3-2", "input", currency="USD").price == Decimal("0.1")
 
 
+def test_a_moving_alias_says_which_model_it_serves(rsc):
+    """`serves` lets the diff tell a price cut from the alias moving to another generation."""
+    assert {q.conditions.get("serves") for q in rsc if q.model == "mistral-medium-latest"} == {MEDIUM}
+    assert all("serves" not in q.conditions for q in rsc if q.model in ("open-mistral-7b", "mistral-small-3-2"))
+
+
 def test_page_and_minute_units(rsc):
-    ocr = one_quote(rsc, "mistral-ocr-latest", "ocr", unit="page", currency="USD")
+    ocr = one_quote(rsc, "mistral-ocr-latest", "ocr", unit="page", currency="USD", serves="OCR 3")
     assert (ocr.price, ocr.per, ocr.unit) == (Decimal("2"), 1000, "page")
-    assert ocr.conditions == {}  # "+ 50% off with batch-APIs" is a note, not a promo on this price
-    audio = one_quote(rsc, "voxtral-small-latest", "input_audio", unit="minute", currency="EUR")
+    assert "promo" not in ocr.conditions  # "+ 50% off with batch-APIs" is a note, not a promo on this price
+    audio = one_quote(rsc, "voxtral-small-latest", "input_audio", unit="minute", currency="EUR", serves=VOXTRAL)
     assert (audio.price, audio.per, audio.unit) == (Decimal("0.004"), 1, "minute")
-    assert one_quote(rsc, "voxtral-small-latest", "input", currency="USD").price == Decimal("0.1")
+    assert one_quote(rsc, "voxtral-small-latest", "input", currency="USD", serves=VOXTRAL).price == Decimal("0.1")
     tts = one_quote(rsc, "voxtral-mini-tts-2603", "output_audio", unit="character", currency="EUR")
     assert (tts.price, tts.per, tts.unit) == (Decimal("0.01"), 1000, "character")
 
@@ -61,7 +70,7 @@ def test_card_without_api_id_uses_name(rsc):
 
 
 def test_euro_field_without_price_is_skipped(rsc):
-    assert one_quote(rsc, "pixtral-large-latest", "input", currency="USD").price == Decimal("2")
+    assert one_quote(rsc, "pixtral-large-latest", "input", currency="USD", serves="Pixtral Large").price == Decimal("2")
     assert not [q for q in rsc if q.model == "pixtral-large-latest" and q.dimension == "input" and q.currency == "EUR"]
 
 
@@ -73,9 +82,9 @@ def test_tools_and_plans_are_not_models(rsc):
 
 def test_docs_markdown_usd_and_eur_columns():
     quotes = parse(FIXTURES / "docs_platform_pricing_2024-03.md")
-    assert one_quote(quotes, "mistral-large-latest", "output", currency="USD").price == Decimal("24")
-    assert one_quote(quotes, "mistral-large-latest", "output", currency="EUR").price == Decimal("22")
-    assert one_quote(quotes, "mistral-small-latest", "input", currency="EUR").price == Decimal("1.85")
+    assert one_quote(quotes, "mistral-large-latest", "output", currency="USD", serves="Mistral Large").price == Decimal("24")
+    assert one_quote(quotes, "mistral-large-latest", "output", currency="EUR", serves="Mistral Large").price == Decimal("22")
+    assert one_quote(quotes, "mistral-small-latest", "input", currency="EUR", serves="Mistral Small").price == Decimal("1.85")
     assert one_quote(quotes, "mistral-embed", "input", currency="USD").price == Decimal("0.1")
     assert len(quotes) == 14
 

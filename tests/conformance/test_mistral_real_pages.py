@@ -17,17 +17,17 @@ DOCS = "mistral/docs_source/"
 NOT_A_PRICE_PAGE = {"mistral/docs_source/2026-08-21_model_schema_codestral-25-08.ts"}
 
 
-# (page, minimum quotes, [(model, dimension, currency, price)])
+# (page, minimum quotes, [(model, dimension, currency, price[, the model a moving alias serves])])
 CASES = [
     (
         PRICING_HTML,
         100,
         [
-            ("mistral-medium-latest", "input", "USD", "1.5"),
-            ("mistral-medium-latest", "input", "EUR", "1.25"),
-            ("mistral-large-latest", "output", "USD", "1.5"),
-            ("mistral-small-latest", "input", "EUR", "0.1275"),
-            ("codestral-latest", "output", "USD", "0.9"),
+            ("mistral-medium-latest", "input", "USD", "1.5", "Mistral Medium 3.5"),
+            ("mistral-medium-latest", "input", "EUR", "1.25", "Mistral Medium 3.5"),
+            ("mistral-large-latest", "output", "USD", "1.5", "Mistral Large 3"),
+            ("mistral-small-latest", "input", "EUR", "0.1275", "Mistral Small 4"),
+            ("codestral-latest", "output", "USD", "0.9", "Codestral"),
             ("mistral-embed", "input", "EUR", "0.09"),
             ("open-mixtral-8x22b", "output", "EUR", "5.6"),
         ],
@@ -54,8 +54,8 @@ CASES = [
         DOCS + "2024-02-23_docs_mistral_ai_platform_pricing.md",
         11,
         [
-            ("mistral-large-latest", "output", "EUR", "24"),
-            ("mistral-small-latest", "input", "EUR", "2"),
+            ("mistral-large-latest", "output", "EUR", "24", "Mistral-large"),
+            ("mistral-small-latest", "input", "EUR", "2", "Mistral-small"),
             ("open-mixtral-8x7b", "input", "EUR", "0.7"),
         ],
     ),
@@ -63,9 +63,9 @@ CASES = [
         DOCS + "2024-02-23b_docs_mistral_ai_platform_pricing_add_usd.md",
         21,
         [
-            ("mistral-large-latest", "output", "USD", "24"),
-            ("mistral-large-latest", "output", "EUR", "22"),
-            ("mistral-medium-latest", "input", "USD", "2.7"),
+            ("mistral-large-latest", "output", "USD", "24", "Mistral-large"),
+            ("mistral-large-latest", "output", "EUR", "22", "Mistral-large"),
+            ("mistral-medium-latest", "input", "USD", "2.7", "Mistral-medium"),
             ("mistral-embed", "input", "EUR", "0.1"),
         ],
     ),
@@ -74,7 +74,7 @@ CASES = [
         22,
         [
             ("mistral-embed", "input", "USD", "0.1"),
-            ("mistral-small-latest", "output", "USD", "6"),
+            ("mistral-small-latest", "output", "USD", "6", "Mistral Small"),
             ("open-mistral-7b", "output", "EUR", "0.2"),
         ],
     ),
@@ -82,8 +82,8 @@ CASES = [
         DOCS + "2024-03-07_docs_mistral_ai_platform_pricing.md",
         22,
         [
-            ("mistral-medium-latest", "output", "USD", "8.1"),
-            ("mistral-medium-latest", "output", "EUR", "7.5"),
+            ("mistral-medium-latest", "output", "USD", "8.1", "Mistral Medium"),
+            ("mistral-medium-latest", "output", "EUR", "7.5", "Mistral Medium"),
             ("open-mixtral-8x7b", "output", "EUR", "0.65"),
         ],
     ),
@@ -98,8 +98,9 @@ def test_every_real_page_is_covered():
 def test_real_page(relative, minimum, expected):
     quotes = parse_page("mistral", vendor_page(relative))
     assert len(quotes) >= minimum
-    for model, dimension, currency, amount in expected:
-        assert one_quote(quotes, model, dimension, currency=currency).price == Decimal(amount)
+    for model, dimension, currency, amount, *serves in expected:
+        named = {"serves": serves[0]} if serves else {}
+        assert one_quote(quotes, model, dimension, currency=currency, **named).price == Decimal(amount)
     assert {q.currency for q in quotes} <= {"USD", "EUR"}
 
 
