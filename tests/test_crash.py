@@ -200,3 +200,92 @@ def test_sigkill_at_varied_points_loses_and_duplicates_nothing(tmp_path, db_url)
         check_alerts(db_url, smtp)
     assert landed >= sum(len(points) for points in KILL_POINTS) - 1, "the kills came too late to test anything"
     assert event_multiset(db_url) == reference_events(tmp_path, load_config(config_dir))
+
+
+# A process that opens the archive (migrating it) and SIGKILLs itself as it sends the
+# `target`-th statement, or, with target 0, as the migrations' transaction is about to commit,
+# after printing how many statements came before.
+MIGRATE_AND_DIE = """
+import os, signal, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from db.session import Database
+
+target, sent = int(sys.argv[2]), [0]
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(*_):
+    sent[0] += 1
+    if sent[0] == target:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+@event.listens_for(Engine, "commit")
+def _commit(*_):
+    if target == 0:
+        print(sent[0], flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+Database(sys.argv[1])
+"""
+
+
+def migrate_and_die(db_url: str, target: int) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", MIGRATE_AND_DIE, db_url, str(target)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def archive_state(db_url: str) -> dict:
+    """The schema revision, and the rows that migrations rebuild or rewrite (events and the
+    alert log, which 0007 copies around) or must leave alone."""
+    db = Database(db_url, migrate=False)
+    try:
+        with db.engine.connect() as connection:
+            def rows(query: str) -> list:
+                return [tuple(row) for row in connection.exec_driver_sql(query)]
+            return {"revision": rows("SELECT version_num FROM alembic_version"),
+                    "events": rows("SELECT id, kind, model, dimension, old_price, new_price FROM events ORDER BY id"),
+                    "told": rows("SELECT event_id, recipient, message_id FROM alert_log ORDER BY event_id, recipient"),
+                    "outbox": rows("SELECT message_id, status FROM outbox ORDER BY message_id"),
+                    "intervals": rows("SELECT id, model, price, last_seen FROM price_intervals ORDER BY id"),
+                    "snapshots": rows("SELECT id, sha256 FROM snapshots ORDER BY id")}
+    finally:
+        db.dispose()
+
+
+def test_sigkill_inside_the_migrations_leaves_the_older_archive_whole(tmp_path, db_url):
+    """An archive two years of pricewatch old is opened by a process killed at statements spread
+    over all its migrations (0007 rebuilds `events` and copies the alert log around it), and just
+    before they commit.  Each time the archive must still be the older one, with every row; then
+    a process left alone upgrades it to what it was before it was taken back."""
+    from alembic.command import downgrade
+
+    from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page
+    from tests.test_migrations import alembic_config
+
+    config = config_dir(tmp_path)
+    LocalSMTPServer(tmp_path).write_alerts(config, rule=RULE)  # never started: the digest waits in the outbox
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 3
+    upgraded = archive_state(db_url)
+    assert upgraded["events"] and upgraded["told"] and upgraded["outbox"]
+    older = Database(db_url, migrate=False)
+    with older.engine.begin() as connection:
+        downgrade(alembic_config(connection), "0003")
+    older.dispose()
+    before = archive_state(db_url)
+    assert before["revision"] == [("0003",)]
+
+    counted = migrate_and_die(db_url, 0)
+    assert counted.returncode == -signal.SIGKILL, counted.stderr
+    statements = int(counted.stdout)
+    assert archive_state(db_url) == before
+    for target in sorted({1, *range(statements // 8, statements + 1, max(1, statements // 8))}):
+        died = migrate_and_die(db_url, target)
+        assert died.returncode == -signal.SIGKILL, (target, died.stderr)
+        if db_url.startswith("sqlite"):
+            check_consistency(db_url)
+        assert archive_state(db_url) == before, f"killed at statement {target} of {statements}"
+
+    Database(db_url).dispose()
+    assert archive_state(db_url) == upgraded
+    check_consistency(db_url)
