@@ -289,3 +289,72 @@ def test_sigkill_inside_the_migrations_leaves_the_older_archive_whole(tmp_path, 
     Database(db_url).dispose()
     assert archive_state(db_url) == upgraded
     check_consistency(db_url)
+
+
+# The CLI, given a Ctrl-C (SIGINT to itself) as it sends its `target`-th statement to the archive.
+INTERRUPTED_AT = """
+import os, signal, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from pipeline.cli import main
+
+target, sent = int(sys.argv[1]), [0]
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(*_):
+    sent[0] += 1
+    if sent[0] == target:
+        os.kill(os.getpid(), signal.SIGINT)
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def stored_rows(db_url: str) -> dict:
+    """What an import stores (the outbox aside: the alert stage may be the part interrupted)."""
+    state = archive_state(db_url)
+    del state["outbox"], state["told"]
+    db = Database(db_url, migrate=False)
+    try:
+        with db.engine.connect() as connection:
+            state["observations"] = [tuple(row) for row in connection.exec_driver_sql(
+                "SELECT id, source_id, observed_at, quote_set_id, status FROM observations ORDER BY id")]
+    finally:
+        db.dispose()
+    return state
+
+
+def test_ctrl_c_at_any_statement_of_an_import_stores_the_page_whole_or_not_at_all(tmp_path, db_url):
+    """A Ctrl-C lands at statements spread over an import (migrations checked, the store, the alert
+    stage): the command ends with one line and exit 130, or with 0 when it came too late to stop
+    anything; the archive then holds the page whole or not at all, and passes its checks."""
+    from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page
+
+    config = config_dir(tmp_path)
+    LocalSMTPServer(tmp_path).write_alerts(config, rule=RULE)  # never started: the digest waits in the outbox
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    before = stored_rows(db_url)
+    command = ["--db", db_url, "--config", str(config), "import", "deepseek", str(AFTER),
+               "--observed-at", "2026-08-14T08:00:00Z"]
+    outcomes, after, target = Counter(), None, 1
+    while True:
+        interrupted = subprocess.run([sys.executable, "-c", INTERRUPTED_AT, str(target), *command], capture_output=True,
+                                     text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+        state = stored_rows(db_url)
+        if interrupted.returncode == 130:
+            assert interrupted.stderr.splitlines()[-1:] == ["pricewatch: interrupted"], interrupted.stderr
+            assert "Traceback" not in interrupted.stderr, interrupted.stderr
+            if state != before:
+                after = after or state
+                assert state == after, f"a second import of the page changed the archive (statement {target})"
+            outcomes["stored" if state != before else "rolled back"] += 1
+        else:
+            assert interrupted.returncode in (0, 3), interrupted.stderr  # 3: the digest waits, mail pending
+            break
+        check_consistency(db_url)
+        target += max(1, target // 3)
+    assert outcomes["rolled back"] >= 5, outcomes
+    clean = f"sqlite:///{tmp_path / 'clean.sqlite'}"
+    import_page(clean, config, BEFORE, "2026-08-02T08:00:00Z")
+    import_page(clean, config, AFTER, "2026-08-14T08:00:00Z")
+    assert len(stored_rows(db_url)["events"]) == len(stored_rows(clean)["events"]) > len(before["events"])
