@@ -31,6 +31,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from db.models import PriceInterval
 
 Key = tuple[str, str, str, str]  # model, dimension, currency, conditions_key
 
@@ -92,16 +96,17 @@ def moving_alias(model: str) -> bool:
     return _MOVING_ALIAS.search(model) is not None
 
 
-def _served(point: Point) -> str | None:
+def _served(point: Point | PriceInterval) -> str | None:
     """The model a moving alias named on the page (the parser's `serves` condition), if it said,
     spelt so that `Mistral-large` and `Mistral Large` are one name."""
     served = json.loads(point.conditions).get("serves") if point.conditions != "{}" else None
     return None if served is None else re.sub(r"[\W_]+", "", str(served)).casefold()
 
 
-def _alias_moved(model: str, old: Point, new: Point) -> bool:
+def alias_moved(model: str, old: Point | PriceInterval, new: Point | PriceInterval) -> bool:
     """Whether this change of a price point may be its alias now naming another model: the page
-    names two models, or the price moved and the page does not name the same model on both sides."""
+    names two models, or the price moved and the page does not name the same model on both sides.
+    (Stored intervals carry the same price and conditions as the points they were made of.)"""
     if not moving_alias(model):
         return False
     before, now = _served(old), _served(new)
@@ -123,7 +128,7 @@ def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, ne
     if old.unit != new.unit:
         return [Change("tier_change", key, at, previous_at, old, new,
                        {"old_conditions": old.conditions, "old_unit": old.unit, "new_unit": new.unit})]
-    if _alias_moved(key[0], old, new):
+    if alias_moved(key[0], old, new):
         return [Change("alias_change", key, at, previous_at, old, new)]
     changes = []
     if old.price != new.price:
@@ -194,7 +199,7 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             if current is not None:
                 old = current.point
                 changes += _price_changes(key, sighting, current.last.observed_at, old, point)
-                if (old.conditions != point.conditions and old.unit == point.unit and not _alias_moved(model, old, point)
+                if (old.conditions != point.conditions and old.unit == point.unit and not alias_moved(model, old, point)
                         and _without_serves(old.conditions) != _without_serves(point.conditions)):
                     changes.append(Change("tier_change", key, sighting, current.last.observed_at, old, point,
                                           {"old_conditions": old.conditions}))

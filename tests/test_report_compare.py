@@ -13,6 +13,7 @@ import pytest
 from db.models import PriceInterval
 from db.queries import PriceRow
 from pipeline.cli import main
+from pipeline.report.html import render_report
 from pipeline.report.compare import (
     PROMOTION,
     SPECIAL_TIER,
@@ -227,3 +228,18 @@ def test_a_model_its_vendor_no_longer_lists_is_no_peer_whatever_an_aggregator_sh
         after = {r["model"] for r in peer_table(session, config, at(41), group="frontier")}
     assert while_sold["bolt-mini"] == "vendor"
     assert "bolt-mini" not in after and after == {"bolt-pro", "acme-large", "quux-1"}
+
+
+def test_a_moving_alias_s_move_is_marked_as_one(db, tmp_path):
+    """acme-latest named Acme Large at 10, then Acme Huge at 30: the biggest move of the month,
+    marked as the alias moving, while acme-small's cut on the same page is a plain move."""
+    config = write_config(tmp_path / "config")
+    build(db, config)
+    for day, serves, price in ((41, "Acme Large", "10"), (71, "Acme Huge", "30")):
+        observe(db, config, "acme", day, [("acme-latest", "output", {"serves": serves}, price),
+                                          ("acme-small", "output", {}, "1" if day == 41 else "0.9")])
+    with db.session() as session:
+        found = {m["model"]: m["alias_moved"] for m in moves(session, at(75), 30)}
+        page = render_report(session, config, at(75))
+    assert found == {"acme-latest": True, "acme-small": False}
+    assert page.count("a moving alias: it may name another model now") == 1  # in the 30-day table only

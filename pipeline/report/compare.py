@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from db.models import PriceInterval
 from db.queries import PriceRow, history, intervals_in_force, prices_at
 from pipeline.config import Config
+from pipeline.diff import alias_moved
 from pipeline.errors import InputError
 from pipeline.output import significant, unit_label
 
@@ -361,7 +362,8 @@ def moves(session: Session, at: datetime, days: int, *, dimensions: Sequence[str
           limit: int = 10, aggregators: bool = False) -> list[dict[str, Any]]:
     """The largest changes of each list's headline price between `at - days` and `at`, in the
     published currency (an exchange-rate move is not a price move), each dated by the first
-    observation that showed the price now in force."""
+    observation that showed the price now in force.  A moving alias's move is marked
+    (`alias_moved`): the name may have moved to another model (pipeline.diff)."""
     before = _headlines(prices_at(session, at - timedelta(days=days)), dimensions, aggregators)
     after = _headlines(prices_at(session, at), dimensions, aggregators)
     found = []
@@ -374,6 +376,7 @@ def moves(session: Session, at: datetime, days: int, *, dimensions: Sequence[str
         found.append(({"vendor": new.interval.vendor, "model": key[1], "source": key[0], "dimension": key[3],
                        "old_price": old_price, "new_price": new_price, "currency": key[2],
                        "unit": unit_label(key[4]), "change_pct": change,
+                       "alias_moved": alias_moved(key[1], old.interval, new.interval),
                        "new_usd": new.usd, "old_basis": old_basis, "new_basis": new_basis,
                        "old_snapshot_id": old.interval.snapshot_id, "new_snapshot_id": new.interval.snapshot_id},
                       new.interval))
