@@ -39,8 +39,8 @@ from pipeline.report.compare import VIA_RANK, Steps, headline_steps, route_depth
 
 # Drawn in this order, larger first, so that a cut or raise shows on top of a tier change
 # observed at the same moment.
-EVENT_MARKERS = {"tier_change": ("s", 11), "alias_change": ("P", 10), "new_model": ("o", 9), "withdrawn": ("X", 9), "promo_start": ("D", 8),
-                 "promo_end": ("d", 8), "cut": ("v", 8), "raise": ("^", 8)}
+EVENT_MARKERS = {"tier_change": ("s", 11), "alias_change": ("P", 10), "new_model": ("o", 9), "withdrawn": ("X", 9),
+                 "promo_start": ("D", 8), "promo_end": ("d", 8), "cut": ("v", 8), "raise": ("^", 8)}
 MIN_PADDING = timedelta(days=7)
 
 
