@@ -96,11 +96,20 @@ def moving_alias(model: str) -> bool:
     return _MOVING_ALIAS.search(model) is not None
 
 
-def _served(point: Point | PriceInterval) -> str | None:
+def _served(conditions: str) -> str | None:
     """The model a moving alias named on the page (the parser's `serves` condition), if it said,
     spelt so that `Mistral-large` and `Mistral Large` are one name."""
-    served = json.loads(point.conditions).get("serves") if point.conditions != "{}" else None
+    served = json.loads(conditions).get("serves") if conditions != "{}" else None
     return None if served is None else re.sub(r"[\W_]+", "", str(served)).casefold()
+
+
+def names_another_model(model: str, old_conditions: str, new_conditions: str) -> bool:
+    """Whether `model` is a moving alias whose page names the model it serves before and after
+    (the conditions, as stored), and names two different ones."""
+    if not moving_alias(model):
+        return False
+    before, now = _served(old_conditions), _served(new_conditions)
+    return before is not None and now is not None and before != now
 
 
 def alias_moved(model: str, old: Point | PriceInterval, new: Point | PriceInterval) -> bool:
@@ -109,10 +118,10 @@ def alias_moved(model: str, old: Point | PriceInterval, new: Point | PriceInterv
     (Stored intervals carry the same price and conditions as the points they were made of.)"""
     if not moving_alias(model):
         return False
-    before, now = _served(old), _served(new)
-    if before is not None and now is not None:
-        return before != now
-    return old.price != new.price
+    if names_another_model(model, old.conditions, new.conditions):
+        return True
+    named_alike = _served(old.conditions) is not None and _served(new.conditions) is not None
+    return not named_alike and old.price != new.price
 
 
 def _without_serves(conditions: str) -> dict:

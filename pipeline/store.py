@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet
 from pipeline.archive import Archived
 from pipeline.config import Config, Source
-from pipeline.diff import Change, Interval, Point, Sighting, walk
+from pipeline.diff import Change, Interval, Point, Sighting, names_another_model, walk
 from pipeline.errors import InputError
 from pipeline.normalise import Priced, convert
 
@@ -202,7 +202,8 @@ def sanity_check(session: Session, source: Source, observed_at: datetime, priced
     """Why this observation must wait for review, or None: negative prices, jumps above `factor`,
     or a list that shrank by more than `vanished_share` at once, which is how a page that
     half-parses looks (a vendor retiring that many prices at once is released by hand; one
-    replacing its models by new ones does not shrink)."""
+    replacing its models by new ones does not shrink).  A moving alias whose page names another
+    model behind it than before may jump: that is another model's price, not a slip."""
     for p in priced:
         if p.price < 0:
             return f"{p.model} {p.dimension}: negative price {p.price}"
@@ -217,8 +218,9 @@ def sanity_check(session: Session, source: Source, observed_at: datetime, priced
     jumps = []
     for p in priced:
         old = before.get(p.key)
-        if old is None or not old.price or not p.price:
-            continue
+        if old is None or not old.price or not p.price or names_another_model(p.model, old.conditions,
+                                                                              p.conditions_text):
+            continue  # a moving alias that now names another model: no slip, another model's price
         ratio = p.price / old.price
         if ratio > limit or ratio < 1 / limit:
             jumps.append(f"{p.model} {p.dimension} {old.price}→{p.price} {p.currency} (×{ratio:.4g})")

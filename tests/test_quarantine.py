@@ -378,3 +378,25 @@ def test_a_page_that_half_parses_is_held_not_withdrawn(db, litellm_live):
     with db.session() as session:
         [reason] = session.scalars(select(Observation.status_reason).where(Observation.status == "quarantined"))
     assert "the list shrank from 52 to" in reason and "gpt-4o output" in reason
+
+
+@pytest.mark.parametrize("named_after, held", [("Acme Large 3", False), ("Acme Large 2", True), (None, True)])
+def test_a_moving_alias_may_jump_only_when_its_page_names_another_model(db, config, named_after, held):
+    """acme-large-latest from $60 to $1 (60x): the page naming another model behind the alias
+    explains it (an alias_change, published); the same model, or none named, may be a slip."""
+    from pipeline.archive import archive
+    from pipeline.normalise import normalise
+    from pipeline.store import store_observation
+    from scrapers import Quote
+
+    source = config.source("mistral")
+    for day, price, serves in ((1, "60", "Acme Large 2"), (2, "1", named_after)):
+        when = datetime(2026, 5, day, tzinfo=timezone.utc)
+        priced = [normalise(Quote("acme-large-latest", "input", Decimal(price), "USD",
+                                  {"serves": serves} if serves else {}))]
+        with db.transaction() as session:
+            snapshot = archive(session, f"{day}".encode(), url=source.urls[0], content_type="text/html", seen_at=when)
+            status, events = store_observation(session, config, source, observed_at=when, snapshots=[snapshot],
+                                               parser="mistral", parser_version=3, priced=priced, gate=True)
+    assert status == ("quarantined" if held else "ok")
+    assert [e.kind for e in events] == ([] if held else ["alias_change"])
