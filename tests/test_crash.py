@@ -11,6 +11,10 @@ At the end the events must be exactly those of the same versions ingested withou
 crash, and so must the alerts, mailed to a local SMTP server: every event in exactly one
 digest, every message delivered, none under two Message-IDs (a kill between hand-over and the
 recorded reply may resend a message, with the same Message-ID: the documented limit).
+
+The same holds, deterministically, at statements spread over the migrations (SIGKILL), and over
+an import and a `quarantine release` (a Ctrl-C): the process signals itself as it sends its
+k-th statement to the archive.
 """
 
 from __future__ import annotations
@@ -324,6 +328,29 @@ def stored_rows(db_url: str) -> dict:
     return state
 
 
+def interrupt_throughout(db_url: str, command: list[str], before: dict) -> tuple[Counter, dict | None]:
+    """Run `command` again and again, each time with a Ctrl-C at a later statement, until one
+    comes too late to stop it.  Each must end with one line and exit 130 (or 0, or 3 for mail
+    pending, when it came too late), leaving the archive checked and either as `before` or
+    as the one state the command makes; returns how often each happened, and that state."""
+    outcomes, after, target = Counter(), None, 1
+    while True:
+        interrupted = subprocess.run([sys.executable, "-c", INTERRUPTED_AT, str(target), *command], capture_output=True,
+                                     text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+        state = stored_rows(db_url)
+        if interrupted.returncode != 130:
+            assert interrupted.returncode in (0, 3), interrupted.stderr
+            return outcomes, state
+        assert interrupted.stderr.splitlines()[-1:] == ["pricewatch: interrupted"], interrupted.stderr
+        assert "Traceback" not in interrupted.stderr, interrupted.stderr
+        if state != before:
+            after = after or state
+            assert state == after, f"running the command again changed the archive (statement {target})"
+        outcomes["stored" if state != before else "rolled back"] += 1
+        check_consistency(db_url)
+        target += max(1, target // 3)
+
+
 def test_ctrl_c_at_any_statement_of_an_import_stores_the_page_whole_or_not_at_all(tmp_path, db_url):
     """A Ctrl-C lands at statements spread over an import (migrations checked, the store, the alert
     stage): the command ends with one line and exit 130, or with 0 when it came too late to stop
@@ -334,27 +361,32 @@ def test_ctrl_c_at_any_statement_of_an_import_stores_the_page_whole_or_not_at_al
     LocalSMTPServer(tmp_path).write_alerts(config, rule=RULE)  # never started: the digest waits in the outbox
     import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
     before = stored_rows(db_url)
-    command = ["--db", db_url, "--config", str(config), "import", "deepseek", str(AFTER),
-               "--observed-at", "2026-08-14T08:00:00Z"]
-    outcomes, after, target = Counter(), None, 1
-    while True:
-        interrupted = subprocess.run([sys.executable, "-c", INTERRUPTED_AT, str(target), *command], capture_output=True,
-                                     text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
-        state = stored_rows(db_url)
-        if interrupted.returncode == 130:
-            assert interrupted.stderr.splitlines()[-1:] == ["pricewatch: interrupted"], interrupted.stderr
-            assert "Traceback" not in interrupted.stderr, interrupted.stderr
-            if state != before:
-                after = after or state
-                assert state == after, f"a second import of the page changed the archive (statement {target})"
-            outcomes["stored" if state != before else "rolled back"] += 1
-        else:
-            assert interrupted.returncode in (0, 3), interrupted.stderr  # 3: the digest waits, mail pending
-            break
-        check_consistency(db_url)
-        target += max(1, target // 3)
+    outcomes, _ = interrupt_throughout(db_url, ["--db", db_url, "--config", str(config), "import", "deepseek",
+                                                str(AFTER), "--observed-at", "2026-08-14T08:00:00Z"], before)
     assert outcomes["rolled back"] >= 5, outcomes
     clean = f"sqlite:///{tmp_path / 'clean.sqlite'}"
     import_page(clean, config, BEFORE, "2026-08-02T08:00:00Z")
     import_page(clean, config, AFTER, "2026-08-14T08:00:00Z")
     assert len(stored_rows(db_url)["events"]) == len(stored_rows(clean)["events"]) > len(before["events"])
+
+
+def test_ctrl_c_at_any_statement_of_a_release_publishes_the_held_page_whole_or_not_at_all(tmp_path, db_url):
+    """`quarantine release` of a unit slip, with a Ctrl-C at statements spread over it: the page
+    stays held with nothing published, or is published whole, with its six cuts, once."""
+    from tests.test_quarantine import DEEPSEEK_ZH, SLIPPED, serving
+
+    db = Database(db_url)
+    with LocalServer() as server:
+        live = serving(server, tmp_path, db, db_url, {"id": "deepseek-cn", "vendor": "deepseek", "parser": "deepseek",
+                                                      "currency": "CNY", "market": "cn"}, "text/html; charset=utf-8")
+        live.run(DEEPSEEK_ZH)
+        assert live.run(SLIPPED).hold == "new"
+    with db.session() as session:
+        held = session.scalar(select(Observation.id).where(Observation.status == "quarantined"))
+    db.dispose()
+    before = stored_rows(db_url)
+    outcomes, after = interrupt_throughout(
+        db_url, ["--db", db_url, "--config", str(tmp_path / "config"), "quarantine", "release", str(held)], before)
+    assert outcomes["rolled back"] >= 5, outcomes
+    assert [status for _, _, _, _, status in after["observations"]] == ["ok", "ok"]
+    assert [kind for _, kind, *_ in after["events"]].count("cut") == 6
