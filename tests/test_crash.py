@@ -257,8 +257,8 @@ def archive_state(db_url: str) -> dict:
 
 
 def test_sigkill_inside_the_migrations_leaves_the_older_archive_whole(tmp_path, db_url):
-    """An archive two years of pricewatch old is opened by a process killed at statements spread
-    over all its migrations (0007 rebuilds `events` and copies the alert log around it), and just
+    """An archive at schema 0003 is opened by a process killed at statements spread over all the
+    migrations since (0007 rebuilds `events` and copies the alert log around it), and just
     before they commit.  Each time the archive must still be the older one, with every row; then
     a process left alone upgrades it to what it was before it was taken back."""
     from alembic.command import downgrade
