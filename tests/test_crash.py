@@ -206,36 +206,44 @@ def test_sigkill_at_varied_points_loses_and_duplicates_nothing(tmp_path, db_url)
     assert event_multiset(db_url) == reference_events(tmp_path, load_config(config_dir))
 
 
-# A process that opens the archive (migrating it) and SIGKILLs itself as it sends the
-# `target`-th statement, or, with target 0, as the migrations' transaction is about to commit,
-# after printing how many statements came before.
-MIGRATE_AND_DIE = """
+# A process that sends itself `signal` as it sends its `target`-th statement to the archive
+# (with target 0: as a transaction is about to commit, after printing how many came before),
+# running the CLI with the other arguments, or, given `--open URL`, only opening (migrating) it.
+SIGNAL_AT = """
 import os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from db.session import Database
 
-target, sent = int(sys.argv[2]), [0]
+number, target, sent = getattr(signal, sys.argv[1]), int(sys.argv[2]), [0]
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _statement(*_):
     sent[0] += 1
     if sent[0] == target:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), number)
 
 @event.listens_for(Engine, "commit")
 def _commit(*_):
     if target == 0:
         print(sent[0], flush=True)
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), number)
 
-Database(sys.argv[1])
+if sys.argv[3] == "--open":
+    from db.session import Database
+    Database(sys.argv[4])
+else:
+    from pipeline.cli import main
+    sys.exit(main(sys.argv[3:]))
 """
 
 
-def migrate_and_die(db_url: str, target: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", MIGRATE_AND_DIE, db_url, str(target)], capture_output=True,
+def signal_at(name: str, target: int, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", SIGNAL_AT, name, str(target), *args], capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def migrate_and_die(db_url: str, target: int) -> subprocess.CompletedProcess:
+    return signal_at("SIGKILL", target, "--open", db_url)
 
 
 def archive_state(db_url: str) -> dict:
@@ -295,25 +303,6 @@ def test_sigkill_inside_the_migrations_leaves_the_older_archive_whole(tmp_path, 
     check_consistency(db_url)
 
 
-# The CLI, given a Ctrl-C (SIGINT to itself) as it sends its `target`-th statement to the archive.
-INTERRUPTED_AT = """
-import os, signal, sys
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from pipeline.cli import main
-
-target, sent = int(sys.argv[1]), [0]
-
-@event.listens_for(Engine, "before_cursor_execute")
-def _statement(*_):
-    sent[0] += 1
-    if sent[0] == target:
-        os.kill(os.getpid(), signal.SIGINT)
-
-sys.exit(main(sys.argv[2:]))
-"""
-
-
 def stored_rows(db_url: str) -> dict:
     """What an import stores (the outbox aside: the alert stage may be the part interrupted)."""
     state = archive_state(db_url)
@@ -335,8 +324,7 @@ def interrupt_throughout(db_url: str, command: list[str], before: dict) -> tuple
     as the one state the command makes; returns how often each happened, and that state."""
     outcomes, after, target = Counter(), None, 1
     while True:
-        interrupted = subprocess.run([sys.executable, "-c", INTERRUPTED_AT, str(target), *command], capture_output=True,
-                                     text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+        interrupted = signal_at("SIGINT", target, *command)
         state = stored_rows(db_url)
         if interrupted.returncode != 130:
             assert interrupted.returncode in (0, 3), interrupted.stderr
