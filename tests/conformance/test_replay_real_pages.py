@@ -28,7 +28,7 @@ def dated(relative: str) -> datetime:
 
 
 def load(db, config, source_id: str, relative: str) -> None:
-    path = vendor_page(relative if relative.startswith("litellm/") else f"deepseek/{relative}")
+    path = vendor_page(relative if relative.startswith(("litellm/", "mistral/")) else f"deepseek/{relative}")
     source = config.source(source_id)
     when = dated(relative)
     result = ingest(db, config, source, [Fetched(source.urls[0], source.urls[0], 200, path.read_bytes(), None, when)],
@@ -93,6 +93,25 @@ def test_deepseek_replay_gives_the_real_changes(db, config):
     # The 09-05 page restricts peak hours to Monday-Friday: a conditions change at unchanged prices.
     september = [e for e in seen if e[6] == "2026-09-05" and e[0] != "new_model"]
     assert september and {e[0] for e in september} == {"tier_change"} and all(e[4] == e[5] for e in september)
+
+
+def test_mistral_s_moving_aliases_change_generation_without_a_false_cut(db, config):
+    """mistral-large-latest was Mistral Large at $8 in the 2024 docs and is Mistral Large 3 at
+    $0.5 on the 2026 pricing page: alias changes, not 94% cuts.  A fixed id that moved is still a
+    cut (mistral-embed in euros), and the 2024 text dump, which names no model behind the
+    aliases, changes nothing at unchanged prices."""
+    for relative in ["mistral/docs_source/2024-01-03_docs_mistral_ai_platform_pricing.md",
+                     "mistral/docs_source/2024-02-26_docs_mistral_ai_platform_pricing.md",
+                     "mistral/docs_source/2024-03-07_docs_mistral_ai_platform_pricing.md",
+                     "mistral/2024-04-01_mistral_pricing_text.js",
+                     "mistral/2026-05-08_mistral_ai_pricing.html"]:
+        load(db, config, "mistral", relative)
+    seen = events(db)
+    priced = {(e[0], e[1], e[2], str(e[4]), str(e[5])) for e in seen if e[0] in ("cut", "raise", "alias_change")}
+    assert ("alias_change", "mistral-large-latest", "input", "8", "0.5") in priced
+    assert ("cut", "mistral-embed", "input", "0.1", "0.09") in priced
+    assert not [e for e in priced if e[0] != "alias_change" and e[1].endswith("-latest")]
+    assert not [e for e in seen if e[6] == "2024-04-01" and e[0] not in ("new_model", "withdrawn")]
 
 
 def test_deepseek_home_and_export_lists_give_a_margin(db, config):
