@@ -12,10 +12,11 @@ and the same events, once.  Rules:
   correct the intervals but never emit events;
 - `new_model` for a model the source did not list before; `withdrawn` only after the
   model was absent from `withdrawn_after` consecutive successful observations;
-- `alias_change`, not `cut` or `raise`, when the price of a moving alias (`mistral-large-latest`,
-  `chatgpt-4o-latest`) changes, unless the page names the model it serves, and names the same
-  one before and after: the name may have moved to another model, which is no price cut.  A
-  moving alias that names another model at the same price is an `alias_change` too;
+- `alias_change`, in place of `cut` or `raise`, when the price of a moving alias
+  (`mistral-large-latest`, `chatgpt-4o-latest`) changes, unless the page names the model it
+  serves, and names the same one before and after: the name may have moved to another model,
+  which is no price cut.  A moving alias that names another model at the same price is an
+  `alias_change` too.  Promotions and tier changes of an alias are told as of any price;
 - `tier_change` when a price point appears while another of the same model, dimension
   and currency disappears (its conditions, such as tier bounds, moved), or when its unit
   changes (per image to per 1M image tokens): prices in two units are never compared, so
@@ -137,10 +138,10 @@ def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, ne
     if old.unit != new.unit:
         return [Change("tier_change", key, at, previous_at, old, new,
                        {"old_conditions": old.conditions, "old_unit": old.unit, "new_unit": new.unit})]
-    if alias_moved(key[0], old, new):
-        return [Change("alias_change", key, at, previous_at, old, new)]
     changes = []
-    if old.price != new.price:
+    if alias_moved(key[0], old, new):
+        changes.append(Change("alias_change", key, at, previous_at, old, new))
+    elif old.price != new.price:
         changes.append(Change("cut" if new.price < old.price else "raise", key, at, previous_at, old, new))
     if new.promo and not old.promo:
         changes.append(Change("promo_start", key, at, previous_at, old, new))
@@ -208,7 +209,7 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             if current is not None:
                 old = current.point
                 changes += _price_changes(key, sighting, current.last.observed_at, old, point)
-                if (old.conditions != point.conditions and old.unit == point.unit and not alias_moved(model, old, point)
+                if (old.conditions != point.conditions and old.unit == point.unit
                         and _without_serves(old.conditions) != _without_serves(point.conditions)):
                     changes.append(Change("tier_change", key, sighting, current.last.observed_at, old, point,
                                           {"old_conditions": old.conditions}))
@@ -253,10 +254,11 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
 
 
 def _mark_reversals(changes: list[Change]) -> None:
-    """A cut later undone by a raise back to (at least) the old price is a reversal, on both."""
+    """A cut later undone by a raise back to (at least) the old price is a reversal, on both;
+    not across an alias change, after which the raise may be another model's."""
     by_key: dict[Key, list[Change]] = {}
     for change in changes:
-        if change.kind in ("cut", "raise"):
+        if change.kind in ("cut", "raise", "alias_change"):
             by_key.setdefault(change.key, []).append(change)
     for series in by_key.values():
         for earlier, later in zip(series, series[1:]):

@@ -166,3 +166,25 @@ def test_latest_inside_a_word_is_no_moving_alias():
     assert not moving_alias("gpt-4o-2024-08-06") and not moving_alias("latestmodel-7b")
     _, changes = walk([served(0, "latestmodel-7b", "2", None), served(1, "latestmodel-7b", "1", None)])
     assert kinds(changes) == [("cut", "latestmodel-7b", "input")]
+
+
+def test_a_moving_alias_keeps_its_promotions():
+    """Only the cut or raise gives way to the alias change: a promotion starting on an alias
+    (price down, the list price kept) is told as on any price."""
+    key = ("chat-latest", "input", "USD", "{}")
+    promo = Point(D("1"), D("2"), True, "token", 1)
+    _, changes = walk([Sighting(0, T0, "c0", 1, {key: Point(D("2"), None, False, "token", 0)}),
+                       Sighting(1, T0 + timedelta(days=1), "c1", 1, {key: promo})])
+    assert kinds(changes) == [("alias_change", "chat-latest", "input"), ("promo_start", "chat-latest", "input")]
+
+
+def test_no_reversal_is_read_across_an_alias_change():
+    """Large 2 cut from 8 to 4, then the alias names Large 3 at 0.5, then Large 3 is raised to 9:
+    the raise does not undo the cut, which was another model's."""
+    _, changes = walk([served(0, "mistral-large-latest", "8", "Mistral Large 2"),
+                       served(1, "mistral-large-latest", "4", "Mistral Large 2"),
+                       served(2, "mistral-large-latest", "0.5", "Mistral Large 3"),
+                       served(3, "mistral-large-latest", "9", "Mistral Large 3")])
+    assert kinds(changes) == [("cut", "mistral-large-latest", "input"), ("alias_change", "mistral-large-latest", "input"),
+                              ("raise", "mistral-large-latest", "input")]
+    assert all(not change.detail for change in changes)
