@@ -20,8 +20,10 @@ cards without one (`Classifier API model 8B`) use the lower-cased, hyphenated na
 pricing page gives one `-latest` alias to several cards (`mistral-small-latest` on both
 `Mistral Small 4` and `Mistral Small 3.2`): the first card keeps the alias, later cards with a
 different name are quoted under their name (`mistral-small-3-2`).  A `-latest` alias's prices
-carry the name of the card it is on as `serves` (the 2024 docs tables: the Model column), so
-that the diff tells a price cut from the alias moving to the next generation (pipeline.diff).
+carry the name of the card it is on as `serves` (the 2024 docs tables: the Model column) when
+that name has a version (`Mistral Large 3`, `Devstral 2`), so that the diff tells a price cut
+from the alias moving to the next generation (pipeline.diff).  A bare line name (`Codestral`,
+`Mistral Large` in 2024, for Mistral Large 2402) says nothing of the generation, and is left out.
 
 Not quoted: the Le Chat subscription plans, the `Tools` cards (connectors, web search,
 code execution: not a model), fine-tuning training and model storage fees, and `Available on`
@@ -184,8 +186,11 @@ def _parse_rsc(text: str) -> list[Quote]:
 
 
 def _serving(quotes: list[Quote], name: str) -> list[Quote]:
-    """The quotes of a moving alias, marked with the model it names on the page (`serves`)."""
-    if not name or not quotes or not moving_alias(quotes[0].model):
+    """The quotes of a moving alias, marked with the model the page names behind it (`serves`),
+    if the name has a version: a digit, and not the alias itself (a docs table without an
+    Endpoint column has the id in its Model column)."""
+    if (not quotes or not moving_alias(quotes[0].model) or not re.search(r"\d", name) or moving_alias(name)
+            or _slug(name) == quotes[0].model):
         return quotes
     return [replace(quote, conditions={**quote.conditions, "serves": name}) for quote in quotes]
 

@@ -22,7 +22,7 @@ def rsc():
     return parse(FIXTURES / "mistral_pricing_rsc.html")
 
 
-MEDIUM, VOXTRAL = "Mistral Medium 3.5", "Voxtral Small"  # what the moving aliases name on the page
+MEDIUM = "Mistral Medium 3.5"  # what the mistral-medium-latest card names, with its version
 
 
 def test_dollar_and_euro_are_separate_quotes(rsc):
@@ -47,15 +47,26 @@ def test_a_moving_alias_says_which_model_it_serves(rsc):
     """`serves` lets the diff tell a price cut from the alias moving to another generation."""
     assert {q.conditions.get("serves") for q in rsc if q.model == "mistral-medium-latest"} == {MEDIUM}
     assert all("serves" not in q.conditions for q in rsc if q.model in ("open-mistral-7b", "mistral-small-3-2"))
+    # A bare line name says nothing of the generation behind the alias.
+    assert all("serves" not in q.conditions for q in rsc if q.model in ("codestral-latest", "voxtral-small-latest"))
+
+
+def test_a_docs_table_naming_the_alias_itself_names_no_served_model():
+    """Without an Endpoint column the Model column holds the id: that names no model behind it."""
+    quotes = parse("| Model | Input (USD) | Output (USD) |\n| --- | --- | --- |\n"
+                   "| `ministral-8b-latest` | 0.1$ / 1M tokens | 0.1$ / 1M tokens |\n"
+                   "| `mistral-small-latest` | 2$ / 1M tokens | 6$ / 1M tokens |\n"
+                   "| `mistral-medium-2312` | 2.7$ / 1M tokens | 8.1$ / 1M tokens |\n")
+    assert one_quote(quotes, "ministral-8b-latest", "input", currency="USD").price == Decimal("0.1")
 
 
 def test_page_and_minute_units(rsc):
     ocr = one_quote(rsc, "mistral-ocr-latest", "ocr", unit="page", currency="USD", serves="OCR 3")
     assert (ocr.price, ocr.per, ocr.unit) == (Decimal("2"), 1000, "page")
     assert "promo" not in ocr.conditions  # "+ 50% off with batch-APIs" is a note, not a promo on this price
-    audio = one_quote(rsc, "voxtral-small-latest", "input_audio", unit="minute", currency="EUR", serves=VOXTRAL)
+    audio = one_quote(rsc, "voxtral-small-latest", "input_audio", unit="minute", currency="EUR")
     assert (audio.price, audio.per, audio.unit) == (Decimal("0.004"), 1, "minute")
-    assert one_quote(rsc, "voxtral-small-latest", "input", currency="USD", serves=VOXTRAL).price == Decimal("0.1")
+    assert one_quote(rsc, "voxtral-small-latest", "input", currency="USD").price == Decimal("0.1")
     tts = one_quote(rsc, "voxtral-mini-tts-2603", "output_audio", unit="character", currency="EUR")
     assert (tts.price, tts.per, tts.unit) == (Decimal("0.01"), 1000, "character")
 
@@ -70,7 +81,7 @@ def test_card_without_api_id_uses_name(rsc):
 
 
 def test_euro_field_without_price_is_skipped(rsc):
-    assert one_quote(rsc, "pixtral-large-latest", "input", currency="USD", serves="Pixtral Large").price == Decimal("2")
+    assert one_quote(rsc, "pixtral-large-latest", "input", currency="USD").price == Decimal("2")
     assert not [q for q in rsc if q.model == "pixtral-large-latest" and q.dimension == "input" and q.currency == "EUR"]
 
 
@@ -82,9 +93,9 @@ def test_tools_and_plans_are_not_models(rsc):
 
 def test_docs_markdown_usd_and_eur_columns():
     quotes = parse(FIXTURES / "docs_platform_pricing_2024-03.md")
-    assert one_quote(quotes, "mistral-large-latest", "output", currency="USD", serves="Mistral Large").price == Decimal("24")
-    assert one_quote(quotes, "mistral-large-latest", "output", currency="EUR", serves="Mistral Large").price == Decimal("22")
-    assert one_quote(quotes, "mistral-small-latest", "input", currency="EUR", serves="Mistral Small").price == Decimal("1.85")
+    assert one_quote(quotes, "mistral-large-latest", "output", currency="USD").price == Decimal("24")
+    assert one_quote(quotes, "mistral-large-latest", "output", currency="EUR").price == Decimal("22")
+    assert one_quote(quotes, "mistral-small-latest", "input", currency="EUR").price == Decimal("1.85")
     assert one_quote(quotes, "mistral-embed", "input", currency="USD").price == Decimal("0.1")
     assert len(quotes) == 14
 

@@ -27,10 +27,10 @@ def dated(relative: str) -> datetime:
     return datetime.fromisoformat(name[:10]).replace(tzinfo=timezone.utc)
 
 
-def load(db, config, source_id: str, relative: str) -> None:
+def load(db, config, source_id: str, relative: str, hour: int = 0) -> None:
     path = vendor_page(relative if relative.startswith(("litellm/", "mistral/")) else f"deepseek/{relative}")
     source = config.source(source_id)
-    when = dated(relative)
+    when = dated(relative).replace(hour=hour)
     result = ingest(db, config, source, [Fetched(source.urls[0], source.urls[0], 200, path.read_bytes(), None, when)],
                     when)
     assert result.status == "ok", result.line()
@@ -96,19 +96,23 @@ def test_deepseek_replay_gives_the_real_changes(db, config):
 
 
 def test_mistral_s_moving_aliases_change_generation_without_a_false_cut(db, config):
-    """mistral-large-latest was Mistral Large at $8 in the 2024 docs and is Mistral Large 3 at
-    $0.5 on the 2026 pricing page: alias changes, not 94% cuts.  A fixed id that moved is still a
-    cut (mistral-embed in euros), and the 2024 text dump, which names no model behind the
-    aliases, changes nothing at unchanged prices."""
-    for relative in ["mistral/docs_source/2024-01-03_docs_mistral_ai_platform_pricing.md",
-                     "mistral/docs_source/2024-02-26_docs_mistral_ai_platform_pricing.md",
-                     "mistral/docs_source/2024-03-07_docs_mistral_ai_platform_pricing.md",
-                     "mistral/2024-04-01_mistral_pricing_text.js",
-                     "mistral/2026-05-08_mistral_ai_pricing.html"]:
-        load(db, config, "mistral", relative)
+    """mistral-large-latest was Mistral Large (2402) at $8 in the 2024 docs and is Mistral Large 3
+    at $0.5 on the 2026 pricing page: alias changes, not 94% cuts.  So is the euro price of
+    2024-02-23 (8 then 7.3 the same day): "Mistral-large" names no generation.  A fixed id that
+    moved is still a cut (mistral-embed in euros), and the 2024 text dump, which names no model
+    behind the aliases, changes nothing at unchanged prices."""
+    for relative, hour in [("mistral/docs_source/2024-01-03_docs_mistral_ai_platform_pricing.md", 0),
+                           ("mistral/docs_source/2024-02-23_docs_mistral_ai_platform_pricing.md", 8),
+                           ("mistral/docs_source/2024-02-23b_docs_mistral_ai_platform_pricing_add_usd.md", 20),
+                           ("mistral/docs_source/2024-02-26_docs_mistral_ai_platform_pricing.md", 0),
+                           ("mistral/docs_source/2024-03-07_docs_mistral_ai_platform_pricing.md", 0),
+                           ("mistral/2024-04-01_mistral_pricing_text.js", 0),
+                           ("mistral/2026-05-08_mistral_ai_pricing.html", 0)]:
+        load(db, config, "mistral", relative, hour)
     seen = events(db)
     priced = {(e[0], e[1], e[2], str(e[4]), str(e[5])) for e in seen if e[0] in ("cut", "raise", "alias_change")}
     assert ("alias_change", "mistral-large-latest", "input", "8", "0.5") in priced
+    assert ("alias_change", "mistral-large-latest", "input", "8", "7.3") in priced  # in euros
     assert ("cut", "mistral-embed", "input", "0.1", "0.09") in priced
     assert not [e for e in priced if e[0] != "alias_change" and e[1].endswith("-latest")]
     assert not [e for e in seen if e[6] == "2024-04-01" and e[0] not in ("new_model", "withdrawn")]
