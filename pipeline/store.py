@@ -25,6 +25,7 @@ from pipeline.archive import Archived
 from pipeline.config import Config, Source
 from pipeline.diff import Change, Interval, Point, Sighting, names_another_model, walk
 from pipeline.errors import InputError
+from pipeline.evidence import weigh_new_cuts
 from pipeline.normalise import Priced, convert
 
 
@@ -410,6 +411,23 @@ def _same_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
 
 
 _EVENTS_OF = select(Event).where(Event.source_id == bindparam("source")).order_by(Event.id)
+PRICE_MOVES = ("cut", "raise", "alias_change")
+
+
+def _rekinded(existing: dict[tuple, Event], change: Change) -> Event | None:
+    """The recorded event of this very price move (same price point, moment, old and new price)
+    under another kind, taken out of `existing`: a cut recorded as an alias change before the
+    page was read as naming the model behind the alias, or the reverse (a newer parser, or a
+    migrated archive).  It keeps its id, so that no recipient hears of it twice."""
+    if change.kind not in PRICE_MOVES:
+        return None
+    prices = (change.old.price if change.old else None, change.new.price if change.new else None)
+    for kind in PRICE_MOVES:
+        natural_key = (*change.key, kind, change.at.observed_at)
+        event = existing.get(natural_key)
+        if event is not None and (event.old_price, event.new_price) == prices:
+            return existing.pop(natural_key)
+    return None
 
 
 def _redated(existing: dict[tuple, Event], change: Change) -> Event | None:
@@ -434,11 +452,12 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
         for e in session.scalars(_EVENTS_OF, {"source": source.id})
     }
     created: list[Event] = []
+    became_cuts: list[Event] = []
     exact = {change.natural_key: existing.pop(change.natural_key) for change in changes
              if change.natural_key in existing}
     for change in changes:
         model, dimension, currency, cond = change.key
-        row = exact.get(change.natural_key) or _redated(existing, change)
+        row = exact.get(change.natural_key) or _rekinded(existing, change) or _redated(existing, change)
         old_usd = new_usd = None
         on = change.at.observed_at.date()
         if change.old is not None and currency:
@@ -463,6 +482,10 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
             session.add(row)
             created.append(row)
         else:
+            if row.kind != change.kind:  # a verdict weighs a cut: the new kind's is made below, or none
+                row.kind, row.verdict, row.evidence = change.kind, None, None
+                if change.kind == "cut":
+                    became_cuts.append(row)
             values["observed_at"] = change.at.observed_at
             for name, value in values.items():
                 if name == "snapshot_id" and value is None:
@@ -472,4 +495,5 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
     if existing:
         session.execute(delete(Event).where(Event.id.in_([e.id for e in existing.values()])))
     session.flush()
+    weigh_new_cuts(session, config, [e.id for e in became_cuts])  # no caller hears of them as new
     return created

@@ -202,3 +202,37 @@ def test_backfills_to_and_fro_never_remake_an_event(db, config):
     with db.session() as session:
         assert set(session.scalars(cuts_at, {"at": at(7)})) == month_7 and len(month_7) == 2
         assert len(set(session.scalars(cuts_at, {"at": at(3)})) - month_7) == 2, "month 3's cuts are new events"
+
+
+def test_a_page_read_again_as_naming_the_model_behind_an_alias_keeps_its_event_id(db, config):
+    """acme-large-latest from 2 to 1, the pages read by a parser that named no model behind it:
+    an alias change.  Read again by one that finds "Acme Large 2" on both pages, it is a cut,
+    weighed, under the same id (a new id would be mailed as news); and back again, the same."""
+    from pipeline.archive import archive
+    from pipeline.normalise import normalise
+
+    source = config.source("mistral")
+
+    def store(day: int, price: str, serves: str | None):
+        when = datetime(2026, 5, day, tzinfo=timezone.utc)
+        priced = [normalise(scrapers.Quote("acme-large-latest", "input", Decimal(price), "USD",
+                                           {"serves": serves} if serves else {}))]
+        with db.transaction() as session:
+            page = archive(session, f"page {day}".encode(), url=source.urls[0], content_type="text/html", seen_at=when)
+            store_observation(session, config, source, observed_at=when, snapshots=[page], parser="mistral",
+                              parser_version=3, priced=priced)
+
+    def recorded():
+        with db.session() as session:
+            return [(e.id, e.kind, e.verdict is not None) for e in session.scalars(select(Event).where(
+                Event.kind.in_(("cut", "raise", "alias_change"))))]
+
+    store(1, "2", None)
+    store(2, "1", None)
+    [(event_id, kind, weighed)] = recorded()
+    assert (kind, weighed) == ("alias_change", False)
+    store(1, "2", "Acme Large 2")
+    store(2, "1", "Acme Large 2")
+    assert recorded() == [(event_id, "cut", True)]
+    store(2, "1", "Acme Large 3")
+    assert recorded() == [(event_id, "alias_change", False)]

@@ -4,7 +4,9 @@ The diff stage now derives them so (pipeline.diff).  The archive's recorded cuts
 such aliases become `alias_change` in place, keeping their ids: re-deriving would otherwise
 delete them and create new events, which the alert stage would mail as news.  Their verdicts
 and evidence go, since an alias change is not weighed.  No stored price says which model an
-alias served then, so every one of them is converted, as the diff stage now reads them.
+alias served then, so every one of them is converted, as the diff stage now reads them; should
+a page read again name the same model on both sides, the store turns the event back into a
+cut in place, under the same id (pipeline.store._rekinded).
 
 Revision ID: 0008
 Revises: 0007
