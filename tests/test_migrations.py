@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -219,3 +220,29 @@ def test_recorded_cuts_of_a_moving_alias_become_alias_changes_keeping_their_ids(
                                        "ORDER BY id")).all()
     assert rows[:2] == derived and [row.kind for row in rows[2:]] == ["cut"]
     archive.dispose()
+
+
+def test_taking_alias_changes_back_to_0007_keeps_one_event_a_moment(db_url, config):
+    """An alias whose tier bounds moved as it came to name another model, at the same price: a
+    tier change and an alias change at one moment.  Before 0008 that was one tier change."""
+    from pipeline.archive import archive
+    from pipeline.normalise import normalise
+    from pipeline.store import store_observation
+    from scrapers import Quote
+
+    archive_db = Database(db_url)
+    source = config.source("mistral")
+    for day, serves, bound in ((1, "Acme 2", 32000), (2, "Acme 3", 128000)):
+        when = datetime(2026, 5, day, tzinfo=timezone.utc)
+        conditions = {"serves": serves, "context_tokens": {"min": 0, "max": bound}}
+        priced = [normalise(Quote("acme-latest", "input", Decimal("3"), "USD", conditions))]
+        with archive_db.transaction() as session:
+            page = archive(session, f"page {day}".encode(), url=source.urls[0], content_type="text/html", seen_at=when)
+            store_observation(session, config, source, observed_at=when, snapshots=[page], parser="mistral",
+                              parser_version=3, priced=priced)
+    kinds = text("SELECT kind FROM events WHERE model = 'acme-latest' AND kind <> 'new_model' ORDER BY kind")
+    with archive_db.engine.begin() as connection:
+        assert connection.execute(kinds).scalars().all() == ["alias_change", "tier_change"]
+        downgrade(alembic_config(connection), "0007")
+        assert connection.execute(kinds).scalars().all() == ["tier_change"]
+    archive_db.dispose()

@@ -38,8 +38,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Back to what the older diff stage derived: a cut or raise by the direction of the change,
-    and a tier change for an alias naming another model at the same price (the verdicts are
-    not restored)."""
+    and a tier change for an alias naming another model at the same price, unless the same
+    moment already has one (its tier bounds moved too).  Lossy: verdicts are not restored, and
+    such a dropped alias change takes its alert log rows with it."""
+    op.execute("DELETE FROM events WHERE kind = 'alias_change' AND old_price = new_price AND EXISTS ("
+               "SELECT 1 FROM events tier WHERE tier.kind = 'tier_change' AND tier.source_id = events.source_id "
+               "AND tier.model = events.model AND tier.dimension = events.dimension "
+               "AND tier.currency = events.currency AND tier.conditions_key = events.conditions_key "
+               "AND tier.observed_at = events.observed_at)")
     op.execute("UPDATE events SET kind = CASE WHEN old_price = new_price THEN 'tier_change' "
                "WHEN CAST(new_price AS NUMERIC) < CAST(old_price AS NUMERIC) THEN 'cut' ELSE 'raise' END "
                "WHERE kind = 'alias_change'")
