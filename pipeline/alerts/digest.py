@@ -129,7 +129,9 @@ def subject(events: list[Event]) -> str:
         counts[event.kind] = counts.get(event.kind, 0) + 1
     what = ", ".join(f"{n} {_nouns(kind)[n != 1]}" for kind, n in counts.items())
     models: dict[str, str] = {}
-    for event in sorted(events, key=lambda e: (-abs(e.change_pct or 0), _rank(e.kind), e.model)):
+    # Price cuts and rises first, the largest first: an alias change's -94% is no price move.
+    for event in sorted(events, key=lambda e: (e.kind not in ("cut", "raise"), -abs(e.change_pct or 0),
+                                               _rank(e.kind), e.model)):
         note = percent(event.change_pct) or {"new_model": "(new)", "withdrawn": "(withdrawn)"}.get(event.kind, "")
         models.setdefault(event.model, f"{event.model} {note}".strip())
     named = list(models.values())[:SUBJECT_MODELS]
