@@ -297,7 +297,8 @@ def bench_runs(args, work: Path) -> list[Row]:
             bare_wall, bare_cpu = medians(bare)
             rows.append(Row("    bare fetching: the same requests by httpx alone, one thread per host",
                             f"{bare_wall:.2f} s", f"{bare_wall / floor:.2f}x the floor; CPU "
-                            f"{bare_cpu / args.pages * 1000:.1f} ms per page: the nearest a Python client gets to the floor here"))
+                            f"{bare_cpu / args.pages * 1000:.1f} ms per page: the nearest a Python client gets "
+                            "to the floor here"))
         if not theirs[label]:
             rows.append(Row("(2) urlwatch, same pages", "skipped", "no urlwatch (see --urlwatch)"))
             continue
