@@ -272,20 +272,28 @@ def test_sigkill_inside_the_migrations_leaves_the_older_archive_whole(tmp_path, 
     from alembic.command import downgrade
 
     from tests.alerting import AFTER, BEFORE, RULE, config_dir, import_page
-    from tests.test_migrations import alembic_config
+    from tests.test_migrations import alembic_config, litellm_page
 
     config = config_dir(tmp_path)
     LocalSMTPServer(tmp_path).write_alerts(config, rule=RULE)  # never started: the digest waits in the outbox
     import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
     assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 3
+    archive_db, loaded = Database(db_url), load_config(config)  # and a moving alias's move, which 0008 converts
+    litellm = loaded.source("litellm")
+    for day, alias_input in ((15, "8e-6"), (16, "0.5e-6")):
+        when = datetime(2026, 8, day, 8, tzinfo=timezone.utc)
+        page = Fetched(litellm.urls[0], litellm.urls[0], 200, litellm_page(alias_input, "3e-6"), "application/json", when)
+        assert ingest(archive_db, loaded, litellm, [page], when).status == "ok"
+    archive_db.dispose()
     upgraded = archive_state(db_url)
     assert upgraded["events"] and upgraded["told"] and upgraded["outbox"]
+    assert "alias_change" in {kind for _, kind, *_ in upgraded["events"]}
     older = Database(db_url, migrate=False)
     with older.engine.begin() as connection:
         downgrade(alembic_config(connection), "0003")
     older.dispose()
     before = archive_state(db_url)
-    assert before["revision"] == [("0003",)]
+    assert before["revision"] == [("0003",)] and "alias_change" not in {kind for _, kind, *_ in before["events"]}
 
     counted = migrate_and_die(db_url, 0)
     assert counted.returncode == -signal.SIGKILL, counted.stderr
