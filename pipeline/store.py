@@ -415,18 +415,16 @@ PRICE_MOVES = ("cut", "raise", "alias_change")
 
 
 def _rekinded(existing: dict[tuple, Event], change: Change) -> Event | None:
-    """The recorded event of this very price move (same price point, moment, old and new price)
-    under another kind, taken out of `existing`: a cut recorded as an alias change before the
-    page was read as naming the model behind the alias, or the reverse (a newer parser, or a
-    migrated archive).  It keeps its id, so that no recipient hears of it twice."""
+    """The recorded price move of this price point at this moment under another kind (a point
+    has one price move a moment), taken out of `existing`: a cut recorded as an alias change
+    before the page was read as naming the model behind the alias, or the reverse (a newer
+    parser, or a migrated archive).  It keeps its id, so that no recipient hears of it twice."""
     if change.kind not in PRICE_MOVES:
         return None
-    prices = (change.old.price if change.old else None, change.new.price if change.new else None)
     for kind in PRICE_MOVES:
-        natural_key = (*change.key, kind, change.at.observed_at)
-        event = existing.get(natural_key)
-        if event is not None and (event.old_price, event.new_price) == prices:
-            return existing.pop(natural_key)
+        event = existing.pop((*change.key, kind, change.at.observed_at), None)
+        if event is not None:
+            return event
     return None
 
 
@@ -434,15 +432,19 @@ def _redated(existing: dict[tuple, Event], change: Change) -> Event | None:
     """The recorded event of this very change (same price point, kind, old and new price) at
     another moment, taken out of `existing`: an earlier observation of the same page (a
     backfill, or a held page released after a later copy) moves the change, and the event
-    keeps its id, so that no recipient hears of it twice.  Of several, the nearest in time.
-    Called once every change has taken its exact match, so none steals another's."""
+    keeps its id, so that no recipient hears of it twice.  Of several, one of the same kind
+    first (a price move may also have changed kind: see _rekinded), then the nearest in time.
+    Called once every change has taken its match at its own moment, so none steals another's."""
     old = change.old.price if change.old else None
     new = change.new.price if change.new else None
+    kinds = PRICE_MOVES if change.kind in PRICE_MOVES else (change.kind,)
     candidates = [natural_key for natural_key, event in existing.items()
-                  if natural_key[:5] == (*change.key, change.kind) and (event.old_price, event.new_price) == (old, new)]
+                  if natural_key[:4] == change.key and natural_key[4] in kinds
+                  and (event.old_price, event.new_price) == (old, new)]
     if not candidates:
         return None
-    nearest = min(candidates, key=lambda natural_key: abs(natural_key[5] - change.at.observed_at))
+    nearest = min(candidates, key=lambda natural_key: (natural_key[4] != change.kind,
+                                                       abs(natural_key[5] - change.at.observed_at)))
     return existing.pop(nearest)
 
 
@@ -452,12 +454,15 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
         for e in session.scalars(_EVENTS_OF, {"source": source.id})
     }
     created: list[Event] = []
-    became_cuts: list[Event] = []
+    to_weigh: list[Event] = []
     exact = {change.natural_key: existing.pop(change.natural_key) for change in changes
              if change.natural_key in existing}
+    for change in changes:  # then at the same moment under another kind, before any event moves in time
+        if change.natural_key not in exact and (rekinded := _rekinded(existing, change)) is not None:
+            exact[change.natural_key] = rekinded
     for change in changes:
         model, dimension, currency, cond = change.key
-        row = exact.get(change.natural_key) or _rekinded(existing, change) or _redated(existing, change)
+        row = exact.get(change.natural_key) or _redated(existing, change)
         old_usd = new_usd = None
         on = change.at.observed_at.date()
         if change.old is not None and currency:
@@ -482,10 +487,13 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
             session.add(row)
             created.append(row)
         else:
-            if row.kind != change.kind:  # a verdict weighs a cut: the new kind's is made below, or none
+            # A verdict weighs one cut at its moment: a cut that moved, was re-read or became one is
+            # weighed again below; an event that is no cut any more loses its verdict.
+            if row.kind != change.kind or (row.observation_id, row.old_price, row.new_price) != (
+                    values["observation_id"], values["old_price"], values["new_price"]):
                 row.kind, row.verdict, row.evidence = change.kind, None, None
                 if change.kind == "cut":
-                    became_cuts.append(row)
+                    to_weigh.append(row)
             values["observed_at"] = change.at.observed_at
             for name, value in values.items():
                 if name == "snapshot_id" and value is None:
@@ -495,5 +503,5 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
     if existing:
         session.execute(delete(Event).where(Event.id.in_([e.id for e in existing.values()])))
     session.flush()
-    weigh_new_cuts(session, config, [e.id for e in became_cuts])  # no caller hears of them as new
+    weigh_new_cuts(session, config, [e.id for e in to_weigh])  # no caller hears of them as new
     return created

@@ -204,35 +204,98 @@ def test_backfills_to_and_fro_never_remake_an_event(db, config):
         assert len(set(session.scalars(cuts_at, {"at": at(3)})) - month_7) == 2, "month 3's cuts are new events"
 
 
-def test_a_page_read_again_as_naming_the_model_behind_an_alias_keeps_its_event_id(db, config):
-    """acme-large-latest from 2 to 1, the pages read by a parser that named no model behind it:
-    an alias change.  Read again by one that finds "Acme Large 2" on both pages, it is a cut,
-    weighed, under the same id (a new id would be mailed as news); and back again, the same."""
+def alias_pages(db, config):
+    """`store(day, price, serves)`: one observation of acme-large-latest's input price on the
+    mistral source (naming the model behind the alias when `serves` is given), as a parser
+    would give it; `recorded()`: its price moves as (id, kind, day, old, new, weighed)."""
     from pipeline.archive import archive
     from pipeline.normalise import normalise
 
     source = config.source("mistral")
 
-    def store(day: int, price: str, serves: str | None):
+    def store(day: int, price: str, serves: str | None) -> None:
         when = datetime(2026, 5, day, tzinfo=timezone.utc)
         priced = [normalise(scrapers.Quote("acme-large-latest", "input", Decimal(price), "USD",
                                            {"serves": serves} if serves else {}))]
         with db.transaction() as session:
             page = archive(session, f"page {day}".encode(), url=source.urls[0], content_type="text/html", seen_at=when)
             store_observation(session, config, source, observed_at=when, snapshots=[page], parser="mistral",
-                              parser_version=3, priced=priced)
+                              parser_version=4, priced=priced)
 
-    def recorded():
+    def recorded() -> list[tuple]:
         with db.session() as session:
-            return [(e.id, e.kind, e.verdict is not None) for e in session.scalars(select(Event).where(
-                Event.kind.in_(("cut", "raise", "alias_change"))))]
+            return [(e.id, e.kind, e.observed_at.day, str(e.old_price), str(e.new_price), e.verdict is not None)
+                    for e in session.scalars(select(Event).where(Event.kind.in_(("cut", "raise", "alias_change")))
+                                             .order_by(Event.id))]
 
+    return store, recorded
+
+
+def test_a_page_read_again_as_naming_the_model_behind_an_alias_keeps_its_event_id(db, config):
+    """acme-large-latest from 2 to 1, the pages read by a parser that named no model behind it:
+    an alias change.  Read again by one that finds "Acme Large 2" on both pages, it is a cut,
+    weighed, under the same id (a new id would be mailed as news); and back again, the same.
+    A re-read that also corrects the price keeps the id too."""
+    store, recorded = alias_pages(db, config)
     store(1, "2", None)
     store(2, "1", None)
-    [(event_id, kind, weighed)] = recorded()
-    assert (kind, weighed) == ("alias_change", False)
+    [(event_id, *_)] = recorded()
+    assert recorded() == [(event_id, "alias_change", 2, "2", "1", False)]
     store(1, "2", "Acme Large 2")
     store(2, "1", "Acme Large 2")
-    assert recorded() == [(event_id, "cut", True)]
+    assert recorded() == [(event_id, "cut", 2, "2", "1", True)]
     store(2, "1", "Acme Large 3")
-    assert recorded() == [(event_id, "alias_change", False)]
+    assert recorded() == [(event_id, "alias_change", 2, "2", "1", False)]
+    store(2, "1.5", "Acme Large 2")
+    assert recorded() == [(event_id, "cut", 2, "2", "1.5", True)]
+
+
+def test_a_backfill_that_moves_a_price_move_and_changes_its_kind_keeps_its_event_id(db, config):
+    """An alias change recorded on day 3 (day 3's page names no model); a page of day 2 found
+    later names the same model as day 1 at day 3's price: the move is a cut, on day 2, still
+    under its id."""
+    store, recorded = alias_pages(db, config)
+    store(1, "2", "Acme Large 2")
+    store(3, "1", None)
+    [(event_id, *_)] = recorded()
+    store(2, "1", "Acme Large 2")
+    assert recorded() == [(event_id, "cut", 2, "2", "1", True)]
+
+
+def test_events_that_change_kind_at_their_moment_keep_their_ids_whatever_else_moves(db, config):
+    """The record as an older rule left it: day 4's move recorded as a cut, day 2's cut missing.
+    Re-deriving makes day 4's an alias change under its id, and day 2's a new cut: the record
+    of day 4 is not moved to day 2 first, which would give day 4's move a new id."""
+    from sqlalchemy import delete, update
+
+    store, recorded = alias_pages(db, config)
+    for day, price, serves in ((1, "2", "Acme Large 2"), (2, "1", "Acme Large 2"), (3, "2", "Acme Large 2"),
+                               (4, "1", None)):
+        store(day, price, serves)
+    with db.transaction() as session:
+        session.execute(delete(Event).where(Event.kind == "cut"))
+        session.execute(update(Event).where(Event.kind == "alias_change").values(kind="cut"))
+    older = {day: event_id for event_id, _, day, *_ in recorded()}
+    store(5, "1", None)
+    now = {day: (event_id, kind) for event_id, kind, day, *_ in recorded()}
+    assert now[4] == (older[4], "alias_change") and now[3] == (older[3], "raise")
+    assert now[2][1] == "cut" and now[2][0] not in older.values()
+
+
+def test_a_cut_moved_by_a_backfill_is_weighed_again_at_its_new_moment(db, config):
+    from pipeline.evidence import weigh_new_cuts
+
+    store, recorded = alias_pages(db, config)
+    store(1, "2", "Acme Large 2")
+    store(10, "1", "Acme Large 2")
+
+    def held() -> str:
+        with db.session() as session:
+            cut = session.scalar(select(Event).where(Event.kind == "cut"))
+            return next(r["summary"] for r in cut.evidence if r["test"] == "durability")
+
+    with db.transaction() as session:
+        weigh_new_cuts(session, config, list(session.scalars(select(Event.id).where(Event.kind == "cut"))))
+    assert held().startswith("held 0 days")
+    store(5, "1", "Acme Large 2")
+    assert held().startswith("held 5 days")
