@@ -21,7 +21,8 @@ pricing page gives one `-latest` alias to several cards (`mistral-small-latest` 
 `Mistral Small 4` and `Mistral Small 3.2`): the first card keeps the alias, later cards with a
 different name are quoted under their name (`mistral-small-3-2`).  A `-latest` alias's prices
 carry the name of the card it is on as `serves` (the 2024 docs tables: the Model column) when
-that name has a version (`Mistral Large 3`, `Devstral 2`), so that the diff tells a price cut
+that name has a version (`Mistral Large 3`, `Devstral 2`; a size such as the 8B of `Ministral
+8B` is none), so that the diff tells a price cut
 from the alias moving to the next generation (pipeline.diff).  A bare line name (`Codestral`,
 `Mistral Large` in 2024, for Mistral Large 2402) says nothing of the generation, and is left out.
 
@@ -62,7 +63,7 @@ _LIMITED = re.compile(r"limited (?:period|time)|limited-time|for a limited", re.
 _MODALITY = re.compile(r"^\s*\(\s*(audio|text|image|video)\s*\)", re.I)
 
 
-@register("mistral", version=3)
+@register("mistral", version=4)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     minimum = _MIN_MODELS
@@ -185,12 +186,16 @@ def _parse_rsc(text: str) -> list[Quote]:
     return quotes
 
 
+# A size, not a version: `Ministral 8B`, `Pixtral 12B`, `Mixtral 8x22B`.
+_SIZE = re.compile(r"\b\d+(?:\.\d+)?(?:x\d+)?\s*[BM]\b", re.I)
+
+
 def _serving(quotes: list[Quote], name: str) -> list[Quote]:
     """The quotes of a moving alias, marked with the model the page names behind it (`serves`),
-    if the name has a version: a digit, and not the alias itself (a docs table without an
-    Endpoint column has the id in its Model column)."""
-    if (not quotes or not moving_alias(quotes[0].model) or not re.search(r"\d", name) or moving_alias(name)
-            or _slug(name) == quotes[0].model):
+    if the name has a version (a number that is not a size), and is not the alias itself (a docs
+    table without an Endpoint column has the id in its Model column)."""
+    if (not quotes or not moving_alias(quotes[0].model) or not re.search(r"\d", _SIZE.sub("", name))
+            or moving_alias(name) or _slug(name) == quotes[0].model):
         return quotes
     return [replace(quote, conditions={**quote.conditions, "serves": name}) for quote in quotes]
 

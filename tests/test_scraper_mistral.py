@@ -141,3 +141,12 @@ def test_only_the_featured_grid_is_too_few_models():
     html = f"<html><head></head><body><script>self.__next_f.push([1,{json.dumps(row)}])</script></body></html>"
     with pytest.raises(LayoutDrift, match="too few"):
         parse(html)
+
+
+def test_a_size_is_no_version_of_the_model_behind_an_alias():
+    quotes = parse("| Model | Endpoint | Input (USD) | Output (USD) |\n| --- | --- | --- | --- |\n"
+                   "| Ministral 8B | `ministral-8b-latest` | 0.1$ / 1M tokens | 0.1$ / 1M tokens |\n"
+                   "| Ministral 3 - 3B | `ministral-3b-latest` | 0.04$ / 1M tokens | 0.04$ / 1M tokens |\n"
+                   "| Mixtral 8x22B | `open-mixtral-8x22b` | 2$ / 1M tokens | 6$ / 1M tokens |\n")
+    assert one_quote(quotes, "ministral-8b-latest", "input", currency="USD").price == Decimal("0.1")
+    assert one_quote(quotes, "ministral-3b-latest", "input", currency="USD", serves="Ministral 3 - 3B")
