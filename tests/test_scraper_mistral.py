@@ -51,15 +51,6 @@ def test_a_moving_alias_says_which_model_it_serves(rsc):
     assert all("serves" not in q.conditions for q in rsc if q.model in ("codestral-latest", "voxtral-small-latest"))
 
 
-def test_a_docs_table_naming_the_alias_itself_names_no_served_model():
-    """Without an Endpoint column the Model column holds the id: that names no model behind it."""
-    quotes = parse("| Model | Input (USD) | Output (USD) |\n| --- | --- | --- |\n"
-                   "| `ministral-8b-latest` | 0.1$ / 1M tokens | 0.1$ / 1M tokens |\n"
-                   "| `mistral-small-latest` | 2$ / 1M tokens | 6$ / 1M tokens |\n"
-                   "| `mistral-medium-2312` | 2.7$ / 1M tokens | 8.1$ / 1M tokens |\n")
-    assert one_quote(quotes, "ministral-8b-latest", "input", currency="USD").price == Decimal("0.1")
-
-
 def test_page_and_minute_units(rsc):
     ocr = one_quote(rsc, "mistral-ocr-latest", "ocr", unit="page", currency="USD", serves="OCR 3")
     assert (ocr.price, ocr.per, ocr.unit) == (Decimal("2"), 1000, "page")
@@ -143,10 +134,17 @@ def test_only_the_featured_grid_is_too_few_models():
         parse(html)
 
 
-def test_a_size_is_no_version_of_the_model_behind_an_alias():
-    quotes = parse("| Model | Endpoint | Input (USD) | Output (USD) |\n| --- | --- | --- | --- |\n"
-                   "| Ministral 8B | `ministral-8b-latest` | 0.1$ / 1M tokens | 0.1$ / 1M tokens |\n"
-                   "| Ministral 3 - 3B | `ministral-3b-latest` | 0.04$ / 1M tokens | 0.04$ / 1M tokens |\n"
-                   "| Mixtral 8x22B | `open-mixtral-8x22b` | 2$ / 1M tokens | 6$ / 1M tokens |\n")
-    assert one_quote(quotes, "ministral-8b-latest", "input", currency="USD").price == Decimal("0.1")
-    assert one_quote(quotes, "ministral-3b-latest", "input", currency="USD", serves="Ministral 3 - 3B")
+def test_no_model_behind_an_alias_is_read_from_a_size_or_from_the_alias_itself():
+    """A size is no version (`Ministral 8B`); and without an Endpoint column the Model column
+    holds the id, which names no model behind it."""
+    with_endpoints = parse("| Model | Endpoint | Input (USD) | Output (USD) |\n| --- | --- | --- | --- |\n"
+                           "| Ministral 8B | `ministral-8b-latest` | 0.1$ / 1M tokens | 0.1$ / 1M tokens |\n"
+                           "| Ministral 3 - 3B | `ministral-3b-latest` | 0.04$ / 1M tokens | 0.04$ / 1M tokens |\n"
+                           "| Mixtral 8x22B | `open-mixtral-8x22b` | 2$ / 1M tokens | 6$ / 1M tokens |\n")
+    assert one_quote(with_endpoints, "ministral-8b-latest", "input", currency="USD").price == Decimal("0.1")
+    assert one_quote(with_endpoints, "ministral-3b-latest", "input", currency="USD", serves="Ministral 3 - 3B")
+    ids_only = parse("| Model | Input (USD) | Output (USD) |\n| --- | --- | --- |\n"
+                     "| `mistral-large-3-latest` | 0.5$ / 1M tokens | 1.5$ / 1M tokens |\n"
+                     "| `mistral-small-latest` | 0.1$ / 1M tokens | 0.3$ / 1M tokens |\n"
+                     "| `mistral-medium-2312` | 2.7$ / 1M tokens | 8.1$ / 1M tokens |\n")
+    assert one_quote(ids_only, "mistral-large-3-latest", "input", currency="USD").price == Decimal("0.5")
