@@ -414,38 +414,56 @@ _EVENTS_OF = select(Event).where(Event.source_id == bindparam("source")).order_b
 PRICE_MOVES = ("cut", "raise", "alias_change")
 
 
-def _rekinded(existing: dict[tuple, Event], change: Change) -> Event | None:
+def _rekinded(existing: dict[tuple, Event], change: Change, *, same_prices: bool) -> Event | None:
     """The recorded price move of this price point at this moment under another kind (a point
     has one price move a moment), taken out of `existing`: a cut recorded as an alias change
     before the page was read as naming the model behind the alias, or the reverse (a newer
-    parser, or a migrated archive).  It keeps its id, so that no recipient hears of it twice."""
+    parser, or a migrated archive); with `same_prices`, only one of the same old and new price."""
     if change.kind not in PRICE_MOVES:
         return None
+    prices = (change.old.price if change.old else None, change.new.price if change.new else None)
     for kind in PRICE_MOVES:
-        event = existing.pop((*change.key, kind, change.at.observed_at), None)
-        if event is not None:
-            return event
+        natural_key = (*change.key, kind, change.at.observed_at)
+        event = existing.get(natural_key)
+        if event is not None and (not same_prices or (event.old_price, event.new_price) == prices):
+            return existing.pop(natural_key)
     return None
 
 
-def _redated(existing: dict[tuple, Event], change: Change) -> Event | None:
-    """The recorded event of this very change (same price point, kind, old and new price) at
-    another moment, taken out of `existing`: an earlier observation of the same page (a
-    backfill, or a held page released after a later copy) moves the change, and the event
-    keeps its id, so that no recipient hears of it twice.  Of several, one of the same kind
-    first (a price move may also have changed kind: see _rekinded), then the nearest in time.
-    Called once every change has taken its match at its own moment, so none steals another's."""
+def _redated(existing: dict[tuple, Event], change: Change, *, any_kind: bool) -> Event | None:
+    """The recorded event of this very change (same price point, old and new price) at another
+    moment, taken out of `existing`: an earlier observation of the same page (a backfill, or a
+    held page released after a later copy) moves the change.  Of its own kind, or with
+    `any_kind` of any price-move kind (it may have changed kind too); of several, the nearest
+    in time."""
     old = change.old.price if change.old else None
     new = change.new.price if change.new else None
-    kinds = PRICE_MOVES if change.kind in PRICE_MOVES else (change.kind,)
+    kinds = PRICE_MOVES if any_kind and change.kind in PRICE_MOVES else (change.kind,)
     candidates = [natural_key for natural_key, event in existing.items()
                   if natural_key[:4] == change.key and natural_key[4] in kinds
                   and (event.old_price, event.new_price) == (old, new)]
     if not candidates:
         return None
-    nearest = min(candidates, key=lambda natural_key: (natural_key[4] != change.kind,
-                                                       abs(natural_key[5] - change.at.observed_at)))
+    nearest = min(candidates, key=lambda natural_key: abs(natural_key[5] - change.at.observed_at))
     return existing.pop(nearest)
+
+
+# Ways a derived change may find its recorded event, closest first (after the exact match).
+_MATCHES = (functools.partial(_rekinded, same_prices=True), functools.partial(_redated, any_kind=False),
+            functools.partial(_redated, any_kind=True), functools.partial(_rekinded, same_prices=False))
+
+
+def _recorded_events(existing: dict[tuple, Event], changes: list[Change]) -> dict[tuple, Event]:
+    """Each change's recorded event, taken out of `existing`, so that it keeps its id and no
+    recipient hears of it twice: the exact match, then one of the _MATCHES, each tried for every
+    change before the next, so that a looser match never takes the event a closer one would."""
+    matched = {change.natural_key: existing.pop(change.natural_key) for change in changes
+               if change.natural_key in existing}
+    for match in _MATCHES:
+        for change in changes:
+            if change.natural_key not in matched and (event := match(existing, change)) is not None:
+                matched[change.natural_key] = event
+    return matched
 
 
 def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
@@ -455,14 +473,10 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
     }
     created: list[Event] = []
     to_weigh: list[Event] = []
-    exact = {change.natural_key: existing.pop(change.natural_key) for change in changes
-             if change.natural_key in existing}
-    for change in changes:  # then at the same moment under another kind, before any event moves in time
-        if change.natural_key not in exact and (rekinded := _rekinded(existing, change)) is not None:
-            exact[change.natural_key] = rekinded
+    recorded = _recorded_events(existing, changes)
     for change in changes:
         model, dimension, currency, cond = change.key
-        row = exact.get(change.natural_key) or _redated(existing, change)
+        row = recorded.get(change.natural_key)
         old_usd = new_usd = None
         on = change.at.observed_at.date()
         if change.old is not None and currency:

@@ -299,3 +299,35 @@ def test_a_cut_moved_by_a_backfill_is_weighed_again_at_its_new_moment(db, config
     assert held().startswith("held 0 days")
     store(5, "1", "Acme Large 2")
     assert held().startswith("held 5 days")
+
+
+def test_a_change_moved_by_a_backfill_keeps_its_id_before_its_old_moment_is_re_kinded(db, config):
+    """A rise from 2 to 3 recorded on day 3.  A page of day 2 found later shows the 3 already,
+    naming another model: the move from 2 to 3, an alias change now, is on day 2 under the rise's
+    id (it was mailed as that), and day 3's alias naming another model at 3 is the new event.
+    Taking the id at its old moment first would mail the move again and never the new one."""
+    store, recorded = alias_pages(db, config)
+    store(1, "2", "Acme Large 2")
+    store(3, "3", "Acme Large 2")
+    [(rise, *_)] = recorded()
+    store(2, "3", "Acme Large 3")
+    [moved, new] = recorded()
+    assert moved == (rise, "alias_change", 2, "2", "3", False) and new[1:] == ("alias_change", 3, "3", "3", False)
+
+
+def test_a_cut_moved_by_a_backfill_is_not_taken_by_an_earlier_change_of_another_kind(db, config):
+    """A stale record (day 2's alias change from 2 to 1 missing) and a backfill of day 4 that
+    moves the cut from 2 to 1 from day 5 to day 4: the cut keeps its id, and the alias change
+    of the same prices on day 2, matched only after every change has looked in its own kind,
+    is the new event."""
+    from sqlalchemy import delete
+
+    store, recorded = alias_pages(db, config)
+    for day, price, serves in ((1, "2", "Acme Large 1"), (2, "1", "Acme Large 2"), (3, "2", "Acme Large 2"),
+                               (5, "1", "Acme Large 2")):
+        store(day, price, serves)
+    with db.transaction() as session:
+        session.execute(delete(Event).where(Event.kind == "alias_change"))
+    [cut] = [event_id for event_id, kind, *_ in recorded() if kind == "cut"]
+    store(4, "1", "Acme Large 2")
+    assert {kind: (event_id, day) for event_id, kind, day, *_ in recorded()}["cut"] == (cut, 4)
