@@ -161,7 +161,7 @@ def test_subject_and_amounts():
     assert subject(events) == "pricewatch: 3 price cuts, 1 price rise, 1 new model — a −50%, b −33.3%, c +12.5%, …"
     aliased = [event("alias_change", "mistral-large-latest", Decimal("-93.75")), event("cut", "mistral-embed", Decimal("-10"))]
     assert subject(aliased) == ("pricewatch: 1 price cut, 1 price of a moving alias changed — mistral-embed −10%, "
-                                "mistral-large-latest alias moved −93.8%"), "a price cut is named before an alias change"
+                                "mistral-large-latest alias −93.8%"), "a price cut is named before an alias change"
     assert subject([event("withdrawn", "x\nSubject: injected")]) == \
         "pricewatch: 1 model withdrawn — x Subject: injected (withdrawn)"
     assert amount(Decimal("0.389366272825")) == "0.389366" and amount(Decimal("1.74")) == "1.74"

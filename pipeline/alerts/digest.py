@@ -133,8 +133,8 @@ def subject(events: list[Event]) -> str:
     for event in sorted(events, key=lambda e: (e.kind not in ("cut", "raise"), -abs(e.change_pct or 0),
                                                _rank(e.kind), e.model)):
         note = percent(event.change_pct) or {"new_model": "(new)", "withdrawn": "(withdrawn)"}.get(event.kind, "")
-        if event.kind == "alias_change":
-            note = f"alias moved {note}"
+        if event.kind == "alias_change":  # the name may have moved to another model, or the price
+            note = f"alias {note}"
         models.setdefault(event.model, f"{event.model} {note}".strip())
     named = list(models.values())[:SUBJECT_MODELS]
     more = ", …" if len(models) > SUBJECT_MODELS else ""
