@@ -224,6 +224,11 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def printable_url(self) -> str:
+        """The archive's URL as it may be printed: the driver named, every password masked."""
+        return shown_url(self.engine.url.render_as_string(hide_password=True))
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits together, or not at all (it holds the write lock)."""

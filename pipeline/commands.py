@@ -239,10 +239,8 @@ def cmd_status(args, config: Config) -> int:
 
 
 def db_upgrade(args, config: Config) -> int:
-    from db.session import shown_url
-
     db = open_database(args, create=True)
-    print(f"database at the newest schema: {shown_url(db.engine.url.render_as_string(hide_password=True))}")
+    print(f"database at the newest schema: {db.printable_url}")
     return EXIT_OK
 
 

@@ -292,7 +292,6 @@ def cmd_serve(args, config: Config) -> int:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from db.session import shown_url
     from pipeline.cli import EXIT_OK, open_database
     from pipeline.fetch import Fetcher
     from pipeline.run import RobotsArchive
@@ -328,7 +327,7 @@ def cmd_serve(args, config: Config) -> int:
         signal.signal(number, on_signal)
     scheduler.start()
     _line(event="serving", pid=os.getpid(), sources=len(plans),
-          database=shown_url(db.engine.url.render_as_string(hide_password=True)))
+          database=db.printable_url)
     while not received:  # a plain sleep: a handler that took a lock could deadlock the main thread
         time.sleep(0.2)
     stopping.set()
