@@ -173,15 +173,21 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 """
 
 
-def pipeline_alone(config: Path, database: Path, cwd: Path, *mode: str) -> Timed:
-    result = subprocess.run([sys.executable, "-c", PIPELINE_ALONE, str(config), f"sqlite:///{database}", *mode], cwd=cwd,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+def timed_script(what: str, script: str, *args: str, cwd: Path | None = None) -> Timed:
+    """The wall and CPU time a child Python running `script` measures of itself and prints (JSON),
+    with the checkout importable; `what` names it if it fails."""
+    result = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
     if result.returncode != 0:
-        raise SystemExit(f"the in-process run failed:\n{result.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed:\n{result.stderr[-3000:]}")
     figures = json.loads(result.stdout)
-    if figures["failed"]:
-        raise SystemExit("the in-process run failed:\n" + "\n".join(figures["failed"]))
+    if figures.get("failed"):
+        raise SystemExit(f"{what} failed:\n" + "\n".join(figures["failed"]))
     return Timed(figures["wall"], figures["cpu"], 0, "")
+
+
+def pipeline_alone(config: Path, database: Path, cwd: Path, *mode: str) -> Timed:
+    return timed_script("the in-process run", PIPELINE_ALONE, str(config), f"sqlite:///{database}", *mode, cwd=cwd)
 
 
 # The first run's requests (robots.txt, then each page, one host per thread) made by httpx alone.
@@ -207,11 +213,7 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 
 
 def bare_fetching(urls: list[str]) -> Timed:
-    result = subprocess.run([sys.executable, "-c", BARE_FETCHING, json.dumps(urls)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"bare fetching failed:\n{result.stderr[-3000:]}")
-    figures = json.loads(result.stdout)
-    return Timed(figures["wall"], figures["cpu"], 0, "")
+    return timed_script("bare fetching", BARE_FETCHING, json.dumps(urls))
 
 
 def urlwatch_executable(explicit: str | None) -> Path | None:
