@@ -62,27 +62,25 @@ def test_text_dump_pairs_and_column_order(intl):
     assert one_quote(intl, "MiniMax-M2.7-highspeed", "cache_write").price == Decimal("0.375")
 
 
+def pay_as_you_go(*rows: str):
+    """The quotes of the docs' pay-as-you-go table (its heading, header and separator) with `rows`."""
+    return parse("## Pay as you go\n\n| Model | Input | Output | Prompt caching Read | Prompt caching Write |\n"
+                 "|---|---|---|---|---|\n" + "".join(row + "\n" for row in rows))
+
+
 def test_markdown_docs_table():
-    doc = (
-        "## Pay as you go\n\n| Model | Input | Output | Prompt caching Read | Prompt caching Write |\n"
-        "|---|---|---|---|---|\n"
-        "| MiniMax-M2.7 | $0.3 / M tokens | $1.2 / M tokens | $0.06 / M tokens | $0.375 / M tokens |\n"
-        "| MiniMax-M2.7-highspeed | $0.6 / M tokens | $2.4 / M tokens | $0.06 / M tokens | $0.375 / M tokens |\n"
-    )
-    quotes = parse(doc)
+    quotes = pay_as_you_go(
+        "| MiniMax-M2.7 | $0.3 / M tokens | $1.2 / M tokens | $0.06 / M tokens | $0.375 / M tokens |",
+        "| MiniMax-M2.7-highspeed | $0.6 / M tokens | $2.4 / M tokens | $0.06 / M tokens | $0.375 / M tokens |")
     assert one_quote(quotes, "MiniMax-M2.7", "cache_write").price == Decimal("0.375")
     assert one_quote(quotes, "MiniMax-M2.7-highspeed", "input").currency == "USD"
 
 
 def test_a_docs_row_short_of_cells_reads_the_cells_it_has():
     """A row that stops before the last columns (an unpriced cache write) is no parser crash."""
-    doc = (
-        "## Pay as you go\n\n| Model | Input | Output | Prompt caching Read | Prompt caching Write |\n"
-        "|---|---|---|---|---|\n"
-        "| MiniMax-M2.7 | $0.3 / M tokens | $1.2 / M tokens |\n"
-        "| MiniMax-M2.7-highspeed | $0.6 / M tokens | $2.4 / M tokens | $0.06 / M tokens | $0.375 / M tokens |\n"
-    )
-    quotes = parse(doc)
+    quotes = pay_as_you_go(
+        "| MiniMax-M2.7 | $0.3 / M tokens | $1.2 / M tokens |",
+        "| MiniMax-M2.7-highspeed | $0.6 / M tokens | $2.4 / M tokens | $0.06 / M tokens | $0.375 / M tokens |")
     assert one_quote(quotes, "MiniMax-M2.7", "output").price == Decimal("1.2")
     assert not [q for q in quotes if q.model == "MiniMax-M2.7" and q.dimension == "cache_write"]
     assert one_quote(quotes, "MiniMax-M2.7-highspeed", "cache_write").price == Decimal("0.375")
