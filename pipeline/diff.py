@@ -119,10 +119,10 @@ def alias_moved(model: str, old: Point | PriceInterval, new: Point | PriceInterv
     (Stored intervals carry the same price and conditions as the points they were made of.)"""
     if not moving_alias(model):
         return False
-    if names_another_model(model, old.conditions, new.conditions):
-        return True
-    named_alike = _served(old.conditions) is not None and _served(new.conditions) is not None
-    return not named_alike and old.price != new.price
+    before, now = _served(old.conditions), _served(new.conditions)
+    if before is not None and now is not None:
+        return before != now  # the page says whether it moved
+    return old.price != new.price
 
 
 def _without_serves(conditions: str) -> dict:
