@@ -8,11 +8,13 @@ import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Iterable
 
 FORMATS = ("table", "csv", "json")
 
 
+@lru_cache(maxsize=1 << 16)  # a run stores thousands of prices, few of them distinct
 def decimal_text(value: Decimal) -> str:
     """Exact, plain decimal text: 0.000003 rather than 3E-6, 1.5 rather than 1.50."""
     return format(value.normalize(), "f") if value else "0"
