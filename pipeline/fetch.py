@@ -178,20 +178,32 @@ class _HostSlot:
 def _forbidden(address: str, allowed: list) -> bool:
     """An address that is not on the public internet (private, loopback, link-local, shared
     like 100.64.0.0/10 where clouds put their metadata services, reserved, multicast), or an
-    IPv6 one that embeds such an IPv4 address (mapped, 6to4, Teredo), and no allowed network holds."""
+    IPv6 one that embeds such an IPv4 address (mapped, 6to4, Teredo, NAT64, compatible,
+    translated), and no allowed network holds."""
     ip = ipaddress.ip_address(address)
     if any(ip in network for network in allowed):
         return False
-    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ()), _nat64(ip)] if ip.version == 6 else []
+    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ()), _last_32_bits(ip)] if ip.version == 6 else []
     return any(not each.is_global or each.is_multicast for each in [ip, *filter(None, embedded)])
 
 
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# IPv6 forms whose last 32 bits are the IPv4 address reached: NAT64 (RFC 6052, 8215), and the
+# IPv4-compatible (::a.b.c.d, RFC 4291) and IPv4-translated (::ffff:0:a.b.c.d, RFC 2765) forms,
+# which Python counts as global.
+_IPV4_IN_LAST_32_BITS = tuple(ipaddress.ip_network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96",
+                                                                    "::ffff:0:0:0/96"))
 
 
-def _nat64(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address a NAT64 address (RFC 6052, 8215) reaches: its last 32 bits."""
-    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if any(ip in net for net in _NAT64) else None
+def _last_32_bits(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if any(ip in net for net in _IPV4_IN_LAST_32_BITS) else None
+
+
+def _redirect_target(current: str, location: str) -> str:
+    """Where a redirect from `current` points; Refused when its Location does not parse."""
+    try:
+        return urljoin(current, location)
+    except ValueError as exc:  # "http://[": an unclosed IPv6 literal
+        raise Refused(f"refusing a redirect from {current} to a URL that does not parse ({exc})") from None
 
 
 def _literal_address(host: str) -> str | None:
@@ -386,16 +398,19 @@ class Fetcher:
         """Refuse a URL early, naming it: a scheme other than http(s), credentials, or a host that
         resolves to a forbidden address now.  Only an early answer: the connection is checked
         again, on the address it is made to, by _GuardedBackend."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port  # "http://[", a port of 99999: ValueError
+            host = httpx.URL(url).host  # as it goes on the wire: "127。0。0。1" is 127.0.0.1 there
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise Refused(f"refusing {url!r}: it does not parse ({exc})") from None
         if "@" in parts.netloc:  # not echoed: it would put the credentials in the log and the archive
             raise Refused("refusing a URL that carries credentials (user:password@)")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(f"refusing non-http(s) URL {url!r}")
-        try:
-            host = httpx.URL(url).host  # as it goes on the wire: "127。0。0。1" is 127.0.0.1 there
-        except httpx.InvalidURL as exc:
-            raise Refused(f"refusing {url!r}: it does not parse ({exc})") from None
-        for address in self._addresses(host, parts.port):
+        if "%" in host:  # a proxy may decode "%31%32%37.0.0.1" to 127.0.0.1; no public name has one
+            raise Refused(f"refusing {url}: its host is percent-encoded")
+        for address in self._addresses(host, port):
             if _forbidden(address, self._allowed):
                 raise Refused(f"refusing {url}: {address} is off the public internet "
                               "(private, loopback, link-local, shared or reserved)")
@@ -462,7 +477,7 @@ class Fetcher:
                 with self.gate.hold(host), _deadline(self.settings.attempt_max_seconds), \
                         self.client.stream("GET", url, timeout=min(10, self.settings.timeout_seconds)) as response:
                     if response.has_redirect_location:
-                        url = urljoin(url, response.headers["location"])
+                        url = _redirect_target(url, response.headers["location"])
                         self.check_url(url)
                         continue
                     status = response.status_code
@@ -518,7 +533,7 @@ class Fetcher:
                         self.client.stream("GET", current, headers=headers) as response:
                     log.http_status = response.status_code
                     if response.has_redirect_location:
-                        target = urljoin(current, response.headers.get("location", ""))
+                        target = _redirect_target(current, response.headers.get("location", ""))
                         self.check_url(target)
                         current = target
                         continue
@@ -665,6 +680,10 @@ class _Inflater:
 # Compressions we do not decode (and do not ask for): read as the page, they would be garbage.
 _UNDECODED = {"br", "zstd", "compress", "x-compress"}
 
+# Each layer's decoder holds its own window: thousands of them, in a header under 100 KB, took
+# 640 MB however small the body.  urllib3 stops at five too (CVE-2025-66418).
+MAX_CODINGS = 5
+
 
 def _inflaters(content_encoding: str) -> list[_Inflater]:
     """Decoders in the order to apply them (the header lists them in the order applied).  We
@@ -674,7 +693,12 @@ def _inflaters(content_encoding: str) -> list[_Inflater]:
     unreadable = [name for name in names if name in _UNDECODED]
     if unreadable:
         raise BadBody(f"body in Content-Encoding {', '.join(unreadable)}, which was not asked for", retryable=False)
-    return [_Inflater(name) for name in reversed(names) if name in ("gzip", "x-gzip", "deflate")]
+    layers = [name for name in reversed(names) if name in ("gzip", "x-gzip", "deflate")]
+    if len(layers) > MAX_CODINGS:
+        raise BadBody(f"body compressed {len(layers)} times over (Content-Encoding), more than {MAX_CODINGS}",
+                      retryable=False)
+    return [_Inflater(name) for name in layers]
+
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,19 @@ def test_through_a_proxy_an_address_written_in_a_url_is_still_refused(url):
         fetcher.close()
 
 
+@pytest.mark.parametrize("url", ["http://%31%32%37.0.0.1/", "http://%31%36%39.254.169.254/latest/meta-data/",
+                                 "http://%6c%6f%63%61%6c%68%6f%73%74/"])
+def test_through_a_proxy_a_percent_encoded_host_is_refused(url):
+    """Not a name the proxy resolves: one that decodes it (as WHATWG and Go's URL parsers do)
+    would connect to 127.0.0.1, the metadata service, localhost."""
+    fetcher = Fetcher(FetchSettings(obey_robots=False, proxy="http://127.0.0.1:9"))
+    try:
+        with pytest.raises(Refused, match="percent-encoded"):
+            fetcher.fetch(url)
+    finally:
+        fetcher.close()
+
+
 @pytest.mark.parametrize("proxy", ["socks5://127.0.0.1:1080", "proxy.corp:3128", "http://user:hunter2@"])
 def test_a_proxy_that_is_not_an_http_url_is_a_config_error_that_does_not_echo_it(tmp_path, proxy):
     directory = write_config(tmp_path / "config", [{"id": "a", "parser": "litellm", "urls": ["https://a.example/"]}],

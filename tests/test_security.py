@@ -6,7 +6,8 @@ it talks to the database.
   configured network allows them (these tests allow 127.0.0.0/8 only), and checked again on
   the address each connection is made to, so that a name rebound after the check (DNS
   rebinding) is refused too;
-- gzip and deflate bodies are inflated within the cap (the bomb cases are in test_faults);
+- gzip and deflate bodies are inflated within the cap (the bomb cases are in test_faults), in
+  at most MAX_CODINGS layers;
 - no database credential in the output of any command, in the logs of `-v`, or in any row;
 - no SQL built from formatted strings (only bound parameters), checked over the source tree,
   with one documented exception: CREATE DATABASE in tests/conftest.py, which cannot bind a name;
@@ -16,12 +17,14 @@ it talks to the database.
 from __future__ import annotations
 
 import ast
+import functools
 import gzip
 import os
 import re
 import socket
 import subprocess
 import sys
+import tracemalloc
 import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,8 +33,8 @@ import pytest
 from sqlalchemy import String, Text, create_engine, select
 
 from pipeline.config import FetchSettings, load_config
-from pipeline.errors import ConfigError, Refused, TooLarge
-from pipeline.fetch import Fetcher
+from pipeline.errors import BadBody, ConfigError, Refused, TooLarge
+from pipeline.fetch import MAX_CODINGS, Fetcher
 from pipeline.run import run_all
 from tests.conftest import PG_URL, REPO, write_config
 from tests.httpserver import LocalServer
@@ -75,6 +78,11 @@ def test_config_refuses_a_url_with_credentials_without_echoing_them(tmp_path):
     ("http://[2002:a9fe:a9fe::]/", "6to4 embedding 169.254.169.254"),
     ("http://[::ffff:a9fe:a9fe]/", "IPv4-mapped 169.254.169.254"),
     ("http://[64:ff9b::a9fe:a9fe]/", "NAT64 to 169.254.169.254"),
+    ("http://[::a9fe:a9fe]/", "IPv4-compatible 169.254.169.254, which Python counts as global"),
+    ("http://[::ffff:0:a9fe:a9fe]/", "IPv4-translated 169.254.169.254, which Python counts as global"),
+    ("http://%31%36%39.254.169.254/latest/meta-data/", "percent-encoded host: a proxy may decode it"),
+    ("http://[", "does not parse (ValueError from urljoin)"),
+    ("http://127.0.0.1:99999/", "does not parse (a port out of range)"),
     ("javascript:alert(1)", "not http(s)"),
     ("http:\\\\127.0.0.1\\prices", "does not parse"),
     ("file:///etc/passwd", "not http(s)"),
@@ -209,6 +217,7 @@ PAGE = b'{"gpt-4o": {"input_cost_per_token": 2.5e-06}}' * 100
     ("deflate", zlib.compress(PAGE)),
     ("deflate", zlib.compress(PAGE)[2:-4]),  # raw deflate, which some servers send for "deflate"
     ("gzip, gzip", gzip.compress(gzip.compress(PAGE))),
+    (", ".join(["gzip"] * MAX_CODINGS), functools.reduce(lambda body, _: gzip.compress(body), range(MAX_CODINGS), PAGE)),
     ("identity", PAGE),
 ])
 def test_compressed_bodies_are_inflated(fetcher, encoding, body):
@@ -224,6 +233,25 @@ def test_a_bomb_is_refused_at_the_decompressed_cap(fetcher, encoding, pack):
         server.route("/p", bomb, headers={"Content-Encoding": encoding})
         with pytest.raises(TooLarge, match="decompressed"):
             fetcher.fetch(f"{server.url}/p")
+
+
+def test_a_long_chain_of_codings_is_refused_before_a_decoder_is_made(fetcher):
+    """One decoder per listed coding, each with its own window: 6000 layers around five bytes,
+    81 KB on the wire, took 145 MB whatever the caps."""
+    layers, body = 6000, b"hello"
+    for _ in range(layers):
+        packer = zlib.compressobj(0)
+        body = packer.compress(body) + packer.flush()
+    with LocalServer() as server:
+        server.route("/p", body, headers={"Content-Encoding": ",".join(["deflate"] * layers)})
+        tracemalloc.start()
+        try:
+            with pytest.raises(BadBody, match=f"compressed {layers} times over"):
+                fetcher.fetch(f"{server.url}/p")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 10_000_000
 
 
 # -- credentials -----------------------------------------------------------------------------
