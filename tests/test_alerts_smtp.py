@@ -43,6 +43,7 @@ def test_without_to_the_configured_recipients_get_it(tmp_path, monkeypatch, caps
     (PASSWORD, {"ca_file": ""}, 1, "TLS certificate not trusted"),
     (None, {}, 2, "environment variable PW_TEST_SMTP_PASSWORD is not set"),
     (PASSWORD, {"tls": "none"}, 2, "refusing to send credentials without TLS"),
+    ("gehéim-Päss", {}, 1, "[smtp unavailable] smtp 127.0.0.1:{port}: the user name or password is not ASCII"),
 ])
 def test_failures_are_one_line_without_secrets(tmp_path, monkeypatch, capsys, password, overrides, status, message):
     monkeypatch.setenv("PW_TEST_SMTP_USER", USER)
@@ -55,7 +56,7 @@ def test_failures_are_one_line_without_secrets(tmp_path, monkeypatch, capsys, pa
     assert result == status
     assert message.format(port=server.port) in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert "wrong-password" not in err and PASSWORD not in err
+    assert "wrong-password" not in err and PASSWORD not in err and not (password and password in err)
     assert server.messages == []
 
 

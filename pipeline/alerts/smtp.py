@@ -100,6 +100,10 @@ class SMTPSession:
         except (smtplib.SMTPException, OSError) as error:
             self.close()
             raise SMTPUnavailable(f"smtp {settings.address}: {describe(error)}") from None
+        except UnicodeEncodeError:  # smtplib encodes AUTH as ASCII
+            self.close()
+            raise SMTPUnavailable(f"smtp {settings.address}: the user name or password is not ASCII, "
+                                  "which SMTP AUTH cannot send") from None
 
     def close(self) -> None:
         if self._smtp is None:
