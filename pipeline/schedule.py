@@ -36,6 +36,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from pipeline.config import Config, Schedule, Source
 from pipeline.errors import ConfigError
+from pipeline.output import CONTROL_CHARACTERS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TICK = timedelta(microseconds=1)
@@ -206,7 +207,8 @@ def _line(**fields) -> None:
         else:
             text = str(value)
         if any(c in text for c in ' "=\\') or not text.isprintable():
-            text = json.dumps(text, ensure_ascii=False)
+            text = CONTROL_CHARACTERS.sub(lambda match: f"\\u{ord(match.group()):04x}",  # json escapes only C0
+                                          json.dumps(text, ensure_ascii=False))
         parts.append(f"{key}={text}")
     log.info(" ".join(parts))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -20,7 +22,7 @@ from db.models import Event, Fetch, Observation, ObservationPage, Snapshot
 from db.session import Database
 from pipeline.config import Schedule, Source, typed_table
 from pipeline.errors import ConfigError
-from pipeline.schedule import GridTrigger, next_runs, plan_for
+from pipeline.schedule import GridTrigger, _line, next_runs, plan_for
 from tests.conftest import FIXTURES, REPO, write_config
 from tests.httpserver import Route, TimedServer, wait_until
 
@@ -133,6 +135,19 @@ def stop(process: subprocess.Popen) -> tuple[str, str]:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.mark.parametrize("scraped", ["gpt-4o\u202e0.1", "gpt-4o\u2028ts=2026-01-01T00:00:00Z event=job status=ok",
+                                     "gpt-4o\x9b2J"])
+def test_scraped_text_in_a_job_line_is_escaped(caplog, scraped):
+    """A job's message quotes scraped model names (a drift names the row): a bidi override, a
+    line separator or a C1 control must not turn the line around, start a fake one, or reach
+    a terminal; json.dumps escapes C0 only."""
+    with caplog.at_level(logging.INFO, logger="pricewatch.schedule"):
+        _line(event="job", source="openai", status="failed", message=f"{scraped} output: two prices")
+    [record] = caplog.records
+    assert not any(c in record.getMessage() for c in "\u202e\u2028\x9b")
+    assert json.loads(record.getMessage().split("message=", 1)[1]) == f"{scraped} output: two prices"
 
 
 def job_lines(stderr: str, status: str) -> list[str]:
