@@ -24,6 +24,9 @@ class Archived(NamedTuple):
     sha256: str
 
 
+# A server's Content-Type may be any length; its media type and charset come first.
+_CONTENT_TYPE_WIDTH = Snapshot.__table__.c.content_type.type.length
+
 # Built once: a run archives every page it reads.
 _SNAPSHOT_OF = select(Snapshot.id, Snapshot.first_seen_at).where(Snapshot.sha256 == bindparam("digest"))
 _INSERT_SNAPSHOT = insert(Snapshot.__table__).returning(Snapshot.__table__.c.id)
@@ -38,7 +41,8 @@ def archive(session: Session, content: bytes, *, url: str, content_type: str | N
     if found is None:
         compressed = zlib.compress(content, 6)
         snapshot_id = session.execute(_INSERT_SNAPSHOT, dict(
-            sha256=digest, url=url, content_type=content_type, size=len(content), compressed_size=len(compressed),
+            sha256=digest, url=url, content_type=content_type and content_type[:_CONTENT_TYPE_WIDTH],
+            size=len(content), compressed_size=len(compressed),
             content=compressed, first_seen_at=seen_at)).scalar_one()
         return Archived(snapshot_id, digest)
     if seen_at < found.first_seen_at:

@@ -244,6 +244,7 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
+        self.overfed = False  # the server sent more than its answer: never reuse this connection
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         deadline = getattr(_request_deadline, "at", None)
@@ -269,7 +270,23 @@ class _DeadlineStream(httpcore.NetworkStream):
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str):
+        if info == "is_readable" and self.overfed:  # how httpcore's pool asks whether an idle connection died
+            return True
         return self._stream.get_extra_info(info)
+
+
+def _drop_if_overfed(response: httpx.Response) -> None:
+    """Keep a connection out of the pool when its server sent bytes past this answer's end (a
+    304 with a body, an answer written twice): h11 keeps them, and httpcore would hand them to
+    the connection's next request as its answer (encode/httpx#1474).  Only h11 sees them,
+    reached here through httpx's and httpcore's private attributes, at the versions
+    constraints.txt pins (tests/test_hostile_answers.py fails if they move)."""
+    state = response.stream
+    for name in ("_stream", "_httpcore_stream", "_stream", "_connection", "_h11_state"):
+        state = getattr(state, name, None)
+    stream = response.extensions.get("network_stream")
+    if state is not None and state.trailing_data[0] and isinstance(stream, _DeadlineStream):
+        stream.overfed = True
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -429,6 +446,8 @@ class Fetcher:
             return [info[4][0] for info in socket.getaddrinfo(host, port or 0, proto=socket.IPPROTO_TCP)]
         except socket.gaierror as exc:
             raise FetchError(f"cannot resolve {host}: {exc.strerror}") from None
+        except UnicodeError as exc:  # a label over 63 characters, which the resolver's IDNA codec refuses
+            raise Refused(f"refusing {host}: not a host name ({exc})") from None
 
     def check_robots(self, url: str) -> None:
         """Refuse `url` when its origin's robots.txt disallows it, or cannot be had and no copy
@@ -532,14 +551,16 @@ class Fetcher:
                 with self.gate.hold(host), _deadline(self.settings.attempt_max_seconds), \
                         self.client.stream("GET", current, headers=headers) as response:
                     log.http_status = response.status_code
-                    if response.has_redirect_location:
-                        target = _redirect_target(current, response.headers.get("location", ""))
-                        self.check_url(target)
-                        current = target
-                        continue
-                    content = self._read_body(response)
-                    log.bytes = len(content)
-                    return self._judge(url, current, response, content, log, attempts, validators)
+                    if not response.has_redirect_location:
+                        content = self._read_body(response)
+                        log.bytes = len(content)
+                        _drop_if_overfed(response)
+                        return self._judge(url, current, response, content, log, attempts, validators)
+                    target = _redirect_target(current, response.headers.get("location", ""))
+                # Checked with the host's turn given back: the target's robots.txt may be on another host.
+                self.check_url(target)
+                self.check_robots(target)  # a redirect's target is fetched like any page (RFC 9309)
+                current = target
             raise RedirectLoop(f"too many redirects (more than {self.settings.max_redirects}) from {url}")
         except httpx.TimeoutException as exc:
             why = exc.__class__.__name__
@@ -628,11 +649,11 @@ class Fetcher:
         """Seconds to wait by the response's Retry-After: whole seconds or an HTTP date (RFC 9110
         10.2.3); None when it has none, or something else (then the usual backoff applies)."""
         value = response.headers.get("retry-after", "").strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # "²" is a digit to isdigit()
             return float(value)
         try:
             parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # the year 99999999999999999999
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)

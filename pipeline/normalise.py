@@ -15,7 +15,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from pipeline.errors import BadPrice
+from db.models import QuoteRow
+from pipeline.errors import BadPrice, LayoutDrift
 from pipeline.fx import Conversion, ecb_rates
 from pipeline.output import plain, unit_label
 from scrapers import TOKENS_PER_MILLION, Quote
@@ -68,13 +69,44 @@ def _scale(amount: Decimal, per: int, unit: str) -> Decimal:
     return (amount * target / per).normalize() if per != target else amount
 
 
+# The widths of the archive's columns (db.models.PricePoint).
+_WIDTHS = {name: QuoteRow.__table__.c[name].type.length for name in ("model", "dimension", "currency", "unit")}
+
+
+def _storable(text: str) -> bool:
+    """Whether both databases can hold `text`: PostgreSQL's text refuses NUL, and neither
+    stores a lone surrogate (which JSON's \\ud800 escape gives)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_storable(priced: Priced) -> None:
+    """A value wider than its column, or one no database holds, is no model name or unit but a
+    parser reading something else: the source fails as drift, and nothing of it is stored."""
+    for name, width in _WIDTHS.items():
+        value = getattr(priced, name)
+        if len(value) > width or not _storable(value):
+            raise LayoutDrift(f"a {name} of {len(value)} characters that the archive cannot hold "
+                              f"({value[:40]!r}{'…' if len(value) > 40 else ''}): the parser read something else")
+    if not _storable(priced.conditions_text):
+        raise LayoutDrift(f"{priced.model!r} {priced.dimension}: conditions the archive cannot hold "
+                          f"({priced.conditions_text[:60]!r})")
+
+
 def normalise(quote: Quote, page: int = 0) -> Priced:
     if not isinstance(quote.price, Decimal) or not quote.price.is_finite():
         raise BadPrice(f"{quote.model} {quote.dimension}: price is not a finite Decimal")
     if quote.per <= 0:
         raise BadPrice(f"{quote.model} {quote.dimension}: non-positive unit size {quote.per}")
     list_price = _scale(quote.list_price, quote.per, quote.unit) if quote.list_price is not None else None
-    return Priced(
+    priced = Priced(
         model=quote.model,
         dimension=quote.dimension,
         conditions=dict(quote.conditions),
@@ -85,6 +117,8 @@ def normalise(quote: Quote, page: int = 0) -> Priced:
         promo=bool(quote.conditions.get("promo")) or list_price is not None,
         page=page,
     )
+    _check_storable(priced)
+    return priced
 
 
 def normalise_all(quotes_by_page: list[list[Quote]]) -> list[Priced]:

@@ -321,6 +321,8 @@ class RobotsArchive:
         return self._kept.get(origin)
 
     def put(self, origin: str, fetched_at: float, body: str | None) -> None:
+        if body:  # PostgreSQL's text holds no NUL, and no rule needs one
+            body = body.replace("\x00", "\ufffd")
         self._kept[origin] = (fetched_at, body)
         with _turn(self.db), self.db.transaction() as session:
             session.merge(RobotsFile(origin=origin, fetched_at=datetime.fromtimestamp(fetched_at, timezone.utc),
@@ -387,7 +389,8 @@ def run_source(db: Database, config: Config, fetcher: Fetcher, source: Source, *
         except SQLAlchemyError:  # the database, not the source, failed: the run reports it
             raise
         except Exception as exc:  # a fetcher bug met on one hostile answer fails that source, not the run
-            log.exception("source=%s fetch raised", source.id)
+            log.error("source=%s fetch raised %s: %s", source.id, exc.__class__.__name__, exc)
+            log.info("source=%s fetch raised", source.id, exc_info=True)  # the traceback, with -v
             error = FetchError(f"fetching failed on {exc.__class__.__name__}: {exc}", source=source.id)
             record_failure(db, source, error, [])
             return SourceResult(source.id, "failed", error.reason, error.message, seconds=time.monotonic() - started)

@@ -177,6 +177,6 @@ def decode_body(content: bytes, content_type: str | None = None) -> str:
     for encoding in filter(None, (declared, "gb18030")):
         try:
             return content.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # the "undefined" codec raises UnicodeError on anything
             continue
     return content.decode("utf-8", errors="replace")
