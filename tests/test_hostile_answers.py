@@ -236,9 +236,14 @@ def test_a_304_with_a_body_does_not_fail_the_next_source_on_its_host(tmp_path, d
 
 # -- redirects and robots.txt ----------------------------------------------------------------------
 
-def fetcher_obeying_robots() -> Fetcher:
-    return Fetcher(FetchSettings(user_agent="pricewatch-test/0.1", allowed_networks=("127.0.0.0/8",),
-                                 per_host_delay_seconds=0, retries=0))
+def assert_refused_by_robots(url: str) -> None:
+    fetcher = Fetcher(FetchSettings(user_agent="pricewatch-test/0.1", allowed_networks=("127.0.0.0/8",),
+                                    per_host_delay_seconds=0, retries=0))
+    try:
+        with pytest.raises(Refused, match="robots.txt disallows"):
+            fetcher.fetch(url)
+    finally:
+        fetcher.close()
 
 
 def test_a_redirect_to_a_path_robots_txt_disallows_is_not_followed():
@@ -246,12 +251,7 @@ def test_a_redirect_to_a_path_robots_txt_disallows_is_not_followed():
         server.route("/robots.txt", "User-agent: *\nDisallow: /private/\n")
         server.route("/prices", status=302, headers={"Location": "/private/prices"})
         server.route("/private/prices", '{"secret": true}')
-        fetcher = fetcher_obeying_robots()
-        try:
-            with pytest.raises(Refused, match="robots.txt disallows"):
-                fetcher.fetch(f"{server.url}/prices")
-        finally:
-            fetcher.close()
+        assert_refused_by_robots(f"{server.url}/prices")
     assert server.hits["/private/prices"] == 0
 
 
@@ -261,10 +261,5 @@ def test_a_redirect_to_another_host_obeys_that_hosts_robots_txt():
         first.route("/prices", status=301, headers={"Location": f"{other.url}/prices"})
         other.route("/robots.txt", "User-agent: *\nDisallow: /\n")
         other.route("/prices", '{"elsewhere": true}')
-        fetcher = fetcher_obeying_robots()
-        try:
-            with pytest.raises(Refused, match="robots.txt disallows"):
-                fetcher.fetch(f"{first.url}/prices")
-        finally:
-            fetcher.close()
+        assert_refused_by_robots(f"{first.url}/prices")
     assert (other.hits["/robots.txt"], other.hits["/prices"]) == (1, 0)
