@@ -61,8 +61,8 @@ def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL; None for another database or an in-memory one."""
     if not url.startswith("sqlite"):
         return None
-    path = url.split(":///", 1)[-1]
-    return Path(path) if path and path != ":memory:" else None
+    _, separator, path = url.partition(":///")  # "sqlite://" names no file either
+    return Path(path) if separator and path and path != ":memory:" else None
 
 
 def on_read_only_media(path: Path) -> bool:

@@ -11,7 +11,9 @@ import argparse
 import importlib
 import logging
 import os
+import sqlite3
 import sys
+from contextlib import closing
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -59,12 +61,13 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
 
 def moment_arg(text: str | None) -> datetime:
     """An `--at`: a bare date means its end, so that the day's own changes count; now if absent."""
-    return parse_when(text, end_of_day=True) if text else today_utc()
+    return parse_when(text, end_of_day=True) if text is not None else today_utc()
 
 
 def span_args(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
     """`--since` and `--until`: a bare date is its start, and its end; either may be open."""
-    start, end = parse_when(since) if since else None, parse_when(until, end_of_day=True) if until else None
+    start = parse_when(since) if since is not None else None  # "" is no date: "$DAY" with DAY unset
+    end = parse_when(until, end_of_day=True) if until is not None else None
     if start and end and start > end:  # swapped by mistake: an empty answer would look like "no change"
         raise InputError(f"--since {since} is after --until {until}")
     return start, end
@@ -161,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     try:
+        _refuse_undecodable(args)
         config = load_config(args.config)
         from pipeline import commands
 
@@ -183,6 +187,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _refuse_undecodable(args) -> None:
+    """An argument that is not UTF-8 (Python keeps its bytes as lone surrogates) can name no
+    model, source or URL the archive holds, and no database driver takes it."""
+    for value in vars(args).values():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                    raise InputError(f"an argument is not UTF-8: {shown!r}") from None
+
+
 def open_database(args, *, create: bool = False):
     """The archive named by --db (or the default), its schema brought up to date.  Only the
     commands that store (`create`) make a new SQLite file: a query on a mistyped path would
@@ -191,15 +208,47 @@ def open_database(args, *, create: bool = False):
 
     url = database_url(args.db)
     path = sqlite_path(url)
+    if path is None and url.startswith("sqlite"):
+        raise InputError(f"--db {url} names no file: an archive in memory would be gone when the command ends")
+    if path is not None and (foreign := _foreign_tables(path)):
+        raise InputError(f"{path} is not a pricewatch archive (it holds {', '.join(foreign[:3])}"
+                         f"{', ...' if len(foreign) > 3 else ''}); --db or PRICEWATCH_DB names another")
     if create and path is not None and path != DEFAULT_DB_PATH.resolve() and not path.parent.is_dir():
         raise InputError(f"no directory {path.parent} for the archive {path.name} (a typo in --db or "
                          "PRICEWATCH_DB? only the default ./data/ is made for you)")
     if create or path is None:
         return Database(url)
-    if not path.exists():
+    if not path.exists() or path.stat().st_size == 0:
         raise InputError(f"no archive at {path} (`pricewatch run` or `pricewatch import` creates one; "
                          "--db or PRICEWATCH_DB names another)")
     return Database(url, read_only=not writable(path))
+
+
+def _foreign_tables(path: Path) -> list[str]:
+    """The tables of a SQLite file that another program made: migrating it would add the
+    archive's tables to it.  None for an archive, a missing or empty file, or a file SQLite
+    cannot read (Database then says why).  Read as immutable, so that nothing is written beside
+    it (a WAL file's index): a table list needs no lock."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)) as connection:
+            tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except (sqlite3.Error, OSError, ValueError):
+        return []
+    return [] if {"alembic_version", "snapshots"} & set(tables) else tables
+
+
+def output_path(args) -> Path:
+    """The -o file, refused when it is the archive being read, or its journal: a report
+    written over it would lose every price."""
+    from db.session import database_url, sqlite_path
+
+    path = Path(args.output)
+    archive = sqlite_path(database_url(args.db))
+    if archive is not None:
+        companions = {archive.with_name(archive.name + suffix).resolve() for suffix in ("", "-wal", "-shm", "-journal")}
+        if path.resolve() in companions or (path.exists() and archive.exists() and os.path.samefile(path, archive)):
+            raise InputError(f"refusing to write {path}: it is the archive itself (--db)")
+    return path
 
 
 def writable(path: Path) -> bool:

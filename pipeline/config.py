@@ -232,6 +232,8 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; a file saved as Latin-1 is not
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -283,7 +285,11 @@ def url_flaw(url: str) -> str | None:
     """Why `url` cannot be a page's address (worded to follow "a URL" or "--url"), or None:
     only http and https, and no credentials, which would end up in logs and in the archive
     (the reason does not echo such a URL: it holds the secret)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # read for its check: a port out of range raises here, not mid-run
+    except ValueError as exc:  # "http://[x": an unclosed IPv6 literal
+        return f"does not parse ({exc})"
     if "@" in parts.netloc:
         return "must not carry credentials (user:password@): they would end up in logs and in the archive"
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -163,6 +163,8 @@ def draw(series: list[Series], *, title: str, ylabel: str, log: bool = False,
          ident: str = "chart") -> Figure:
     """The step chart; `ident` prefixes the SVG ids of lines, markers and shading (so that
     several charts can sit in one HTML page, and tests can find a line)."""
+    # A log axis cannot show a price of 0, or none at all (no USD before the ECB's first rates).
+    log = log and any(value is not None and value > 0 for line in series for _, value in line.steps)
     figure = Figure(figsize=size, dpi=100, layout="constrained")
     axes = figure.add_subplot()
     start = min(s.steps[0][0] for s in series)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipeline.cli import EXIT_OK, moment_arg, open_database, span_args
+from pipeline.cli import EXIT_OK, moment_arg, open_database, output_path, span_args
 from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.output import FORMATS, render
@@ -72,7 +72,7 @@ def cmd_chart(args, config: Config) -> int:
     from db.queries import require_known
     from pipeline.report import chart
 
-    path = Path(args.output)
+    path = output_path(args)
     chart.image_format(path)
     since, until = span_args(args.since, args.until)
     db = open_database(args)
@@ -98,7 +98,7 @@ def cmd_report(args, config: Config) -> int:
     from pipeline.report.html import render_report
 
     at = moment_arg(args.at)
-    path = Path(args.output)
+    path = output_path(args)
     db = open_database(args)
     with db.session() as session:
         page = render_report(session, config, at, aggregators=args.aggregators)
@@ -113,7 +113,7 @@ def cmd_report(args, config: Config) -> int:
 def cmd_export(args, config: Config) -> int:
     from pipeline.report.export import export, format_for
 
-    path = Path(args.output)
+    path = output_path(args)
     fmt = format_for(path, args.format)
     since, until = span_args(args.since, args.until)
     db = open_database(args)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.queries import export_rows
 from pipeline.errors import ConfigError, InputError
-from pipeline.output import render
+from pipeline.output import decimal_text, render
 
 FORMATS = ("csv", "json", "parquet")
 COLUMNS = ["source", "vendor", "market", "aggregator", "model", "canonical_model", "dimension", "conditions",
@@ -61,6 +61,15 @@ def _write_text(rows: list[dict[str, Any]], path: Path, fmt: str) -> None:
         render(rows, COLUMNS, fmt, out)
 
 
+def _fixed_point(value: Decimal, quantum: Decimal, name: str) -> Decimal:
+    """`value` at Parquet's scale, within decimal128's 38 digits (a price imported unchecked may not fit)."""
+    try:
+        return value.quantize(quantum, rounding=ROUND_HALF_EVEN, context=Context(prec=38, traps=[InvalidOperation]))
+    except InvalidOperation:
+        raise InputError(f"{name} {decimal_text(value)} does not fit Parquet's decimal(38, {PARQUET_SCALE}): "
+                         "export it as csv or json") from None
+
+
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
     try:
         import pyarrow as pa
@@ -74,7 +83,7 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
         values = [row[name] for row in rows]
         if name in MONEY:
             kind = money
-            values = [None if v is None else v.quantize(quantum, rounding=ROUND_HALF_EVEN) for v in values]
+            values = [None if v is None else _fixed_point(v, quantum, name) for v in values]
         elif name in TIMES:
             kind = pa.timestamp("us", tz="UTC")
         elif name in INTEGERS:
