@@ -721,7 +721,6 @@ def _inflaters(content_encoding: str) -> list[_Inflater]:
     return [_Inflater(name) for name in layers]
 
 
-
 @dataclass(frozen=True)
 class _Robots:
     """An origin's robots.txt as this fetcher holds it, until `expires` (epoch seconds)."""

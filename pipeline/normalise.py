@@ -18,7 +18,7 @@ from typing import Any
 from db.models import QuoteRow
 from pipeline.errors import BadPrice, LayoutDrift
 from pipeline.fx import Conversion, ecb_rates
-from pipeline.output import plain, unit_label
+from pipeline.output import decimal_text, plain, unit_label
 from scrapers import TOKENS_PER_MILLION, Quote
 
 # Conditions that describe a price point rather than identify it: a promotion starting, the
@@ -100,6 +100,11 @@ def _check_storable(priced: Priced) -> None:
                           f"({priced.conditions_text[:60]!r})")
 
 
+# Digits a price may have: stored as text (64 characters), and its USD and EUR too, at twelve
+# significant places; a price of 1E-70 would not fit, and is no price a page means.
+MAX_PRICE_CHARACTERS = 40
+
+
 def normalise(quote: Quote, page: int = 0) -> Priced:
     if not isinstance(quote.price, Decimal) or not quote.price.is_finite():
         raise BadPrice(f"{quote.model} {quote.dimension}: price is not a finite Decimal")
@@ -117,6 +122,10 @@ def normalise(quote: Quote, page: int = 0) -> Priced:
         promo=bool(quote.conditions.get("promo")) or list_price is not None,
         page=page,
     )
+    for amount in (priced.price, priced.list_price):
+        if amount is not None and len(decimal_text(amount)) > MAX_PRICE_CHARACTERS:
+            raise BadPrice(f"{quote.model!r} {quote.dimension}: {amount:.3E} {priced.currency} per "
+                           f"{unit_label(priced.unit)} is no price (more than {MAX_PRICE_CHARACTERS} digits)")
     _check_storable(priced)
     return priced
 

@@ -158,21 +158,29 @@ def renamed(name: str) -> bytes:
     return json.dumps(models).encode()
 
 
-# the victim's robots.txt, page and headers; whether the page is stored (else it fails as drift)
+def repriced(text: bytes) -> bytes:
+    models = json.loads(JANUARY)
+    models["gpt-4o"]["input_cost_per_token"] = "PRICE"
+    return json.dumps(models).encode().replace(b'"PRICE"', text)
+
+
+# the victim's robots.txt, page and headers; its outcome (stored, or the reason it fails with)
 TEXT_CASES = {
     "content_type_over_its_column": ("User-agent: *\nAllow: /\n", JANUARY.replace(b"}", b" }", 1),
-                                     {"Content-Type": LONG_CONTENT_TYPE}, True),
-    "nul_in_robots_txt": ("User-agent: *\nAllow: /\n# \x00\n", JANUARY, {"Content-Type": "application/json"}, True),
-    "nul_in_a_model_name": ("", renamed("gpt\x004o"), {"Content-Type": "application/json"}, False),
+                                     {"Content-Type": LONG_CONTENT_TYPE}, None),
+    "nul_in_robots_txt": ("User-agent: *\nAllow: /\n# \x00\n", JANUARY, {"Content-Type": "application/json"}, None),
+    "nul_in_a_model_name": ("", renamed("gpt\x004o"), {"Content-Type": "application/json"}, "layout_drift"),
     "lone_surrogate_in_a_model_name": ("", renamed("gpt-4o").replace(b'"gpt-4o"', b'"gpt-\\ud800"'),
-                                       {"Content-Type": "application/json"}, False),
-    "model_name_over_its_column": ("", renamed("gpt-4o-" + "x" * 300), {"Content-Type": "application/json"}, False),
+                                       {"Content-Type": "application/json"}, "layout_drift"),
+    "model_name_over_its_column": ("", renamed("gpt-4o-" + "x" * 300), {"Content-Type": "application/json"},
+                                   "layout_drift"),
+    "price_of_70_decimal_places": ("", repriced(b"1e-70"), {"Content-Type": "application/json"}, "bad_price"),
 }
 
 
 @pytest.mark.parametrize("case", list(TEXT_CASES))
 def test_text_a_database_refuses_fails_one_source_not_the_run(tmp_path, db, case):
-    robots, page, headers, stored = TEXT_CASES[case]
+    robots, page, headers, reason = TEXT_CASES[case]
     with LocalServer(host="127.0.0.71") as victim, LocalServer(host="127.0.0.72") as good:
         victim.route("/robots.txt", robots or "User-agent: *\nAllow: /\n")
         good.route("/robots.txt", "User-agent: *\nAllow: /\n")
@@ -190,10 +198,9 @@ def test_text_a_database_refuses_fails_one_source_not_the_run(tmp_path, db, case
     outcome = {r.source: (r.status, r.reason) for r in results}
     assert {s: outcome[s] for s in ("good", "same_host0", "same_host1")} == dict.fromkeys(
         ("good", "same_host0", "same_host1"), ("ok", None))
-    assert outcome["victim"] == (("ok", None) if stored else ("failed", "layout_drift"))
+    assert outcome["victim"] == (("failed", reason) if reason else ("ok", None))
     with db.session() as session:
-        health = session.get(SourceHealth, "victim")
-        assert health.consecutive_failures == (0 if stored else 1)
+        assert session.get(SourceHealth, "victim").consecutive_failures == (1 if reason else 0)
 
 
 # -- bytes past an answer's end --------------------------------------------------------------------
