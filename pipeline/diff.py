@@ -22,6 +22,8 @@ and the same events, once.  Rules:
   changes (per image to per 1M image tokens): prices in two units are never compared, so
   such a change is no cut or raise.  Nor are prices of two services: a batch price that
   appears as the standard one disappears is a tier_change (carrying both prices), not a cut.
+  Each new point takes over one vanished point (_replacements), so that a tier bound moved at
+  unchanged prices pairs each tier with its own price, not with the dearest one.
 Failed or drifted parses never become observations, so they can produce nothing here.
 """
 
@@ -150,15 +152,58 @@ def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, ne
     return changes
 
 
-SERVICE_CONDITIONS = ("batch", "tier", "fine_tuned")
+SERVICE_CONDITIONS = ("batch", "tier", "fine_tuned", "provider", "cache_ttl")
 
 
 def _service(key: Key) -> tuple:
-    """What a price buys besides the tokens (batch, a service tier, fine-tuning): only prices of
-    the same service are compared as a cut or raise.  A time window is no other service: a flat
-    price split into dearer peak and off-peak prices is a raise for every customer."""
+    """What a price buys besides the tokens (batch, a service tier, fine-tuning, the host an
+    aggregator routes to, how long a cache write lasts): only prices of the same service are
+    compared as a cut or raise.  A time window is no other service: a flat price split into
+    dearer peak and off-peak prices is a raise for every customer."""
     conditions = json.loads(key[3])
     return tuple(conditions.get(name) for name in SERVICE_CONDITIONS)
+
+
+def _shared(conditions: dict, other: dict) -> int:
+    return sum(1 for k, v in conditions.items() if other.get(k) == v)
+
+
+def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Point],
+                  open_: dict[Key, Interval]) -> dict[Key, Key]:
+    """The vanished price point each appearing one takes over, one for one, among points of the
+    same model, dimension, currency and service: most conditions in common, then the same price
+    (a tier bound that moved, prices unchanged), then the same place in price order (bounds
+    that moved with their prices), then the standard (highest) price.  An appearing point left
+    over (a tier split in two) is matched by _closest."""
+    def group(key: Key) -> tuple:
+        return (*key[:3], _service(key))
+
+    def ranks(keys, price) -> dict[Key, int]:
+        by_group: dict[tuple, list[Key]] = {}
+        for key in keys:
+            by_group.setdefault(group(key), []).append(key)
+        return {key: rank for members in by_group.values()
+                for rank, key in enumerate(sorted(members, key=lambda k: (price(k), k)))}
+
+    new_rank = ranks(appearing, lambda k: points[k].price)
+    old_rank = ranks(vanished, lambda k: open_[k].point.price)
+    candidates = []
+    for new in appearing:
+        new_point, new_conditions = points[new], json.loads(new[3])
+        for old in vanished:
+            if group(old) != group(new):
+                continue
+            old_point, old_conditions = open_[old].point, json.loads(old[3])
+            score = (_shared(new_conditions, old_conditions),
+                     (new_point.price, new_point.unit) == (old_point.price, old_point.unit),
+                     new_rank[new] == old_rank[old], -abs(len(old_conditions) - len(new_conditions)),
+                     old_point.price)
+            candidates.append((score, new, old))
+    taken: dict[Key, Key] = {}
+    for _score, new, old in sorted(candidates, reverse=True):
+        if new not in taken and old not in taken.values():
+            taken[new] = old
+    return taken
 
 
 def _closest(key: Key, candidates: list[Key], open_: dict) -> Key:
@@ -168,8 +213,8 @@ def _closest(key: Key, candidates: list[Key], open_: dict) -> Key:
 
     def score(candidate: Key) -> tuple:
         old_conditions = json.loads(candidate[3])
-        shared = sum(1 for k, v in new_conditions.items() if old_conditions.get(k) == v)
-        return (shared, -abs(len(old_conditions) - len(new_conditions)), open_[candidate].point.price, candidate)
+        return (_shared(new_conditions, old_conditions), -abs(len(old_conditions) - len(new_conditions)),
+                open_[candidate].point.price, candidate)
 
     return max(candidates, key=score)
 
@@ -194,6 +239,8 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
         quiet = baseline or reparse
         present_models = {key[0] for key in sighting.points}
         vanished = {key for key in open_ if key not in sighting.points}
+        replacements = {} if quiet else _replacements(
+            [key for key in sighting.points if key not in open_ and key[0] in listed], vanished, sighting.points, open_)
 
         for key, point in sighting.points.items():
             current = open_.get(key)
@@ -217,11 +264,12 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
                 replaced = [k for k in vanished if k[:3] == key[:3]]
                 if replaced:
                     same_service = [k for k in replaced if _service(k) == _service(key)]
-                    before = open_[_closest(key, same_service or replaced, open_)]
+                    before_key = replacements.get(key) or _closest(key, same_service or replaced, open_)
+                    before = open_[before_key]
                     changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
                                           {"old_conditions": before.point.conditions,
                                            "vanished": sorted(open_[k].point.conditions for k in replaced)}))
-                    if same_service and before.point.unit == point.unit:  # else the tier_change says it all
+                    if _service(before_key) == _service(key) and before.point.unit == point.unit:
                         changes += _price_changes(key, sighting, before.last.observed_at, before.point, point)
 
         for model in sorted(present_models - listed):

@@ -188,3 +188,44 @@ def test_no_reversal_is_read_across_an_alias_change():
     assert kinds(changes) == [("cut", "mistral-large-latest", "input"), ("alias_change", "mistral-large-latest", "input"),
                               ("raise", "mistral-large-latest", "input")]
     assert all(not change.detail for change in changes)
+
+
+def context(low: int, high: int | None) -> tuple:
+    return ("m", "input", "USD", json.dumps({"context_tokens": {"max": high, "min": low}}, sort_keys=True,
+                                            separators=(",", ":")))
+
+
+def moves(changes):
+    return [(c.kind, json.loads(c.key[3]), c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")]
+
+
+def test_a_tier_bound_that_moves_at_unchanged_prices_is_no_cut():
+    """Gemini's $2 up to 200k tokens and $4 above, the bound moved to 256k: each new tier takes
+    over the old one at its price, not the dearest one vanished (which read as a 50% cut)."""
+    _, changes = walk([sight(0, {context(0, 200000): "2", context(200000, None): "4"}),
+                       sight(1, {context(0, 256000): "2", context(256000, None): "4"})])
+    assert moves(changes) == [] and kinds(changes) == [("tier_change", "m", "input")] * 2
+
+
+def test_tier_bounds_that_move_with_their_prices_pair_in_price_order():
+    _, changes = walk([sight(0, {context(0, 200000): "2", context(200000, None): "4"}),
+                       sight(1, {context(0, 256000): "1.5", context(256000, None): "3"})])
+    assert sorted(moves(changes), key=lambda move: move[2]) == [
+        ("cut", {"context_tokens": {"max": 256000, "min": 0}}, D("2"), D("1.5")),
+        ("cut", {"context_tokens": {"max": None, "min": 256000}}, D("4"), D("3"))]
+
+
+def test_a_host_an_aggregator_drops_for_a_cheaper_one_is_no_cut():
+    """OpenRouter: Together ($3) stops serving a model and Novita ($0.70) starts; no host
+    changed a price."""
+    together, novita = ("m", "input", "USD", '{"provider":"Together"}'), ("m", "input", "USD", '{"provider":"Novita"}')
+    _, changes = walk([sight(0, {together: "3"}), sight(1, {novita: "0.7"})])
+    assert kinds(changes) == [("tier_change", "m", "input")]
+
+
+def test_a_cache_write_split_into_5_minute_and_1_hour_prices_is_no_raise():
+    """The flat cache-write price was the 5-minute one; the dearer 1-hour write is a new product."""
+    flat = ("m", "cache_write", "USD", "{}")
+    five, hour = ("m", "cache_write", "USD", '{"cache_ttl":"5m"}'), ("m", "cache_write", "USD", '{"cache_ttl":"1h"}')
+    _, changes = walk([sight(0, {flat: "3.75"}), sight(1, {five: "3.75", hour: "6"})])
+    assert kinds(changes) == [("tier_change", "m", "cache_write")] * 2
