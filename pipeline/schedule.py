@@ -250,8 +250,26 @@ class _Jobs:
             _line(event="alerts", source=result.source, status="error", message=f"{exc.__class__.__name__}: {exc}"[:500])
             return
         if outcome is not None:
-            _line(event="alerts", source=result.source, status="pending" if outcome.mail_pending else "ok",
-                  queued=outcome.queued)
+            delivery = outcome.delivery
+            status = "pending" if outcome.mail_pending else "rejected" if delivery.rejected else "ok"
+            _line(event="alerts", source=result.source, status=status, queued=outcome.queued, sent=delivery.sent,
+                  rejected=delivery.rejected or None, message=delivery.error)
+
+    def retry_outbox(self) -> None:
+        """Mail a job left pending (the server was down) goes once the server is back, rather than
+        after a source's next job, which may be a day away."""
+        from pipeline.alerts.config import alert_settings
+        from pipeline.alerts.outbox import flush, unsent_count
+
+        if self.stopping.is_set() or not unsent_count(self.db):
+            return
+        try:
+            report = flush(self.db, alert_settings(self.config))
+        except Exception as exc:  # as in _alert: the outbox keeps what is queued
+            _line(event="alerts", source="outbox", status="error", message=f"{exc.__class__.__name__}: {exc}"[:500])
+            return
+        _line(event="alerts", source="outbox", status="pending" if report.pending else "ok", sent=report.sent,
+              rejected=report.rejected or None, message=report.error)
 
     def _run(self, plan: Plan):
         from pipeline.locks import source_lock
@@ -294,6 +312,7 @@ def cmd_serve(args, config: Config) -> int:
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from pipeline.alerts.config import alert_settings
     from pipeline.cli import EXIT_OK, open_database
     from pipeline.fetch import Fetcher
     from pipeline.run import RobotsArchive
@@ -318,6 +337,10 @@ def cmd_serve(args, config: Config) -> int:
                           max_instances=1, coalesce=True, misfire_grace_time=plan.grace, next_run_time=first)
         _line(event="scheduled", source=plan.source.id, schedule=plan.describe(), jitter=plan.jitter,
               grace=plan.grace, next=first)
+    settings = alert_settings(config)
+    if settings.enabled:
+        scheduler.add_job(jobs.retry_outbox, trigger="interval", seconds=settings.smtp.retry_seconds, id="outbox",
+                          name="outbox", max_instances=1, coalesce=True)
     received: list[int] = []
 
     def on_signal(signum, _frame) -> None:

@@ -41,6 +41,7 @@ class SMTPSettings:
     password_env: str = ""
     ca_file: str = ""  # a PEM bundle to trust for this server besides the system's
     timeout_seconds: Timeout = 30  # the socket refuses a negative one, mid-delivery
+    retry_seconds: Annotated[int, msgspec.Meta(ge=1)] = 300  # serve: how often pending mail is tried again
 
     @property
     def address(self) -> str:
@@ -138,10 +139,13 @@ def address_flaw(value: str) -> str | None:
     return None if address.isascii() else NOT_ASCII
 
 
-def _addresses(values: tuple[str, ...], where: str) -> None:
+def _addresses(values: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The addresses, each with its domain in lower case (domains know no case, RFC 5321 2.4),
+    so that one mailbox spelt two ways in two rules gets one digest."""
     for value in values:
         if flaw := address_flaw(value):
             raise ConfigError(f"alerts.toml {where}: {value!r} {flaw}")
+    return tuple(dict.fromkeys(f"{local}@{domain.lower()}" for local, domain in (v.rsplit("@", 1) for v in values)))
 
 
 def _smtp(data: dict[str, Any]) -> SMTPSettings:
@@ -158,16 +162,15 @@ def _rule(data: dict[str, Any], index: int) -> Rule:
     rule = typed_table(Rule, {"name": f"rule {index + 1}", **data}, f"alerts.toml {where}")
     if not rule.recipients:
         raise ConfigError(f"alerts.toml {where}: 'recipients' must name at least one address")
-    _addresses(rule.recipients, where)
+    recipients = _addresses(rule.recipients, where)
     if not rule.min_change_pct.is_finite():
         raise ConfigError(f"alerts.toml {where}: 'min_change_pct' must be a number")
-    return replace(rule, min_change_pct=abs(rule.min_change_pct))
+    return replace(rule, recipients=recipients, min_change_pct=abs(rule.min_change_pct))
 
 
 def _operator(data: dict[str, Any]) -> OperatorSettings:
     settings = typed_table(OperatorSettings, data, "alerts.toml [operator]")
-    _addresses(settings.recipients, "[operator]")
-    return settings
+    return replace(settings, recipients=_addresses(settings.recipients, "[operator]"))
 
 
 def alert_settings(config: Config) -> AlertSettings:
@@ -180,6 +183,20 @@ def alert_settings(config: Config) -> AlertSettings:
     raw.update(smtp=_smtp(raw.get("smtp", {})), operator=_operator(raw.get("operator", {})),
                rules=tuple(_rule(rule, index) for index, rule in enumerate(rules)))
     settings = typed_table(AlertSettings, raw, "alerts.toml")
+    if "\r" in settings.sender or "\n" in settings.sender:  # a header line: found at the first mail, mid-run
+        raise ConfigError(f"alerts.toml: sender {settings.sender!r} must be one line")
     if flaw := address_flaw(settings.sender_address):
         raise ConfigError(f"alerts.toml: sender {settings.sender!r} {flaw}")
+    for rule in settings.rules:
+        _known(rule, "vendors", {source.vendor for source in config.sources.values()})
+        _known(rule, "sources", set(config.sources))
     return settings
+
+
+def _known(rule: Rule, field: str, configured: set[str]) -> None:
+    """A rule's filter must name what the config has: a misspelt vendor would match no event,
+    silently, and the alert stage's watermark would move past the events it meant."""
+    unknown = [name for name in getattr(rule, field) if name not in configured]
+    if unknown:
+        raise ConfigError(f"alerts.toml rule {rule.name!r}: {field} {', '.join(map(repr, unknown))} "
+                          f"not in sources.toml (it has {', '.join(sorted(configured))})")

@@ -168,6 +168,7 @@ def _deliver(db: Database, smtp: SMTPSession, row: OutboxMessage, report: FlushR
             return
         except MessageDeferred as error:
             delivery.record(status=PENDING, last_error=str(error))
+            report.error = report.error or str(error)  # why mail is still pending, said once
             return
         except DeliveryUncertain as error:
             delivery.record(last_error=str(error))  # stays `sending`: the server may have it

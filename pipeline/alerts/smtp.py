@@ -32,6 +32,12 @@ from pipeline.errors import (
 )
 
 
+# RFC 5321 4.5.3.2.6: a server may take ten minutes to accept a message after its final dot
+# (content scanning); a client that gives up sooner cannot know whether it has the message,
+# and sends it again at every flush.
+END_OF_DATA_SECONDS = 600
+
+
 def describe(error: BaseException) -> str:
     """A short, credential-free account of what went wrong."""
     if isinstance(error, smtplib.SMTPResponseException):
@@ -168,8 +174,10 @@ class SMTPSession:
             self._abort()
             raise
         try:
+            smtp.sock.settimeout(max(self.settings.timeout_seconds, END_OF_DATA_SECONDS))
             smtp.send(b".\r\n")
             code, reply = smtp.getreply()
+            smtp.sock.settimeout(self.settings.timeout_seconds)
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             self._abort()
             raise DeliveryUncertain(f"smtp {self.settings.address}: connection lost after the end of the "
