@@ -247,3 +247,28 @@ def test_an_event_id_freed_by_a_backfill_is_not_handed_out_again(tmp_path, db_ur
         told = set(session.scalars(select(AlertLog.event_id)))
     db.dispose()
     assert set(died.events) <= events and events == told
+
+
+def test_a_digest_too_large_for_one_message_goes_in_parts(tmp_path, smtp, monkeypatch):
+    """1,700 models cut at once on an aggregator made one 10.5 MB digest, over Postfix's default
+    size limit: refused whole, and every event in it was lost.  Parts of at most
+    MAX_EVENTS_PER_DIGEST events each carry every event once (here 2 per part)."""
+    import pipeline.alerts.digest
+
+    monkeypatch.setattr(pipeline.alerts.digest, "MAX_EVENTS_PER_DIGEST", 2)
+    db_url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, rule=[{"name": "all", "recipients": ["analyst@example.org"]}])
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 0
+    db = Database(db_url)
+    with db.session() as session:
+        events = session.scalars(select(Event.id)).all()
+        logged = session.execute(select(AlertLog.event_id, AlertLog.message_id)).all()
+    db.dispose()
+    parts = -(-len(events) // 2)
+    assert parts > 1 and len(smtp.messages) == parts
+    assert sorted(event_id for event_id, _ in logged) == sorted(events)  # every event told once
+    assert {message_id for _, message_id in logged} == {m.message["Message-ID"] for m in smtp.messages}
+    assert [m.message["Subject"].endswith(f"(part {n} of {parts})") for n, m in enumerate(smtp.messages, 1)] == [
+        True] * parts

@@ -213,15 +213,21 @@ class _Charts:
         view.chart_cid = f"chart-{event.id}@{self.domain}" if view.chart else None
 
 
+# Events in one message: about 3 KB each, so a part stays near 1 MB, well under the size limits
+# servers set (Postfix's default is 10 MB); a digest over one was refused whole, every event in it lost.
+MAX_EVENTS_PER_DIGEST = 300
+
+
 def render(session: Session, config: Config, settings: AlertSettings, recipient: str, events: list[Event],
-           charts: _Charts, now: datetime) -> tuple[str, str, bytes]:
-    """(Message-ID, subject, the whole message) of one recipient's digest."""
+           charts: _Charts, now: datetime, part: tuple[int, int] = (1, 1)) -> tuple[str, str, bytes]:
+    """(Message-ID, subject, the whole message) of one recipient's digest, or of `part` (i, of n)
+    of it; the charts go with the first part."""
     events = sorted(events, key=_sort_key)
     views = [event_view(session, config, event) for event in events]
-    for view, event in list(zip(views, events))[:settings.charts]:
+    for view, event in list(zip(views, events))[:settings.charts if part[0] == 1 else 0]:
         charts.attach(view, event)
     mid = new_message_id("digest", settings.sender_domain)
-    title = subject(events)
+    title = subject(events) if part[1] == 1 else f"{subject(events)[:225]} (part {part[0]} of {part[1]})"
     context = {"title": title, "events": views, "when": _when(now), "recipient": recipient}
     text = _templates.get_template("digest.txt").render(context)
     html = _templates.get_template("digest.html").render(context)
@@ -233,7 +239,8 @@ def render(session: Session, config: Config, settings: AlertSettings, recipient:
 
 def queue_digests(session: Session, config: Config, settings: AlertSettings, event_ids: list[int],
                   now: datetime) -> int:
-    """Queue one digest per recipient for the events of `event_ids` their rules match; return how many."""
+    """Queue one digest per recipient for the events of `event_ids` their rules match (in parts
+    of MAX_EVENTS_PER_DIGEST, cuts and raises first); return how many messages."""
     if not event_ids or not settings.rules:
         return 0
     events = session.scalars(select(Event).where(Event.id.in_(event_ids)).order_by(Event.id)).all()
@@ -248,14 +255,15 @@ def queue_digests(session: Session, config: Config, settings: AlertSettings, eve
     for recipient, by_id in chosen.items():
         told = set(session.scalars(select(AlertLog.event_id).where(AlertLog.recipient == recipient,
                                                                    AlertLog.event_id.in_(list(by_id)))))
-        fresh = [event for event_id, event in by_id.items() if event_id not in told]
-        if not fresh:
-            continue
-        mid, title, content = render(session, config, settings, recipient, fresh, charts, now)
-        enqueue(session, kind="digest", message_id=mid, sender=settings.sender, recipient=recipient,
-                subject=title, content=content, at=now)
-        session.add_all([AlertLog(event_id=e.id, recipient=recipient, message_id=mid, created_at=now)
-                         for e in fresh])
-        queued += 1
+        fresh = sorted((event for event_id, event in by_id.items() if event_id not in told), key=_sort_key)
+        parts = [fresh[start:start + MAX_EVENTS_PER_DIGEST] for start in range(0, len(fresh), MAX_EVENTS_PER_DIGEST)]
+        for number, events_of_part in enumerate(parts, 1):
+            mid, title, content = render(session, config, settings, recipient, events_of_part, charts, now,
+                                         part=(number, len(parts)))
+            enqueue(session, kind="digest", message_id=mid, sender=settings.sender, recipient=recipient,
+                    subject=title, content=content, at=now)
+            session.add_all([AlertLog(event_id=e.id, recipient=recipient, message_id=mid, created_at=now)
+                             for e in events_of_part])
+            queued += 1
     session.flush()
     return queued
