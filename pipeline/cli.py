@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed escaped, not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
@@ -187,10 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+# Arguments that name files: the file system takes any bytes, and so do they.
+_PATH_ARGUMENTS = ("db", "config", "output", "file")
+
+
 def _refuse_undecodable(args) -> None:
     """An argument that is not UTF-8 (Python keeps its bytes as lone surrogates) can name no
     model, source or URL the archive holds, and no database driver takes it."""
-    for value in vars(args).values():
+    for name, value in vars(args).items():
+        if name in _PATH_ARGUMENTS:
+            continue
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and not text.isascii():
                 try:
@@ -228,13 +237,21 @@ def _foreign_tables(path: Path) -> list[str]:
     """The tables of a SQLite file that another program made: migrating it would add the
     archive's tables to it.  None for an archive, a missing or empty file, or a file SQLite
     cannot read (Database then says why).  Read as immutable, so that nothing is written beside
-    it (a WAL file's index): a table list needs no lock."""
+    it (a WAL file's index), unless a WAL file beside it may hold tables the file does not yet."""
+    if not path.is_file():
+        return []
+    tables = _tables(path, "mode=ro&immutable=1")
+    if not tables and path.with_name(path.name + "-wal").exists():  # a live WAL file may hold them all
+        tables = _tables(path, "mode=ro")
+    return [] if {"alembic_version", "snapshots"} & set(tables) else tables
+
+
+def _tables(path: Path, options: str) -> list[str]:
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)) as connection:
-            tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True)) as connection:
+            return [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     except (sqlite3.Error, OSError, ValueError):
         return []
-    return [] if {"alembic_version", "snapshots"} & set(tables) else tables
 
 
 def output_path(args) -> Path:

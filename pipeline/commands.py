@@ -40,7 +40,7 @@ def cmd_parse(args, config: Config) -> int:
 
     source = config.source(args.source)
     content = read_file(args.file, config.fetch.max_decompressed_bytes)
-    on = parse_when(args.observed_at) if args.observed_at else today_utc()
+    on = parse_when(args.observed_at) if args.observed_at is not None else today_utc()
     quotes_by_page, _version = parse_pages(source, [Page(content, source.urls[0], _content_type(args.file))])
     rows = [quote_json(p, source=source.id, vendor=source.vendor, market=source.market,
                        aggregator=source.aggregator, on=on.date()) for p in normalise_all(quotes_by_page)]

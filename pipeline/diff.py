@@ -23,7 +23,8 @@ and the same events, once.  Rules:
   such a change is no cut or raise.  Nor are prices of two services: a batch price that
   appears as the standard one disappears is a tier_change (carrying both prices), not a cut.
   Each new point takes over one vanished point (_replacements), so that a tier bound moved at
-  unchanged prices pairs each tier with its own price, not with the dearest one.
+  unchanged prices pairs each tier with its own price, not with the dearest one; a point left
+  over (a split, a tier added) is compared with the nearest price (_closest).
 Failed or drifted parses never become observations, so they can produce nothing here.
 """
 
@@ -171,10 +172,11 @@ def _shared(conditions: dict, other: dict) -> int:
 def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Point],
                   open_: dict[Key, Interval]) -> dict[Key, Key]:
     """The vanished price point each appearing one takes over, one for one, among points of the
-    same model, dimension, currency and service: most conditions in common, then the same price
-    (a tier bound that moved, prices unchanged), then the same place in price order (bounds
-    that moved with their prices), then the standard (highest) price.  An appearing point left
-    over (a tier split in two) is matched by _closest."""
+    same model, dimension, currency and service: most conditions in common; then, when as many
+    points appear as vanished, the same place in price order (tiers whose bounds moved, their
+    prices unchanged or moved together), else the same price (a tier added or dropped beside
+    unchanged ones); then the standard (highest) price.  An appearing point left over (a tier
+    split in two) is matched by _closest."""
     def group(key: Key) -> tuple:
         return (*key[:3], _service(key))
 
@@ -187,6 +189,10 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
 
     new_rank = ranks(appearing, lambda k: points[k].price)
     old_rank = ranks(vanished, lambda k: open_[k].point.price)
+    sizes: dict[tuple, list[int]] = {}
+    for side, keys in enumerate((appearing, vanished)):
+        for key in keys:
+            sizes.setdefault(group(key), [0, 0])[side] += 1
     candidates = []
     for new in appearing:
         new_point, new_conditions = points[new], json.loads(new[3])
@@ -194,10 +200,12 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
             if group(old) != group(new):
                 continue
             old_point, old_conditions = open_[old].point, json.loads(old[3])
-            score = (_shared(new_conditions, old_conditions),
-                     (new_point.price, new_point.unit) == (old_point.price, old_point.unit),
-                     new_rank[new] == old_rank[old], -abs(len(old_conditions) - len(new_conditions)),
-                     old_point.price)
+            same_price = (new_point.price, new_point.unit) == (old_point.price, old_point.unit)
+            same_place = new_rank[new] == old_rank[old]
+            aligned = sizes[group(new)][0] == sizes[group(new)][1]
+            score = (_shared(new_conditions, old_conditions), *((same_place, same_price) if aligned else
+                                                                 (same_price, same_place)),
+                     -abs(len(old_conditions) - len(new_conditions)), old_point.price)
             candidates.append((score, new, old))
     taken: dict[Key, Key] = {}
     for _score, new, old in sorted(candidates, reverse=True):
@@ -206,15 +214,18 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
     return taken
 
 
-def _closest(key: Key, candidates: list[Key], open_: dict) -> Key:
-    """Of the price points that vanished, the one a new point replaces: most conditions in common,
-    then the standard (highest) price, since off-peak and promotional prices are the exceptions."""
+def _closest(key: Key, price: Decimal, candidates: list[Key], open_: dict) -> Key:
+    """Of the price points that vanished, the one a new point at `price` replaces: most
+    conditions in common, then the nearest price (a tier added below $2 and $4 tiers is
+    compared with the $2 one, not read as a cut from $4), then the standard (highest) price,
+    since off-peak and promotional prices are the exceptions."""
     new_conditions = json.loads(key[3])
 
     def score(candidate: Key) -> tuple:
-        old_conditions = json.loads(candidate[3])
+        old_conditions, old_price = json.loads(candidate[3]), open_[candidate].point.price
+        distance = abs(price - old_price) / max(price, old_price) if max(price, old_price) > 0 else 0
         return (_shared(new_conditions, old_conditions), -abs(len(old_conditions) - len(new_conditions)),
-                open_[candidate].point.price, candidate)
+                -distance, old_price, candidate)
 
     return max(candidates, key=score)
 
@@ -264,7 +275,7 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
                 replaced = [k for k in vanished if k[:3] == key[:3]]
                 if replaced:
                     same_service = [k for k in replaced if _service(k) == _service(key)]
-                    before_key = replacements.get(key) or _closest(key, same_service or replaced, open_)
+                    before_key = replacements.get(key) or _closest(key, point.price, same_service or replaced, open_)
                     before = open_[before_key]
                     changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
                                           {"old_conditions": before.point.conditions,

@@ -505,8 +505,9 @@ class Fetcher:
                         raise _RobotsUnreachable(f"HTTP {status}")
                     if status != 200:
                         return None
-                    return decode_body(self._read_body(response, keep=ROBOTS_MAX_BYTES),
-                                       response.headers.get("content-type"))
+                    body = self._read_body(response, keep=ROBOTS_MAX_BYTES)
+                    _drop_if_overfed(response)
+                    return decode_body(body, response.headers.get("content-type"))
             return None  # more redirects than RFC 9309 asks to follow: as if there were none
         except (httpx.HTTPError, httpx.InvalidURL, FetchError) as exc:
             raise _RobotsUnreachable(exc.__class__.__name__) from None

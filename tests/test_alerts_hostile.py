@@ -5,19 +5,23 @@ rejected.  Found by an independent review; each test failed before its fix."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
-from db.models import OutboxMessage
+from db.models import AlertLog, Event, OutboxMessage
 from db.session import Database
+from pipeline.alerts.config import alert_settings
+from pipeline.alerts.digest import queue_digests
 from pipeline.alerts.message import compose, new_message_id
 from pipeline.alerts.outbox import enqueue
 from tests.alerting import AFTER, BEFORE, config_dir, import_page, pricewatch
 from tests.alerting import idle_smtp  # noqa: F401  (the fixture `smtp`, started by each test)
-from tests.conftest import write_config
+from pipeline.config import load_config
+from tests.conftest import REPO, write_config
 from tests.httpserver import TimedServer, wait_until
 from tests.test_schedule import start_serve, stop
 
@@ -108,6 +112,38 @@ def test_one_mailbox_spelt_two_ways_in_two_rules_gets_one_digest(tmp_path, smtp)
     import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
     assert import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z") == 0
     assert [m.rcpt_tos for m in smtp.messages] == [["analyst@example.org"]]
+
+
+def test_the_shipped_alerts_file_switched_off_does_not_check_rules_against_a_trimmed_config(tmp_path):
+    """With alerts off no mail can be lost: the shipped rules name vendors a trimmed sources.toml lacks."""
+    config = config_dir(tmp_path)  # deepseek and litellm only
+    shutil.copy(REPO / "config" / "alerts.toml", config / "alerts.toml")
+    assert import_page(f"sqlite:///{tmp_path / 'a.sqlite'}", config, BEFORE, "2026-08-02T08:00:00Z") == 0
+
+
+def test_a_recipient_told_under_an_older_spelling_is_not_told_again(tmp_path, smtp):
+    """alert_log rows from before domains were lower-cased keep `Analyst@Example.ORG`."""
+    db_url = f"sqlite:///{tmp_path / 'archive.sqlite'}"
+    config = config_dir(tmp_path)
+    smtp.write_alerts(config, enabled=False, rule=[{"name": "all", "recipients": ["Analyst@Example.ORG"]}])
+    import_page(db_url, config, BEFORE, "2026-08-02T08:00:00Z")
+    import_page(db_url, config, AFTER, "2026-08-14T08:00:00Z")
+    smtp.write_alerts(config, rule=[{"name": "all", "recipients": ["Analyst@Example.ORG"]}])
+    loaded = load_config(config)
+    db = Database(db_url)
+    try:
+        with db.transaction() as session:
+            ids, now = list(session.scalars(select(Event.id))), datetime.now(timezone.utc)
+            enqueue(session, kind="digest", message_id="<old@example.org>", sender="pricewatch@example.org",
+                    recipient="Analyst@Example.ORG", subject="before the upgrade", content=b"told", at=now)
+            session.flush()
+            session.add_all([AlertLog(event_id=i, recipient="Analyst@Example.ORG", message_id="<old@example.org>",
+                                      created_at=now) for i in ids])
+        with db.transaction() as session:
+            assert ids and queue_digests(session, loaded, alert_settings(loaded), ids, now) == 0
+            session.rollback()
+    finally:
+        db.dispose()
 
 
 # -- serve ----------------------------------------------------------------------------------------

@@ -104,6 +104,27 @@ def test_an_archive_in_memory_is_refused(tmp_path, database):
     assert_one_line(result, 2, "names no file")
 
 
+def test_another_programs_live_wal_file_is_refused_and_left_alone(tmp_path):
+    """Its tables committed but not yet checkpointed: only the WAL file holds them."""
+    other = tmp_path / "notes.sqlite"
+    connection = sqlite3.connect(other)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        connection.commit()
+        result = pricewatch("--db", str(other), "status", cwd=tmp_path)
+        tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    finally:
+        connection.close()
+    assert_one_line(result, 2, "is not a pricewatch archive")
+    assert tables == ["notes"]
+
+
+def test_a_query_on_a_mistyped_path_leaves_no_file_behind(tmp_path):
+    assert_one_line(pricewatch("--db", str(tmp_path / "typo.sqlite"), "status", cwd=tmp_path), 2, "no archive at")
+    assert not (tmp_path / "typo.sqlite").exists()
+
+
 # -- arguments and config -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("args", [["prices", "--at", ""], ["compare", "--at", ""], ["analyze", "gpt-4o", "--at", ""],
@@ -124,6 +145,26 @@ def test_an_argument_that_is_not_utf8_is_refused(tmp_path, archive, args):
     argv = [os.fsdecode(arg) if isinstance(arg, bytes) else arg.format(page=page) for arg in args]
     assert_one_line(pricewatch("--db", str(database), *argv, cwd=tmp_path), 2, "not UTF-8")
     assert counts(database) == counts(archive)
+
+
+NOT_UTF8 = os.fsdecode(b"caf\xe9")  # a name saved by a Latin-1 system: any bytes make a POSIX file name
+
+
+@pytest.mark.parametrize("args", [["report", "-o", NOT_UTF8 + ".html"], ["export", "-o", NOT_UTF8 + ".csv"],
+                                  ["--db", f"{NOT_UTF8}/a.sqlite", "status"],
+                                  ["--config", NOT_UTF8, "parse", "litellm", str(LITELLM / "2026-01.json")]])
+def test_a_file_name_that_is_not_utf8_is_taken(tmp_path, archive, args):
+    """The arguments that name files are not compared with the archive: the file system takes any bytes."""
+    (tmp_path / NOT_UTF8).mkdir()
+    shutil.copy(archive, tmp_path / NOT_UTF8 / "a.sqlite")
+    shutil.copytree(REPO / "config", tmp_path / NOT_UTF8, dirs_exist_ok=True)
+    result = pricewatch(*([] if args[0] == "--db" else ["--db", str(archive)]), *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_empty_observed_at_of_parse_is_refused(tmp_path):
+    result = pricewatch("parse", "litellm", str(LITELLM / "2026-01.json"), "--observed-at", "", cwd=tmp_path)
+    assert_one_line(result, 2, "not an ISO 8601")
 
 
 def test_an_import_url_that_does_not_parse_is_refused(tmp_path):

@@ -229,3 +229,22 @@ def test_a_cache_write_split_into_5_minute_and_1_hour_prices_is_no_raise():
     five, hour = ("m", "cache_write", "USD", '{"cache_ttl":"5m"}'), ("m", "cache_write", "USD", '{"cache_ttl":"1h"}')
     _, changes = walk([sight(0, {flat: "3.75"}), sight(1, {five: "3.75", hour: "6"})])
     assert kinds(changes) == [("tier_change", "m", "cache_write")] * 2
+
+
+def test_tiers_halved_as_their_bound_moves_pair_in_price_order_not_by_equal_price():
+    """$2 / $4 become $1 / $2: the new upper tier's $2 equals the old lower tier's, and pairing
+    on equal prices first read the lower tier as a 75% cut and the upper as unchanged."""
+    for lower, upper in (("1", "2"), ((D("1"), D("2"), True), (D("2"), D("4"), True))):  # and as a promotion
+        _, changes = walk([sight(0, {context(0, 200000): "2", context(200000, None): "4"}),
+                           sight(1, {context(0, 256000): lower, context(256000, None): upper})])
+        assert sorted(moves(changes), key=lambda move: move[2]) == [
+            ("cut", {"context_tokens": {"max": 256000, "min": 0}}, D("2"), D("1")),
+            ("cut", {"context_tokens": {"max": None, "min": 256000}}, D("4"), D("2"))]
+
+
+def test_a_tier_added_beside_unchanged_ones_leaves_them_unchanged():
+    """Not as many tiers appear as vanished: those at their old prices keep them, and the new
+    short-prompt tier is compared with the nearest price, $2 (it once read as a 75% cut from $4)."""
+    _, changes = walk([sight(0, {context(0, 200000): "2", context(200000, None): "4"}),
+                       sight(1, {context(0, 32000): "1", context(32000, 256000): "2", context(256000, None): "4"})])
+    assert moves(changes) == [("cut", {"context_tokens": {"max": 32000, "min": 0}}, D("2"), D("1"))]

@@ -241,6 +241,18 @@ def test_a_304_with_a_body_does_not_fail_the_next_source_on_its_host(tmp_path, d
                                ).all() == ["ok"]
 
 
+def test_bytes_past_a_robots_txt_answers_end_are_not_the_pages_answer():
+    stray = answer(200, b'{"stray": true}')
+    with RawServer("127.0.0.53", {"/robots.txt": answer(200, ALLOW_ALL) + stray,
+                                  "/prices": answer(200, b"the page")}) as server:
+        fetcher = Fetcher(FetchSettings(user_agent="pricewatch-test/0.1", allowed_networks=("127.0.0.0/8",),
+                                        per_host_delay_seconds=0, retries=0))
+        try:
+            assert fetcher.fetch(f"{server.url}/prices").content == b"the page"
+        finally:
+            fetcher.close()
+
+
 # -- redirects and robots.txt ----------------------------------------------------------------------
 
 def assert_refused_by_robots(url: str) -> None:

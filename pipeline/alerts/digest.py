@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import AlertLog, Event, PriceInterval, Snapshot
@@ -253,8 +253,8 @@ def queue_digests(session: Session, config: Config, settings: AlertSettings, eve
     charts = _Charts(session, settings.sender_domain)
     queued = 0
     for recipient, by_id in chosen.items():
-        told = set(session.scalars(select(AlertLog.event_id).where(AlertLog.recipient == recipient,
-                                                                   AlertLog.event_id.in_(list(by_id)))))
+        told = set(session.scalars(select(AlertLog.event_id).where(  # any spelling: older logs kept the domain's case
+            func.lower(AlertLog.recipient) == recipient.lower(), AlertLog.event_id.in_(list(by_id)))))
         fresh = sorted((event for event_id, event in by_id.items() if event_id not in told), key=_sort_key)
         parts = [fresh[start:start + MAX_EVENTS_PER_DIGEST] for start in range(0, len(fresh), MAX_EVENTS_PER_DIGEST)]
         for number, events_of_part in enumerate(parts, 1):
