@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
@@ -120,9 +121,15 @@ class PublishedServing:
     input_tokens_per_second: Decimal | None = None
     measured_on: str | None = None
     source: str | None = None
+    # The last day an API name of `models` served the model measured (a moving name such as
+    # deepseek-chat later serves another model, whose cost the figures do not tell).
+    served_until: dict[str, date] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _positive(self, "node_usd_per_hour", "output_tokens_per_second", "input_tokens_per_second")
+
+    def covers(self, model: str, on: date) -> bool:
+        return model in self.models and (model not in self.served_until or on <= self.served_until[model])
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,8 @@ class CostFloor:
 class IndependentHosts:
     near_ratio: Decimal = Decimal("0.8")
     far_ratio: Decimal = Decimal("0.5")
+    # What an aggregator calls a vendor's own endpoint when it is not the vendor's id.
+    own_endpoints: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _positive(self, "near_ratio", "far_ratio")

@@ -13,9 +13,10 @@ computed tests are *consistent with*; missing data gives `inconclusive`, never a
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -75,12 +76,21 @@ def home_vs_export(session: Session, config: Config, subject: PriceInterval, at:
     pair = next((p for p in settings.pairs if subject.source_id in (p.export, p.home)), None)
     if pair is None:
         return TestResult("home_vs_export", None, None, "no home-market list is published beside this one")
-    candidates = {i.source_id: i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
-                  if i.conditions_key == subject.conditions_key and i.unit == subject.unit}
-    export, home = candidates.get(pair.export), candidates.get(pair.home)
-    if export is None or home is None:
-        missing = pair.export if export is None else pair.home
-        return TestResult("home_vs_export", None, None, f"no {missing} price in force for this model on {at.date()}")
+    other_list = pair.home if subject.source_id == pair.export else pair.export
+    listed = [i for i in _in_force(session, at, subject.canonical_model, subject.dimension)
+              if i.source_id == other_list]
+    matching = [i for i in listed if i.conditions_key == subject.conditions_key and i.unit == subject.unit]
+    if not matching:
+        if listed:  # tiers cut at other bounds, say: two prices in force, neither for the same terms
+            return TestResult("home_vs_export", None, None, f"the {other_list} list prices this model on other "
+                                                            f"terms on {at.date()}: not compared")
+        return TestResult("home_vs_export", None, None, f"no {other_list} price in force for this model on {at.date()}")
+    other = _counterpart(subject, matching)
+    if other is None:
+        return TestResult("home_vs_export", None, None, f"the {other_list} list has several versions of this model "
+                                                        f"at different prices ({', '.join(sorted(i.model for i in matching))}): "
+                                                        "which one matches is not known")
+    export, home = (subject, other) if subject.source_id == pair.export else (other, subject)
     export_usd, home_usd = _usd(export, at), _usd(home, at)
     if not export_usd:
         return TestResult("home_vs_export", None, None, "export price is zero or not convertible")
@@ -100,10 +110,19 @@ def home_vs_export(session: Session, config: Config, subject: PriceInterval, at:
                       [_cite(export, at, role="export"), _cite(home, at, role="home (normal value)")])
 
 
-def cost_floor(config: Config, canonical: str, vendor: str) -> tuple[Decimal, dict[str, Any]] | None:
+def _counterpart(subject: PriceInterval, listed: list[PriceInterval]) -> PriceInterval | None:
+    """The other list's price for the subject's model: the same id, else the one version it
+    lists, else None when it lists several at different prices (a dated version each)."""
+    same = [i for i in listed if i.model == subject.model]
+    if same:
+        return same[0]
+    return listed[0] if len({(i.price, i.currency) for i in listed}) == 1 else None
+
+
+def cost_floor(config: Config, canonical: str, vendor: str, on: date) -> tuple[Decimal, dict[str, Any]] | None:
     settings = config.analysis.cost_floor
     for published in settings.published:
-        if published.vendor == vendor and canonical in published.models:
+        if published.vendor == vendor and published.covers(canonical, on):
             floor = published.node_usd_per_hour / (published.output_tokens_per_second * 3600)
             return floor * 1_000_000, {"basis": "vendor-published serving figures",
                                        "measured_on": published.measured_on, "source": published.source}
@@ -118,10 +137,11 @@ def cost_floor(config: Config, canonical: str, vendor: str) -> tuple[Decimal, di
 
 
 def below_cost(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
-    if subject.dimension != "output":
-        return TestResult("below_cost", None, None, "the cost floor is computed for output tokens only")
+    if subject.dimension != "output" or subject.unit != "token":
+        return TestResult("below_cost", None, None, "the cost floor is computed for output tokens only"
+                          + ("" if subject.unit == "token" else f" (this price is per {subject.unit})"))
     known = config.models.get(subject.canonical_model)
-    found = cost_floor(config, subject.canonical_model, known.vendor if known else subject.vendor)
+    found = cost_floor(config, subject.canonical_model, known.vendor if known else subject.vendor, at.date())
     if found is None:
         return TestResult("below_cost", None, None, "no cost floor: weights not open or parameter counts unpublished")
     floor, basis = found
@@ -144,11 +164,16 @@ def below_cost(session: Session, config: Config, subject: PriceInterval, at: dat
 
 
 def independent_hosts(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:
+    if subject.aggregator:
+        return TestResult("independent_hosts", None, None, "an aggregator's price: this test weighs a vendor's own "
+                                                           "price against the hosts of its open weights")
     model = config.models.get(subject.canonical_model)
     if model is not None and model.open_weights is False:
         return TestResult("independent_hosts", None, None, "closed weights: no independent host serves them")
+    vendor_names = _own_endpoints(config, subject.vendor)
     hosts = [i for i in _in_force(session, at, subject.canonical_model, subject.dimension, hosts_only=True)
-             if str(json.loads(i.conditions_key).get("provider", "")).lower() not in ("", subject.vendor.lower())]
+             if (provider := _spelt(str(json.loads(i.conditions_key).get("provider", ""))))
+             and not any(provider.startswith(name) for name in vendor_names)]
     prices = [(h, _usd(h, at)) for h in hosts]
     prices = [(h, p) for h, p in prices if p]
     if not prices:
@@ -166,6 +191,16 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
     return TestResult("independent_hosts", points, f"{ratio:.4f}",
                       f"${own:.4f} vs cheapest of {len(prices)} hosts ${cheapest:.4f} ({ratio:.2f}x): {reading}",
                       [_cite(subject, at, role="first party")] + [_cite(h, at, role="host") for h, _ in prices])
+
+
+def _spelt(name: str) -> str:
+    return re.sub(r"\W|_", "", name).casefold()
+
+
+def _own_endpoints(config: Config, vendor: str) -> set[str]:
+    """How an aggregator names the vendor's own endpoint: its id ("DeepSeek", "Moonshot AI" for
+    moonshot), or a name config/analysis.toml gives it ("Z.AI" for zhipu); never independent."""
+    return {_spelt(vendor), *(_spelt(name) for name in config.analysis.independent_hosts.own_endpoints.get(vendor, ()))}
 
 
 def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:

@@ -501,10 +501,11 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
             session.add(row)
             created.append(row)
         else:
-            # A verdict weighs one cut at its moment: a cut that moved, was re-read or became one is
-            # weighed again below; an event that is no cut any more loses its verdict.
-            if row.kind != change.kind or (row.observation_id, row.old_price, row.new_price) != (
-                    values["observation_id"], values["old_price"], values["new_price"]):
+            # A verdict weighs one cut at its moment: a cut that moved, was re-read, became one or
+            # was reversed by a later raise (durability's strongest sign) is weighed again below;
+            # an event that is no cut any more loses its verdict.
+            if row.kind != change.kind or (row.observation_id, row.old_price, row.new_price, row.reversal) != (
+                    values["observation_id"], values["old_price"], values["new_price"], values["reversal"]):
                 row.kind, row.verdict, row.evidence = change.kind, None, None
                 if change.kind == "cut":
                     to_weigh.append(row)

@@ -68,9 +68,9 @@ def test_export_a_little_below_home_is_said_so(db, config):
 ])
 def test_below_cost_with_the_vendor_published_floor(db, config, value, ratio, points):
     # DeepSeek V3/R1: $16 per node-hour / (14,800 tokens/s x 3600) = $0.3003 per 1M output tokens.
-    store(db, config, "deepseek", DAY, [price("deepseek-chat", value)])
+    store(db, config, "deepseek", DAY, [price("deepseek-v3", value)])
     with db.session() as session:
-        result = below_cost(session, config, interval(session, "deepseek", "deepseek-chat"), DAY)
+        result = below_cost(session, config, interval(session, "deepseek", "deepseek-v3"), DAY)
     assert (result.figure, result.points_to) == (ratio, points)
     assert "measured on DeepSeek-V3/R1" in result.summary
 
