@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.alerts.config import EVENT_KINDS
 from pipeline.config import load_config
 from pipeline.errors import InputError, PricewatchError
-from pipeline.output import FORMATS
+from pipeline.output import FORMATS, utf8_encodable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -201,12 +201,9 @@ def _refuse_undecodable(args) -> None:
         if name in _PATH_ARGUMENTS:
             continue
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and not text.isascii():
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                    raise InputError(f"an argument is not UTF-8: {shown!r}") from None
+            if isinstance(text, str) and not utf8_encodable(text):
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise InputError(f"an argument is not UTF-8: {shown!r}")
 
 
 def open_database(args, *, create: bool = False):

@@ -100,11 +100,16 @@ def moving_alias(model: str) -> bool:
     return _MOVING_ALIAS.search(model) is not None
 
 
+def name_key(name: str) -> str:
+    """A name as names are compared: `Mistral-large` and `Mistral Large`, `Moonshot AI` and
+    `moonshotai` are one."""
+    return re.sub(r"[\W_]+", "", name).casefold()
+
+
 def _served(conditions: str) -> str | None:
-    """The model a moving alias named on the page (the parser's `serves` condition), if it said,
-    spelt so that `Mistral-large` and `Mistral Large` are one name."""
+    """The model a moving alias named on the page (the parser's `serves` condition), if it said."""
     served = json.loads(conditions).get("serves") if conditions != "{}" else None
-    return None if served is None else re.sub(r"[\W_]+", "", str(served)).casefold()
+    return None if served is None else name_key(str(served))
 
 
 def names_another_model(model: str, old_conditions: str, new_conditions: str) -> bool:
@@ -177,13 +182,12 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
     prices unchanged or moved together), else the same price (a tier added or dropped beside
     unchanged ones); then the standard (highest) price.  An appearing point left over (a tier
     split in two) is matched by _closest."""
-    def group(key: Key) -> tuple:
-        return (*key[:3], _service(key))
+    group = {key: (*key[:3], _service(key)) for key in (*appearing, *vanished)}
 
     def ranks(keys, price) -> dict[Key, int]:
         by_group: dict[tuple, list[Key]] = {}
         for key in keys:
-            by_group.setdefault(group(key), []).append(key)
+            by_group.setdefault(group[key], []).append(key)
         return {key: rank for members in by_group.values()
                 for rank, key in enumerate(sorted(members, key=lambda k: (price(k), k)))}
 
@@ -192,17 +196,17 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
     sizes: dict[tuple, list[int]] = {}
     for side, keys in enumerate((appearing, vanished)):
         for key in keys:
-            sizes.setdefault(group(key), [0, 0])[side] += 1
+            sizes.setdefault(group[key], [0, 0])[side] += 1
     candidates = []
     for new in appearing:
         new_point, new_conditions = points[new], json.loads(new[3])
+        aligned = sizes[group[new]][0] == sizes[group[new]][1]
         for old in vanished:
-            if group(old) != group(new):
+            if group[old] != group[new]:
                 continue
             old_point, old_conditions = open_[old].point, json.loads(old[3])
             same_price = (new_point.price, new_point.unit) == (old_point.price, old_point.unit)
             same_place = new_rank[new] == old_rank[old]
-            aligned = sizes[group(new)][0] == sizes[group(new)][1]
             score = (_shared(new_conditions, old_conditions), *((same_place, same_price) if aligned else
                                                                  (same_price, same_place)),
                      -abs(len(old_conditions) - len(new_conditions)), old_point.price)

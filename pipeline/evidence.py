@@ -13,7 +13,6 @@ computed tests are *consistent with*; missing data gives `inconclusive`, never a
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from db.models import Event, Observation, PriceInterval
 from db.queries import PriceRow, intervals_in_force
 from pipeline.config import Config
+from pipeline.diff import name_key
 from pipeline.fx import ecb_rates
 
 
@@ -172,7 +172,7 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
         return TestResult("independent_hosts", None, None, "closed weights: no independent host serves them")
     vendor_names = _own_endpoints(config, subject.vendor)
     hosts = [i for i in _in_force(session, at, subject.canonical_model, subject.dimension, hosts_only=True)
-             if (provider := _spelt(str(json.loads(i.conditions_key).get("provider", ""))))
+             if (provider := name_key(str(json.loads(i.conditions_key).get("provider", ""))))
              and not any(provider.startswith(name) for name in vendor_names)]
     prices = [(h, _usd(h, at)) for h in hosts]
     prices = [(h, p) for h, p in prices if p]
@@ -193,14 +193,10 @@ def independent_hosts(session: Session, config: Config, subject: PriceInterval, 
                       [_cite(subject, at, role="first party")] + [_cite(h, at, role="host") for h, _ in prices])
 
 
-def _spelt(name: str) -> str:
-    return re.sub(r"\W|_", "", name).casefold()
-
-
 def _own_endpoints(config: Config, vendor: str) -> set[str]:
     """How an aggregator names the vendor's own endpoint: its id ("DeepSeek", "Moonshot AI" for
     moonshot), or a name config/analysis.toml gives it ("Z.AI" for zhipu); never independent."""
-    return {_spelt(vendor), *(_spelt(name) for name in config.analysis.independent_hosts.own_endpoints.get(vendor, ()))}
+    return {name_key(vendor), *map(name_key, config.analysis.independent_hosts.own_endpoints.get(vendor, ()))}
 
 
 def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datetime) -> TestResult:

@@ -505,9 +505,8 @@ class Fetcher:
                         raise _RobotsUnreachable(f"HTTP {status}")
                     if status != 200:
                         return None
-                    body = self._read_body(response, keep=ROBOTS_MAX_BYTES)
-                    _drop_if_overfed(response)
-                    return decode_body(body, response.headers.get("content-type"))
+                    return decode_body(self._read_body(response, keep=ROBOTS_MAX_BYTES),
+                                       response.headers.get("content-type"))
             return None  # more redirects than RFC 9309 asks to follow: as if there were none
         except (httpx.HTTPError, httpx.InvalidURL, FetchError) as exc:
             raise _RobotsUnreachable(exc.__class__.__name__) from None
@@ -555,7 +554,6 @@ class Fetcher:
                     if not response.has_redirect_location:
                         content = self._read_body(response)
                         log.bytes = len(content)
-                        _drop_if_overfed(response)
                         return self._judge(url, current, response, content, log, attempts, validators)
                     target = _redirect_target(current, response.headers.get("location", ""))
                 # Checked with the host's turn given back: the target's robots.txt may be on another host.
@@ -588,7 +586,8 @@ class Fetcher:
     def _read_body(self, response: httpx.Response, *, keep: int | None = None) -> bytes:
         """The body, decompressed here rather than by httpx so that no step can outgrow the cap:
         httpx inflates each network chunk whole, and 64 KB of a gzip bomb is 64 MB.  With `keep`,
-        only the first `keep` bytes are wanted: reading stops there, and the rest is no error."""
+        only the first `keep` bytes are wanted: reading stops there, and the rest is no error.
+        A body read to its end leaves its connection out of the pool if more came after it."""
         declared = response.headers.get("content-length")
         if keep is None and declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
             raise TooLarge(f"body of {declared} bytes is above the cap of {self.settings.max_bytes}")
@@ -610,6 +609,7 @@ class Fetcher:
                 raise TooLarge(f"decompressed body above the cap of {self.settings.max_decompressed_bytes} bytes")
         for inflater in inflaters or ():
             inflater.finish()
+        _drop_if_overfed(response)
         return bytes(body)
 
     def _judge(self, url: str, final: str, response: httpx.Response, content: bytes, log: Attempt,

@@ -18,7 +18,7 @@ from typing import Any
 from db.models import QuoteRow
 from pipeline.errors import BadPrice, LayoutDrift
 from pipeline.fx import Conversion, ecb_rates
-from pipeline.output import decimal_text, plain, unit_label
+from pipeline.output import decimal_text, plain, unit_label, utf8_encodable
 from scrapers import TOKENS_PER_MILLION, Quote
 
 # Conditions that describe a price point rather than identify it: a promotion starting, the
@@ -76,15 +76,7 @@ _WIDTHS = {name: QuoteRow.__table__.c[name].type.length for name in ("model", "d
 def _storable(text: str) -> bool:
     """Whether both databases can hold `text`: PostgreSQL's text refuses NUL, and neither
     stores a lone surrogate (which JSON's \\ud800 escape gives)."""
-    if "\x00" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return "\x00" not in text and utf8_encodable(text)
 
 
 def _check_storable(priced: Priced) -> None:

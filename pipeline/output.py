@@ -20,6 +20,18 @@ def decimal_text(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
 
+def utf8_encodable(text: str) -> bool:
+    """Whether `text` has a UTF-8 form: bytes that are not UTF-8 (an argument, a JSON
+    `\\ud800` escape) reach Python as lone surrogates, which no database driver takes."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def significant(value: Decimal, digits: int) -> str:
     """`value` to `digits` significant digits, as plain decimal text (for reading, not storing)."""
     return decimal_text(Decimal(f"{value:.{digits}g}"))

@@ -244,16 +244,7 @@ class _Jobs:
         """The alert stage for this job's events and the source's health, as after `pricewatch run`."""
         from pipeline.alerts.stage import after_run
 
-        try:
-            outcome = after_run(self.config, self.db)
-        except Exception as exc:  # mail trouble never stops the archive; the outbox keeps what is queued
-            _line(event="alerts", source=result.source, status="error", message=f"{exc.__class__.__name__}: {exc}"[:500])
-            return
-        if outcome is not None:
-            delivery = outcome.delivery
-            status = "pending" if outcome.mail_pending else "rejected" if delivery.rejected else "ok"
-            _line(event="alerts", source=result.source, status=status, queued=outcome.queued, sent=delivery.sent,
-                  rejected=delivery.rejected or None, message=delivery.error)
+        self._mail(result.source, lambda: after_run(self.config, self.db))
 
     def retry_outbox(self) -> None:
         """Mail a job left pending (the server was down) goes once the server is back, rather than
@@ -261,15 +252,26 @@ class _Jobs:
         from pipeline.alerts.config import alert_settings
         from pipeline.alerts.outbox import flush, unsent_count
 
-        if self.stopping.is_set() or not unsent_count(self.db):
-            return
+        if not self.stopping.is_set() and unsent_count(self.db):
+            self._mail("outbox", lambda: flush(self.db, alert_settings(self.config)))
+
+    @staticmethod
+    def _mail(source: str, deliver) -> None:
+        """One `event=alerts` line for `deliver()`: an alert stage's outcome (None with alerts
+        off), or a flush's report."""
+        from pipeline.alerts.stage import AlertOutcome
+
         try:
-            report = flush(self.db, alert_settings(self.config))
-        except Exception as exc:  # as in _alert: the outbox keeps what is queued
-            _line(event="alerts", source="outbox", status="error", message=f"{exc.__class__.__name__}: {exc}"[:500])
+            outcome = deliver()
+        except Exception as exc:  # mail trouble never stops the archive; the outbox keeps what is queued
+            _line(event="alerts", source=source, status="error", message=f"{exc.__class__.__name__}: {exc}"[:500])
             return
-        _line(event="alerts", source="outbox", status="pending" if report.pending else "ok", sent=report.sent,
-              rejected=report.rejected or None, message=report.error)
+        if outcome is None:
+            return
+        delivery, queued = (outcome.delivery, outcome.queued) if isinstance(outcome, AlertOutcome) else (outcome, None)
+        status = "pending" if delivery.pending else "rejected" if delivery.rejected else "ok"
+        _line(event="alerts", source=source, status=status, queued=queued, sent=delivery.sent,
+              rejected=delivery.rejected or None, message=delivery.error)
 
     def _run(self, plan: Plan):
         from pipeline.locks import source_lock

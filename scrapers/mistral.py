@@ -22,9 +22,9 @@ pricing page gives one `-latest` alias to several cards (`mistral-small-latest` 
 different name are quoted under their name (`mistral-small-3-2`).  A `-latest` alias's prices
 carry the name of the card it is on as `serves` (the 2024 docs tables: the Model column) when
 that name has a version (`Mistral Large 3`, `Devstral 2`; a size such as the 8B of `Ministral
-8B` is none), so that the diff tells a price cut
-from the alias moving to the next generation (pipeline.diff).  A bare line name (`Codestral`,
-`Mistral Large` in 2024, for Mistral Large 2402) says nothing of the generation, and is left out.
+8B` is none), so that the diff tells a price cut from the alias moving to the next generation
+(pipeline.diff).  A bare line name (`Codestral`, `Mistral Large` in 2024, for Mistral Large
+2402) says nothing of the generation, and is left out.
 
 Not quoted: the Le Chat subscription plans, the `Tools` cards (connectors, web search,
 code execution: not a model), fine-tuning training and model storage fees, and `Available on`

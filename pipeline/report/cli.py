@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from pipeline.cli import EXIT_OK, moment_arg, open_database, output_path, span_args
 from pipeline.config import Config
