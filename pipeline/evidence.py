@@ -207,7 +207,7 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     model = config.models.get(subject.canonical_model)
     if model is None or not model.group:
         return TestResult("peer_gap", None, None, "model has no configured peer group")
-    peers = {m.id for m in config.models.values() if m.group == model.group} - {subject.canonical_model}
+    peers = config.peer_group(subject.canonical_model) - {subject.canonical_model}
     rows: dict[str, list[PriceRow]] = {}
     for interval in _in_force(session, at, frozenset(peers), subject.dimension):
         rows.setdefault(interval.canonical_model, []).append(PriceRow(interval, _usd(interval, at), None, None))
@@ -300,7 +300,8 @@ def weigh_event(session: Session, config: Config, event: Event) -> tuple[str, li
 
 
 def weigh_new_cuts(session: Session, config: Config, event_ids: list[int]) -> None:
-    """Attach the verdict and evidence to each new cut."""
+    """Attach the verdict and evidence to each of these cuts: new ones, or ones whose inputs
+    have changed since they were weighed (pipeline.store)."""
     if not event_ids:
         return
     session.info.pop(_IN_FORCE, None)  # prices were just stored: read them afresh

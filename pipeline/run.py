@@ -192,7 +192,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     started = time.monotonic()
     digest = content_digest([p.archived.sha256 if p.archived else sha256(p.content) for p in pages])
     maybe_repeat = known_digests is None or known_digests.get(source.id) == digest
-    repeat = _store_if_repeat(db, source, pages, observed_at, digest, live) if maybe_repeat else None
+    repeat = _store_if_repeat(db, config, source, pages, observed_at, digest, live) if maybe_repeat else None
     if repeat is not None:
         repeat.seconds = time.monotonic() - started
         return repeat
@@ -229,7 +229,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
     return result
 
 
-def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observed_at: datetime,
+def _store_if_repeat(db: Database, config: Config, source: Source, pages: list[Fetched], observed_at: datetime,
                      digest: str, live: bool) -> SourceResult | None:
     """Store the run, which read pages of `digest`, as a repeat of the latest observation
     (store.repeated_observation), or return None, having written nothing, when it is not one.
@@ -242,7 +242,7 @@ def _store_if_repeat(db: Database, source: Source, pages: list[Fetched], observe
         snapshots = _archive_pages(session, source, pages)
         if latest.status == "ok":
             result = SourceResult(source.id, "ok", quotes=store_repeat(
-                session, source, latest, observed_at=observed_at, snapshot_ids=[s.id for s in snapshots],
+                session, config, source, latest, observed_at=observed_at, snapshot_ids=[s.id for s in snapshots],
                 parser=source.parser))
         else:
             verdict = "held for review" if latest.status == "quarantined" else "rejected on review"

@@ -1,7 +1,8 @@
 """Stage 5, store: an observation, its quote set, and the intervals and events derived from them.
 
 One call stores one source's observation and re-derives that source's intervals and events
-(pipeline.diff), applying only the difference to the tables.  A run that repeats the latest
+(pipeline.diff), applying only the difference to the tables, and weighs again the stored cuts,
+of any source, whose evidence that difference changed.  A run that repeats the latest
 observation (the same pages) takes a shortcut with the same outcome: store_repeat moves
 `last_seen` and adds no price row.  A sanity gate holds back (quarantines) an observation
 whose prices jump by more than the configured factor, or are negative, or whose list shrank
@@ -13,11 +14,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import Row, Select, Update, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, Update, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet
@@ -116,14 +119,14 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
         # The same bytes, re-read by a newer parser.
         session.execute(_REPARSED, {"observation": observation.id, "set": quote_set_id, "by": parser,
                                     "version": parser_version})
-        return observation.status, materialise(session, config, source)
+        return observation.status, materialise(session, config, source, at=observed_at)
     reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor,
                                    config.diff.quarantine_vanished)
     status = "quarantined" if reason else "ok"
     add_observation(session, source, observed_at=observed_at, content_digest=digest, parser=parser,
                     parser_version=parser_version, quote_set_id=quote_set_id, status=status,
                     status_reason=reason or None, snapshot_ids=[s.id for s in snapshots])
-    return status, (materialise(session, config, source) if status == "ok" else [])
+    return status, (materialise(session, config, source, at=observed_at) if status == "ok" else [])
 
 
 # What a live run may repeat: an accepted observation, or one held for review (or rejected), which
@@ -180,17 +183,32 @@ _MOVE_LAST_SEEN = (update(_INTERVALS)
                    .where(_INTERVALS.c.source_id == bindparam("source"),
                           _INTERVALS.c.last_observation_id == bindparam("latest"))
                    .values(last_seen=bindparam("seen"), last_observation_id=bindparam("observation")))
+# The source's cuts whose price, still in force, has now held `held_days` (it had not at the last sighting).
+_CUTS_NOW_HELD = (select(_EVENTS.c.id).join(_INTERVALS, and_(
+    _INTERVALS.c.source_id == _EVENTS.c.source_id, _INTERVALS.c.model == _EVENTS.c.model,
+    _INTERVALS.c.dimension == _EVENTS.c.dimension, _INTERVALS.c.currency == _EVENTS.c.currency,
+    _INTERVALS.c.conditions_key == _EVENTS.c.conditions_key,
+    _INTERVALS.c.first_observation_id == _EVENTS.c.observation_id))
+    .where(_EVENTS.c.source_id == bindparam("source"), _EVENTS.c.kind == "cut",
+           _INTERVALS.c.last_observation_id == bindparam("observation"),
+           _INTERVALS.c.first_seen > bindparam("not_held_before"), _INTERVALS.c.first_seen <= bindparam("held_by")))
 
 
-def store_repeat(session: Session, source: Source, latest: Row, *, observed_at: datetime,
+def store_repeat(session: Session, config: Config, source: Source, latest: Row, *, observed_at: datetime,
                  snapshot_ids: list[int], parser: str) -> int:
     """Record a repeat of `latest` (see repeated_observation): one observation sharing its
-    quote set, and `last_seen` moved on its open intervals.  Returns the number of prices."""
+    quote set, and `last_seen` moved on its open intervals; a cut whose price has now held
+    `held_days` is weighed again (its durability now points to advantage).  Returns the number
+    of prices."""
     observation_id = add_observation(session, source, observed_at=observed_at, content_digest=latest.content_digest,
                                      parser=parser, parser_version=latest.parser_version,
                                      quote_set_id=latest.quote_set_id, snapshot_ids=snapshot_ids)
     session.execute(_MOVE_LAST_SEEN, dict(source=source.id, latest=latest.id, seen=observed_at,
                                           observation=observation_id))
+    held = timedelta(days=config.analysis.durability.held_days)
+    weigh_new_cuts(session, config, list(session.scalars(_CUTS_NOW_HELD, dict(
+        source=source.id, observation=observation_id, not_held_before=latest.observed_at - held,
+        held_by=observed_at - held))))
     return latest.prices
 
 
@@ -337,22 +355,46 @@ def sightings(session: Session, source_id: str) -> list[Sighting]:
             for r in rows]
 
 
-def materialise(session: Session, config: Config, source: Source) -> list[Event]:
-    """Re-derive the source's intervals and events; write only what differs; return new events."""
-    intervals, changes = walk(sightings(session, source.id), withdrawn_after=config.diff.withdrawn_after_runs)
-    _apply_intervals(session, config, source, intervals)
-    return _apply_events(session, config, source, changes)
+def materialise(session: Session, config: Config, source: Source, *, at: datetime | None = None) -> list[Event]:
+    """Re-derive the source's intervals and events; write only what differs; weigh again the
+    stored cuts whose evidence that changed (_cuts_to_weigh_again); return the new events.
+    `at` is the observation just stored or released, if any."""
+    seen = sightings(session, source.id)
+    intervals, changes = walk(seen, withdrawn_after=config.diff.withdrawn_after_runs)
+    touched = _apply_intervals(session, config, source, intervals, [s.observed_at for s in seen], at)
+    created, changed_cuts = _apply_events(session, config, source, changes)
+    again = {e.id for e in changed_cuts} | _cuts_to_weigh_again(session, config, source, touched)
+    weigh_new_cuts(session, config, sorted(again - {e.id for e in created}))  # callers weigh the new ones
+    return created
+
+
+@dataclass
+class _Touched:
+    """What a re-derivation changed that stored verdicts had weighed.
+
+    `spans`: (canonical model, dimension, from, until or None) over which the source's price in
+    force, as evidence.intervals_in_force reads it, is not what it was: a cut of that model (or
+    of its peers) then weighed another list's price, host or peer than the archive now holds.
+    `crossed`: the intervals (key, first observation id) whose length crossed `held_days`, on
+    which a cut's durability now points elsewhere."""
+
+    spans: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
+    crossed: set[tuple] = field(default_factory=set)
 
 
 _INTERVALS_OF = select(
     _INTERVALS.c.id, _INTERVALS.c.model, _INTERVALS.c.dimension, _INTERVALS.c.currency, _INTERVALS.c.conditions_key,
     _INTERVALS.c.first_observation_id, _INTERVALS.c.last_observation_id, _INTERVALS.c.price, _INTERVALS.c.list_price,
-    _INTERVALS.c.promo, _INTERVALS.c.unit, _INTERVALS.c.conditions).where(_INTERVALS.c.source_id == bindparam("source"))
+    _INTERVALS.c.promo, _INTERVALS.c.unit, _INTERVALS.c.conditions, _INTERVALS.c.canonical_model,
+    _INTERVALS.c.first_seen, _INTERVALS.c.last_seen).where(_INTERVALS.c.source_id == bindparam("source"))
 _INSERT_INTERVALS = insert(_INTERVALS)
 
 
-def _apply_intervals(session: Session, config: Config, source: Source, intervals: list[Interval]) -> None:
-    """Write the derived intervals: bulk inserts for new ones, bulk updates for the moved ones.
+def _apply_intervals(session: Session, config: Config, source: Source, intervals: list[Interval],
+                     observed: list[datetime], at: datetime | None) -> _Touched:
+    """Write the derived intervals: bulk inserts for new ones, bulk updates for the moved ones;
+    return what changed for stored verdicts (_Touched).  `observed`: the source's observation
+    times, in order.
 
     Plain column tuples, not ORM objects, are compared, since a large source has tens of
     thousands of intervals and an unchanged run only moves `last_seen` on the open ones."""
@@ -360,19 +402,33 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
         (row.model, row.dimension, row.currency, row.conditions_key, row.first_observation_id): row
         for row in session.execute(_INTERVALS_OF, {"source": source.id})
     }
+
+    def in_force_until(last_seen: datetime) -> datetime | None:  # the next observation, which no longer shows it
+        following = bisect_right(observed, last_seen)
+        return observed[following] if following < len(observed) else None
+
+    touched = _Touched()
+    held = timedelta(days=config.analysis.durability.held_days)
+    place = bisect_left(observed, at) if at else 0
+    before_at = observed[place - 1] if 0 < place < len(observed) and observed[place] == at else None
     inserts, updates = [], []
     for interval in intervals:
         model, dimension, currency, cond = interval.key
+        first_seen, last_seen = interval.first.observed_at, interval.last.observed_at
         row = existing.pop((*interval.key, interval.first.observation_id), None)
         point = interval.point
-        last = {"last_seen": interval.last.observed_at, "last_observation_id": interval.last.observation_id}
+        last = {"last_seen": last_seen, "last_observation_id": interval.last.observation_id}
+        if last_seen == before_at:  # it ended where `at` was inserted: no longer in force from `at` on
+            touched.spans.append((config.canonical(model), dimension, at, in_force_until(at)))
         if row is None:
-            conversion = convert(point.price, currency, interval.first.observed_at.date())
+            conversion = convert(point.price, currency, first_seen.date())
+            canonical = config.canonical(model)
+            touched.spans.append((canonical, dimension, first_seen, in_force_until(last_seen)))
             inserts.append(dict(
                 source_id=source.id, vendor=source.vendor, market=source.market, aggregator=source.aggregator,
-                model=model, canonical_model=config.canonical(model), dimension=dimension, conditions_key=cond,
+                model=model, canonical_model=canonical, dimension=dimension, conditions_key=cond,
                 conditions=point.conditions, currency=currency, first_observation_id=interval.first.observation_id,
-                first_seen=interval.first.observed_at, usd=conversion.usd, eur=conversion.eur,
+                first_seen=first_seen, usd=conversion.usd, eur=conversion.eur,
                 fx_date=conversion.fx_date.isoformat() if conversion.fx_date else None,
                 eur_per_unit=conversion.per_eur, usd_per_eur=conversion.usd_per_eur,
                 unit=point.unit, price=point.price, list_price=point.list_price, promo=point.promo,
@@ -384,16 +440,57 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
             change = dict(price=point.price, list_price=point.list_price, promo=point.promo, unit=point.unit,
                           conditions=point.conditions, snapshot_id=point.snapshot_id,
                           parser_version=interval.first.parser_version)
+            touched.spans.append((row.canonical_model, dimension, first_seen, in_force_until(last_seen)))
         if row.last_observation_id != interval.last.observation_id:
             change.update(last)
+            if (row.last_seen - first_seen >= held) != (last_seen - first_seen >= held):
+                touched.crossed.add((*interval.key, interval.first.observation_id))
         if change:
             updates.append({"row_id": row.id, **change})
     if existing:
         session.execute(delete(_INTERVALS).where(_INTERVALS.c.id.in_([r.id for r in existing.values()])))
+        touched.spans.extend((row.canonical_model, row.dimension, row.first_seen, in_force_until(row.last_seen))
+                             for row in existing.values())
     for columns, group in _same_keys(updates).items():
         session.execute(_update_intervals(columns), group)
     if inserts:
         session.execute(_INSERT_INTERVALS, inserts)
+    return touched
+
+
+_CUTS_OF_MODELS = (select(_EVENTS.c.id, _EVENTS.c.canonical_model, _EVENTS.c.dimension, _EVENTS.c.observed_at)
+                   .where(_EVENTS.c.kind == "cut", _EVENTS.c.observed_at >= bindparam("since"),
+                          _EVENTS.c.canonical_model.in_(bindparam("models", expanding=True))))
+_CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimension, _EVENTS.c.currency,
+                                _EVENTS.c.conditions_key, _EVENTS.c.observation_id)
+                         .where(_EVENTS.c.source_id == bindparam("source"), _EVENTS.c.kind == "cut",
+                                _EVENTS.c.observation_id.in_(bindparam("observations", expanding=True))))
+
+
+def _cuts_to_weigh_again(session: Session, config: Config, source: Source, touched: _Touched) -> set[int]:
+    """The stored cuts, of any source, whose verdict was weighed on what `touched` changed: a
+    cut of a model (or of one of its peers) inside a changed span, and this source's cuts on an
+    interval that crossed `held_days`.  So the stored verdicts do not depend on the order in
+    which sources were stored or pages imported (a live run stores its sources in the order
+    their pages come in, and an import may fill in a list's past after another's cuts)."""
+    again: set[int] = set()
+    if touched.crossed:
+        observations = sorted({crossed[-1] for crossed in touched.crossed})
+        for cut in session.execute(_CUTS_AT_OBSERVATIONS, {"source": source.id, "observations": observations}):
+            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in touched.crossed:
+                again.add(cut.id)
+    if not touched.spans:
+        return again
+    spans: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = {}
+    for canonical, dimension, start, until in touched.spans:
+        for model in config.peer_group(canonical):
+            spans.setdefault((model, dimension), []).append((start, until))
+    since = min(start for _, _, start, _ in touched.spans)
+    for cut in session.execute(_CUTS_OF_MODELS, {"since": since, "models": sorted({m for m, _ in spans})}):
+        if any(start <= cut.observed_at and (until is None or cut.observed_at < until)
+               for start, until in spans.get((cut.canonical_model, cut.dimension), ())):
+            again.add(cut.id)
+    return again
 
 
 @functools.lru_cache(maxsize=None)  # a handful of shapes: last_seen moved, price changed, or both
@@ -466,7 +563,10 @@ def _recorded_events(existing: dict[tuple, Event], changes: list[Change]) -> dic
     return matched
 
 
-def _apply_events(session: Session, config: Config, source: Source, changes: list[Change]) -> list[Event]:
+def _apply_events(session: Session, config: Config, source: Source,
+                  changes: list[Change]) -> tuple[list[Event], list[Event]]:
+    """Write the derived events; return the new ones, and the recorded cuts whose verdict no
+    longer holds (moved, re-read, re-kinded or reversed since it was weighed)."""
     existing = {
         (e.model, e.dimension, e.currency, e.conditions_key, e.kind, e.observed_at): e
         for e in session.scalars(_EVENTS_OF, {"source": source.id})
@@ -518,5 +618,4 @@ def _apply_events(session: Session, config: Config, source: Source, changes: lis
     if existing:
         session.execute(delete(Event).where(Event.id.in_([e.id for e in existing.values()])))
     session.flush()
-    weigh_new_cuts(session, config, [e.id for e in to_weigh])  # no caller hears of them as new
-    return created
+    return created, to_weigh
