@@ -215,20 +215,6 @@ class Config:
         """One id for a model across sources: `deepseek/deepseek-v4-flash` → `deepseek-v4-flash`."""
         return self._alias_index().get(model.lower()) or self._alias_index().get(_strip_prefix(model).lower()) or _strip_prefix(model).lower()
 
-    def peer_group(self, canonical: str) -> set[str]:
-        """The models of the canonical model's capability group (`group`), itself included;
-        only itself when it has none."""
-        known = self.models.get(canonical)
-        if known is None or not known.group:
-            return {canonical}
-        groups = getattr(self, "_groups", None)
-        if groups is None:
-            groups = {}
-            for model in self.models.values():
-                groups.setdefault(model.group, set()).add(model.id)
-            self._groups = groups
-        return set(groups[known.group])
-
     def _alias_index(self) -> dict[str, str]:
         index = getattr(self, "_aliases", None)
         if index is None:

@@ -207,7 +207,7 @@ def peer_gap(session: Session, config: Config, subject: PriceInterval, at: datet
     model = config.models.get(subject.canonical_model)
     if model is None or not model.group:
         return TestResult("peer_gap", None, None, "model has no configured peer group")
-    peers = config.peer_group(subject.canonical_model) - {subject.canonical_model}
+    peers = {m.id for m in config.models.values() if m.group == model.group} - {subject.canonical_model}
     rows: dict[str, list[PriceRow]] = {}
     for interval in _in_force(session, at, frozenset(peers), subject.dimension):
         rows.setdefault(interval.canonical_model, []).append(PriceRow(interval, _usd(interval, at), None, None))

@@ -363,7 +363,7 @@ def materialise(session: Session, config: Config, source: Source, *, at: datetim
     intervals, changes = walk(seen, withdrawn_after=config.diff.withdrawn_after_runs)
     touched = _apply_intervals(session, config, source, intervals, [s.observed_at for s in seen], at)
     created, changed_cuts = _apply_events(session, config, source, changes)
-    again = {e.id for e in changed_cuts} | _cuts_to_weigh_again(session, config, source, touched)
+    again = {e.id for e in changed_cuts} | _cuts_to_weigh_again(session, source, touched)
     weigh_new_cuts(session, config, sorted(again - {e.id for e in created}))  # callers weigh the new ones
     return created
 
@@ -373,8 +373,8 @@ class _Touched:
     """What a re-derivation changed that stored verdicts had weighed.
 
     `spans`: (canonical model, dimension, from, until or None) over which the source's price in
-    force, as evidence.intervals_in_force reads it, is not what it was: a cut of that model (or
-    of its peers) then weighed another list's price, host or peer than the archive now holds.
+    force, as evidence.intervals_in_force reads it, is not what it was: a cut of that model then
+    weighed another list's price, or another host's, than the archive now holds.
     `crossed`: the intervals (key, first observation id) whose length crossed `held_days`, on
     which a cut's durability now points elsewhere."""
 
@@ -467,12 +467,15 @@ _CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimensi
                                 _EVENTS.c.observation_id.in_(bindparam("observations", expanding=True))))
 
 
-def _cuts_to_weigh_again(session: Session, config: Config, source: Source, touched: _Touched) -> set[int]:
+def _cuts_to_weigh_again(session: Session, source: Source, touched: _Touched) -> set[int]:
     """The stored cuts, of any source, whose verdict was weighed on what `touched` changed: a
-    cut of a model (or of one of its peers) inside a changed span, and this source's cuts on an
-    interval that crossed `held_days`.  So the stored verdicts do not depend on the order in
-    which sources were stored or pages imported (a live run stores its sources in the order
-    their pages come in, and an import may fill in a list's past after another's cuts)."""
+    cut of a model inside a changed span, and this source's cuts on an interval that crossed
+    `held_days`.  So the stored verdicts do not depend on the order in which sources were
+    stored or pages imported (a live run stores its sources in the order their pages come in,
+    and an import may fill in a list's past after another's cuts).
+
+    Not its peers' cuts: the peer gap is a figure, not a verdict, and a peer group spans many
+    sources, so that one backfill would weigh again most of the archive's cuts."""
     again: set[int] = set()
     if touched.crossed:
         observations = sorted({crossed[-1] for crossed in touched.crossed})
@@ -483,8 +486,7 @@ def _cuts_to_weigh_again(session: Session, config: Config, source: Source, touch
         return again
     spans: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = {}
     for canonical, dimension, start, until in touched.spans:
-        for model in config.peer_group(canonical):
-            spans.setdefault((model, dimension), []).append((start, until))
+        spans.setdefault((canonical, dimension), []).append((start, until))
     since = min(start for _, _, start, _ in touched.spans)
     for cut in session.execute(_CUTS_OF_MODELS, {"since": since, "models": sorted({m for m, _ in spans})}):
         if any(start <= cut.observed_at and (until is None or cut.observed_at < until)

@@ -27,8 +27,7 @@ DAY = datetime(2026, 7, 17, 8, tzinfo=timezone.utc)  # ECB: 7.7501 CNY and 1.143
 
 
 def stored_and_fresh(db, config) -> list[tuple]:
-    """Each cut's stored verdict, home-vs-export and peer-gap readings, beside what weighing it
-    now gives."""
+    """Each cut's stored verdict and home-vs-export reading, beside what weighing it now gives."""
     with db.session() as session:
         found = []
         for event in session.scalars(select(Event).where(Event.kind == "cut").order_by(Event.observed_at)):
@@ -36,14 +35,14 @@ def stored_and_fresh(db, config) -> list[tuple]:
             stored = {t["test"]: t["summary"] for t in event.evidence or []}
             fresh = {r.test: r.summary for r in results}
             found.append((event.model, event.observed_at, event.verdict, stored.get("home_vs_export"),
-                          stored.get("peer_gap"), verdict, fresh["home_vs_export"], fresh["peer_gap"]))
+                          verdict, fresh["home_vs_export"]))
         return found
 
 
 def assert_current(db, config) -> list[tuple]:
     found = stored_and_fresh(db, config)
-    for model, at, *stored, verdict, home, peers in found:
-        assert tuple(stored) == (verdict, home, peers), (model, at)
+    for model, at, *stored, verdict, home in found:
+        assert tuple(stored) == (verdict, home), (model, at)
     return found
 
 
@@ -83,16 +82,6 @@ def test_a_home_list_withdrawn_before_the_cut(db, config):
     store(db, config, "zhipu", DAY + timedelta(days=8), [price("glm-4.6", "10", "CNY")])
     (found,) = assert_current(db, config)
     assert "no zhipu price in force" in found[3], found
-
-
-def test_a_peer_priced_after_the_cut(db, config):
-    """A peer group's median moves when another frontier model's list is imported for the
-    cut's day: the stored peer gap follows (a figure, not a verdict, but the report shows it)."""
-    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
-    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
-    store(db, config, "openai", DAY + timedelta(days=2), [price("gpt-5.5", "30.00")])
-    (found,) = assert_current(db, config)
-    assert "9.4x this price" in found[4], found
 
 
 histories = st.lists(st.sampled_from(("3.20", "4.00", "5.00")), min_size=2, max_size=4)
