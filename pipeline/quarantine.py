@@ -165,7 +165,7 @@ def cmd_release(args, config: Config) -> int:
                 observation.quote_set_id = quote_set(session, priced)
                 observation.parser, observation.parser_version = source.parser, version
             observation.status = "ok"
-            events = materialise(session, config, source, at=observation.observed_at)
+            events = materialise(session, config, source, added=observation.observed_at)
             session.flush()
             event_ids = [e.id for e in events]
             weigh_new_cuts(session, config, event_ids)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -119,14 +119,14 @@ def store_observation(session: Session, config: Config, source: Source, *, obser
         # The same bytes, re-read by a newer parser.
         session.execute(_REPARSED, {"observation": observation.id, "set": quote_set_id, "by": parser,
                                     "version": parser_version})
-        return observation.status, materialise(session, config, source, at=observed_at)
+        return observation.status, materialise(session, config, source)
     reason = gate and sanity_check(session, source, observed_at, priced, config.diff.quarantine_factor,
                                    config.diff.quarantine_vanished)
     status = "quarantined" if reason else "ok"
     add_observation(session, source, observed_at=observed_at, content_digest=digest, parser=parser,
                     parser_version=parser_version, quote_set_id=quote_set_id, status=status,
                     status_reason=reason or None, snapshot_ids=[s.id for s in snapshots])
-    return status, (materialise(session, config, source, at=observed_at) if status == "ok" else [])
+    return status, (materialise(session, config, source, added=observed_at) if status == "ok" else [])
 
 
 # What a live run may repeat: an accepted observation, or one held for review (or rejected), which
@@ -355,15 +355,15 @@ def sightings(session: Session, source_id: str) -> list[Sighting]:
             for r in rows]
 
 
-def materialise(session: Session, config: Config, source: Source, *, at: datetime | None = None) -> list[Event]:
+def materialise(session: Session, config: Config, source: Source, *, added: datetime | None = None) -> list[Event]:
     """Re-derive the source's intervals and events; write only what differs; weigh again the
     stored cuts whose evidence that changed (_cuts_to_weigh_again); return the new events.
-    `at` is the observation just stored or released, if any."""
+    `added`: the moment of the observation this store added to the source's accepted ones."""
     seen = sightings(session, source.id)
     intervals, changes = walk(seen, withdrawn_after=config.diff.withdrawn_after_runs)
-    touched = _apply_intervals(session, config, source, intervals, [s.observed_at for s in seen], at)
+    touched = _apply_intervals(session, config, source, intervals, [s.observed_at for s in seen], added)
     created, changed_cuts = _apply_events(session, config, source, changes)
-    again = {e.id for e in changed_cuts} | _cuts_to_weigh_again(session, source, touched)
+    again = {e.id for e in changed_cuts} | _cuts_to_weigh_again(session, config, source, touched)
     weigh_new_cuts(session, config, sorted(again - {e.id for e in created}))  # callers weigh the new ones
     return created
 
@@ -373,8 +373,9 @@ class _Touched:
     """What a re-derivation changed that stored verdicts had weighed.
 
     `spans`: (canonical model, dimension, from, until or None) over which the source's price in
-    force, as evidence.intervals_in_force reads it, is not what it was: a cut of that model then
-    weighed another list's price, or another host's, than the archive now holds.
+    force, as evidence.intervals_in_force reads it, is not what it was, for a source whose
+    prices other sources' cuts are weighed on (_read_by_others): the other list of a home/export
+    pair, or an aggregator's prices that name the provider serving them.
     `crossed`: the intervals (key, first observation id) whose length crossed `held_days`, on
     which a cut's durability now points elsewhere."""
 
@@ -385,16 +386,16 @@ class _Touched:
 _INTERVALS_OF = select(
     _INTERVALS.c.id, _INTERVALS.c.model, _INTERVALS.c.dimension, _INTERVALS.c.currency, _INTERVALS.c.conditions_key,
     _INTERVALS.c.first_observation_id, _INTERVALS.c.last_observation_id, _INTERVALS.c.price, _INTERVALS.c.list_price,
-    _INTERVALS.c.promo, _INTERVALS.c.unit, _INTERVALS.c.conditions, _INTERVALS.c.canonical_model,
-    _INTERVALS.c.first_seen, _INTERVALS.c.last_seen).where(_INTERVALS.c.source_id == bindparam("source"))
+    _INTERVALS.c.promo, _INTERVALS.c.unit, _INTERVALS.c.conditions, _INTERVALS.c.first_seen,
+    _INTERVALS.c.last_seen).where(_INTERVALS.c.source_id == bindparam("source"))
 _INSERT_INTERVALS = insert(_INTERVALS)
 
 
 def _apply_intervals(session: Session, config: Config, source: Source, intervals: list[Interval],
-                     observed: list[datetime], at: datetime | None) -> _Touched:
+                     observed: list[datetime], added: datetime | None) -> _Touched:
     """Write the derived intervals: bulk inserts for new ones, bulk updates for the moved ones;
-    return what changed for stored verdicts (_Touched).  `observed`: the source's observation
-    times, in order.
+    return what changed for stored verdicts (_Touched).  `observed`: the source's accepted
+    observation times, in order, `added` among them if given.
 
     Plain column tuples, not ORM objects, are compared, since a large source has tens of
     thousands of intervals and an unchanged run only moves `last_seen` on the open ones."""
@@ -402,15 +403,10 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
         (row.model, row.dimension, row.currency, row.conditions_key, row.first_observation_id): row
         for row in session.execute(_INTERVALS_OF, {"source": source.id})
     }
-
-    def in_force_until(last_seen: datetime) -> datetime | None:  # the next observation, which no longer shows it
-        following = bisect_right(observed, last_seen)
-        return observed[following] if following < len(observed) else None
-
     touched = _Touched()
+    if _read_by_others(config, source):
+        touched.spans = _changed_in_force(config, source, list(existing.values()), intervals, observed, added)
     held = timedelta(days=config.analysis.durability.held_days)
-    place = bisect_left(observed, at) if at else 0
-    before_at = observed[place - 1] if 0 < place < len(observed) and observed[place] == at else None
     inserts, updates = [], []
     for interval in intervals:
         model, dimension, currency, cond = interval.key
@@ -418,15 +414,11 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
         row = existing.pop((*interval.key, interval.first.observation_id), None)
         point = interval.point
         last = {"last_seen": last_seen, "last_observation_id": interval.last.observation_id}
-        if last_seen == before_at:  # it ended where `at` was inserted: no longer in force from `at` on
-            touched.spans.append((config.canonical(model), dimension, at, in_force_until(at)))
         if row is None:
             conversion = convert(point.price, currency, first_seen.date())
-            canonical = config.canonical(model)
-            touched.spans.append((canonical, dimension, first_seen, in_force_until(last_seen)))
             inserts.append(dict(
                 source_id=source.id, vendor=source.vendor, market=source.market, aggregator=source.aggregator,
-                model=model, canonical_model=canonical, dimension=dimension, conditions_key=cond,
+                model=model, canonical_model=config.canonical(model), dimension=dimension, conditions_key=cond,
                 conditions=point.conditions, currency=currency, first_observation_id=interval.first.observation_id,
                 first_seen=first_seen, usd=conversion.usd, eur=conversion.eur,
                 fx_date=conversion.fx_date.isoformat() if conversion.fx_date else None,
@@ -440,7 +432,6 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
             change = dict(price=point.price, list_price=point.list_price, promo=point.promo, unit=point.unit,
                           conditions=point.conditions, snapshot_id=point.snapshot_id,
                           parser_version=interval.first.parser_version)
-            touched.spans.append((row.canonical_model, dimension, first_seen, in_force_until(last_seen)))
         if row.last_observation_id != interval.last.observation_id:
             change.update(last)
             if (row.last_seen - first_seen >= held) != (last_seen - first_seen >= held):
@@ -449,8 +440,6 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
             updates.append({"row_id": row.id, **change})
     if existing:
         session.execute(delete(_INTERVALS).where(_INTERVALS.c.id.in_([r.id for r in existing.values()])))
-        touched.spans.extend((row.canonical_model, row.dimension, row.first_seen, in_force_until(row.last_seen))
-                             for row in existing.values())
     for columns, group in _same_keys(updates).items():
         session.execute(_update_intervals(columns), group)
     if inserts:
@@ -458,7 +447,81 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
     return touched
 
 
-_CUTS_OF_MODELS = (select(_EVENTS.c.id, _EVENTS.c.canonical_model, _EVENTS.c.dimension, _EVENTS.c.observed_at)
+def _partners(config: Config, source: Source) -> set[str]:
+    """The other list of each home/export pair the source is in (evidence.home_vs_export)."""
+    return {pair.home if pair.export == source.id else pair.export
+            for pair in config.analysis.home_vs_export.pairs if source.id in (pair.export, pair.home)}
+
+
+def _read_by_others(config: Config, source: Source) -> bool:
+    """Whether other sources' cuts are weighed on this source's prices: as the other list of
+    a home/export pair, or as an aggregator's hosts (evidence.independent_hosts)."""
+    return source.aggregator or bool(_partners(config, source))
+
+
+def _hosted(conditions_key: str) -> bool:
+    """An aggregator's price names the provider serving it (db.queries.intervals_in_force's hosts_only)."""
+    return '"provider":' in conditions_key
+
+
+def _changed_in_force(config: Config, source: Source, rows: list[Row], intervals: list[Interval],
+                      observed: list[datetime], added: datetime | None) -> list[tuple]:
+    """The spans (see _Touched) where the price in force for a key differs between the stored
+    rows (before this store) and the derived intervals.
+
+    A price is in force from its first sighting until the next observation after its last
+    (db.queries.intervals_in_force): an observation added just after a price's last sighting,
+    or a price seen again after runs without it, moves that end with no row's price changing;
+    an older copy of an unchanged page moves only the start, and only that stretch counts."""
+    before = [moment for moment in observed if moment != added] if added else observed
+
+    def until(moments: list[datetime], last_seen: datetime) -> datetime | None:
+        following = bisect_right(moments, last_seen)
+        return moments[following] if following < len(moments) else None
+
+    old: dict[tuple, list[tuple]] = {}
+    for row in rows:
+        if not source.aggregator or _hosted(row.conditions_key):
+            old.setdefault((row.model, row.dimension, row.currency, row.conditions_key), []).append(
+                (row.first_seen, until(before, row.last_seen), (row.price, row.list_price, row.promo, row.unit)))
+    new: dict[tuple, list[tuple]] = {}
+    for interval in intervals:
+        if not source.aggregator or _hosted(interval.key[3]):
+            point = interval.point
+            new.setdefault(interval.key, []).append((interval.first.observed_at,
+                                                     until(observed, interval.last.observed_at),
+                                                     (point.price, point.list_price, point.promo, point.unit)))
+    spans = []
+    for key in old.keys() | new.keys():
+        was, now = sorted(old.get(key, ())), sorted(new.get(key, ()))  # a key's segments never share a start
+        if was != now:
+            spans.extend((config.canonical(key[0]), key[1], start, end) for start, end in _differing(was, now))
+    return spans
+
+
+def _differing(was: list[tuple], now: list[tuple]) -> list[tuple[datetime, datetime | None]]:
+    """Where two sets of (from, until or None, price) segments of one key put another price
+    (or none) in force."""
+    bounds = sorted({moment for start, end, _ in was + now for moment in (start, end) if moment is not None})
+
+    def price_at(segments: list[tuple], moment: datetime):
+        return next((price for start, end, price in segments if start <= moment and (end is None or moment < end)),
+                    None)
+
+    spans: list[tuple[datetime, datetime | None]] = []
+    for index, start in enumerate(bounds):
+        end = bounds[index + 1] if index + 1 < len(bounds) else None
+        if price_at(was, start) == price_at(now, start):
+            continue
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+_CUTS_OF_MODELS = (select(_EVENTS.c.id, _EVENTS.c.source_id, _EVENTS.c.via_aggregator, _EVENTS.c.canonical_model,
+                          _EVENTS.c.dimension, _EVENTS.c.observed_at)
                    .where(_EVENTS.c.kind == "cut", _EVENTS.c.observed_at >= bindparam("since"),
                           _EVENTS.c.canonical_model.in_(bindparam("models", expanding=True))))
 _CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimension, _EVENTS.c.currency,
@@ -467,15 +530,16 @@ _CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimensi
                                 _EVENTS.c.observation_id.in_(bindparam("observations", expanding=True))))
 
 
-def _cuts_to_weigh_again(session: Session, source: Source, touched: _Touched) -> set[int]:
-    """The stored cuts, of any source, whose verdict was weighed on what `touched` changed: a
-    cut of a model inside a changed span, and this source's cuts on an interval that crossed
-    `held_days`.  So the stored verdicts do not depend on the order in which sources were
-    stored or pages imported (a live run stores its sources in the order their pages come in,
-    and an import may fill in a list's past after another's cuts).
+def _cuts_to_weigh_again(session: Session, config: Config, source: Source, touched: _Touched) -> set[int]:
+    """The stored cuts whose verdict was weighed on what `touched` changed: the cuts, inside a
+    changed span, of the other list of the pair (home_vs_export) or, for an aggregator's hosts,
+    of a first-party source (independent_hosts); and this source's cuts on an interval that
+    crossed `held_days`.  So the stored verdicts do not depend on the order in which sources
+    were stored or pages imported (a live run stores its sources in the order their pages come
+    in, and an import may fill in a list's past after another's cuts).
 
-    Not its peers' cuts: the peer gap is a figure, not a verdict, and a peer group spans many
-    sources, so that one backfill would weigh again most of the archive's cuts."""
+    Not the cuts of its peers: the peer gap is a figure, not a verdict, and a peer group spans
+    many sources, so that one backfill would weigh again most of the archive's cuts."""
     again: set[int] = set()
     if touched.crossed:
         observations = sorted({crossed[-1] for crossed in touched.crossed})
@@ -484,13 +548,15 @@ def _cuts_to_weigh_again(session: Session, source: Source, touched: _Touched) ->
                 again.add(cut.id)
     if not touched.spans:
         return again
+    partners = _partners(config, source)
     spans: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = {}
     for canonical, dimension, start, until in touched.spans:
         spans.setdefault((canonical, dimension), []).append((start, until))
     since = min(start for _, _, start, _ in touched.spans)
     for cut in session.execute(_CUTS_OF_MODELS, {"since": since, "models": sorted({m for m, _ in spans})}):
-        if any(start <= cut.observed_at and (until is None or cut.observed_at < until)
-               for start, until in spans.get((cut.canonical_model, cut.dimension), ())):
+        weighed_on_this = not cut.via_aggregator if source.aggregator else cut.source_id in partners
+        if weighed_on_this and any(start <= cut.observed_at and (until is None or cut.observed_at < until)
+                                   for start, until in spans.get((cut.canonical_model, cut.dimension), ())):
             again.add(cut.id)
     return again
 

@@ -166,3 +166,130 @@ def test_a_backfill_that_shortens_a_held_cut(db, config):
     assert ingest(db, config, source, [page], when).status == "ok"
     assert alpha_cut(db)[1] != "advantage"
     assert_current(db, config)
+
+
+# -- a price in force across runs without it (found by a review of the first version) -------------
+
+
+def test_a_backfill_that_ends_a_price_held_across_an_absence(db, config):
+    """bigmodel.cn lists GLM-5 at 30 CNY on day 0, leaves it out on day 2 (not yet withdrawn),
+    shows 30 CNY again on day 8: one interval, in force throughout, so Z.ai's cut on day 3 is
+    weighed on 30 CNY.  A backfill of day 5 (20 CNY) ends that interval at day 0: on day 3 no
+    home price is in force, but the stored verdict still weighs 30 CNY."""
+    store(db, config, "zhipu", DAY, [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
+    store(db, config, "zhipu", DAY + timedelta(days=2), [price("glm-4.6", "10", "CNY")])
+    store(db, config, "zhipu", DAY + timedelta(days=8), [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zai", DAY + timedelta(days=3), [price("glm-5", "3.20")])
+    assert_current(db, config)  # holds here: dumping-consistent on 30 CNY
+    store(db, config, "zhipu", DAY + timedelta(days=5), [price("glm-5", "20", "CNY"), price("glm-4.6", "10", "CNY")])
+    assert_current(db, config)
+
+
+def test_a_home_price_back_after_one_absent_run_in_live_order(db, config):
+    """All stored in time order, as live runs would: bigmodel.cn leaves GLM-5 out of one run
+    (day 2), Z.ai cuts on day 3 (weighed then: no zhipu price in force), and bigmodel.cn shows
+    the same 30 CNY again on day 5.  The interval now runs from day 0 to day 5, so on day 3 the
+    home price was in force (intervals_in_force), and weighing the cut gives dumping-consistent."""
+    store(db, config, "zhipu", DAY, [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zhipu", DAY + timedelta(days=2), [price("glm-4.6", "10", "CNY")])
+    store(db, config, "zai", DAY + timedelta(days=3), [price("glm-5", "3.20")])
+    store(db, config, "zhipu", DAY + timedelta(days=5), [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
+    assert_current(db, config)
+
+
+def test_a_reparse_that_reads_a_missed_home_price(db, config):
+    """bigmodel.cn's page of day 5 was read without GLM-5 (parser 1) and Z.ai's cut of day 7 was
+    weighed on no home price; parser 2 reads 30 CNY on the same bytes.  GLM-5's interval now
+    runs to day 5 and is in force on day 7, but the stored verdict is not weighed again."""
+    from pipeline.archive import archive
+    from pipeline.evidence import weigh_new_cuts
+    from pipeline.store import store_observation
+
+    def stored(source_id, when, content, priced, version=1):
+        with db.transaction() as session:
+            snapshot = archive(session, content, url="https://x", content_type=None, seen_at=when)
+            _, events = store_observation(session, config, config.source(source_id), observed_at=when,
+                                          snapshots=[snapshot], parser="test", parser_version=version, priced=priced)
+            weigh_new_cuts(session, config, [e.id for e in events])
+
+    stored("zhipu", DAY, b"home day 0", [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
+    stored("zhipu", DAY + timedelta(days=5), b"home day 5", [price("glm-4.6", "10", "CNY")])
+    stored("zai", DAY, b"export day 0", [price("glm-5", "4.00")])
+    stored("zai", DAY + timedelta(days=7), b"export day 7", [price("glm-5", "3.20")])
+    assert_current(db, config)  # holds: no zhipu price in force on day 7
+    stored("zhipu", DAY + timedelta(days=5), b"home day 5",
+           [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")], version=2)
+    assert_current(db, config)
+
+
+def test_a_released_home_page_after_one_absent_run(db, db_url, config):
+    """The same through `pricewatch quarantine release`: bigmodel.cn's page of day 5 shows GLM-5
+    again at 30 CNY after leaving it out on day 2, and is held (GLM-4.6 jumped 100x).  Released,
+    it makes the day-0 interval run to day 5: on Z.ai's cut of day 3 the home price was in force."""
+    from sqlalchemy import select
+
+    from db.models import Observation
+    from pipeline.archive import archive
+    from pipeline.cli import main
+    from pipeline.store import store_observation
+    from tests.conftest import REPO
+
+    store(db, config, "zhipu", DAY, [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zhipu", DAY + timedelta(days=2), [price("glm-4.6", "10", "CNY")])
+    store(db, config, "zai", DAY + timedelta(days=3), [price("glm-5", "3.20")])
+    with db.transaction() as session:
+        when = DAY + timedelta(days=5)
+        snapshot = archive(session, b"home day 5", url="https://x", content_type=None, seen_at=when)
+        status, _ = store_observation(session, config, config.source("zhipu"), observed_at=when, snapshots=[snapshot],
+                                      parser="test", parser_version=1, gate=True,
+                                      priced=[price("glm-5", "30", "CNY"), price("glm-4.6", "1000", "CNY")])
+        assert status == "quarantined"
+        held = session.scalar(select(Observation.id).where(Observation.status == "quarantined"))
+    assert main(["--db", db_url, "--config", str(REPO / "config"), "quarantine", "release", str(held)]) == 0
+    assert_current(db, config)
+
+
+# -- what it costs: only the cuts whose inputs changed ------------------------------------------------
+
+
+def test_an_older_unchanged_page_weighs_no_later_cut_again(db, config, monkeypatch):
+    """Cost: a history imported newest first (an import is "any order").  Each older bigmodel.cn
+    page at the same price re-keys the baseline interval (its first observation moves), and the
+    span from the old first observation on, through every later cut of the model in any
+    source, is taken as changed, though the home price in force from then on is the same:
+    each such import weighs every one of those cuts again (O(pages x cuts))."""
+    import pipeline.evidence
+
+    for day in range(10, 70, 10):  # five Z.ai cuts, days 20..60
+        store(db, config, "zai", DAY + timedelta(days=day), [price("glm-5", f"{10 - day // 10}.00")])
+    store(db, config, "zhipu", DAY + timedelta(days=8), [price("glm-5", "30", "CNY")])
+    assert_current(db, config)
+    weighed = []
+    real = pipeline.evidence.weigh_event
+    monkeypatch.setattr(pipeline.evidence, "weigh_event", lambda *a: weighed.append(a[2].id) or real(*a))
+    for day in (6, 4, 2):  # older pages, same 30 CNY: nothing changes on or after day 8
+        store(db, config, "zhipu", DAY + timedelta(days=day), [price("glm-5", "30", "CNY")])
+    assert_current(db, config)
+    assert weighed == [], f"{len(weighed)} weighings of cuts whose inputs did not change"
+
+
+def test_a_list_no_test_reads_weighs_no_cut_again(db, config, monkeypatch):
+    """Cost: LiteLLM's list is an aggregator's without a `provider` (no independent host) and in
+    no home/export pair, so its GLM-5 price is an input to no stored test of a GLM-5 cut (the
+    peer gap of GLM-5 reads the other models of its group).  Importing its history (a git log of
+    one JSON file, hundreds of versions) still weighs every later GLM-5 cut of every source
+    again, once per imported version that re-keys or changes an interval."""
+    import pipeline.evidence
+
+    for day in range(10, 70, 10):
+        store(db, config, "zai", DAY + timedelta(days=day), [price("glm-5", f"{10 - day // 10}.00")])
+    weighed = []
+    real = pipeline.evidence.weigh_event
+    monkeypatch.setattr(pipeline.evidence, "weigh_event", lambda *a: weighed.append(a[2].id) or real(*a))
+    for day in (8, 6, 4):  # newest first, as a walk back through a git log goes
+        store(db, config, "litellm", DAY + timedelta(days=day), [price("glm-5", "3.00")])
+    assert_current(db, config)
+    assert weighed == [], f"{len(weighed)} weighings of cuts whose inputs did not change"
