@@ -207,8 +207,11 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
             old_point, old_conditions = open_[old].point, json.loads(old[3])
             same_price = (new_point.price, new_point.unit) == (old_point.price, old_point.unit)
             same_place = new_rank[new] == old_rank[old]
-            score = (_shared(new_conditions, old_conditions), *((same_place, same_price) if aligned else
-                                                                 (same_price, same_place)),
+            # As many on each side: the same place in price order first.  Else the same price, then
+            # the standard (highest) price: a flat price that replaces peak and off-peak ones
+            # takes over the peak one, not the cheapest (the lowest place).
+            placed = same_place if aligned else same_price
+            score = (_shared(new_conditions, old_conditions), placed, same_price,
                      -abs(len(old_conditions) - len(new_conditions)), old_point.price)
             candidates.append((score, new, old))
     taken: dict[Key, Key] = {}

@@ -115,6 +115,19 @@ def test_a_flat_price_split_into_dearer_peak_and_off_peak_prices_is_a_raise_in_e
     assert sorted(kinds(changes)) == [("raise", "m", "output")] * 2 + [("tier_change", "m", "output")] * 2
 
 
+def test_a_flat_price_that_replaces_peak_and_off_peak_ones_is_weighed_against_the_peak():
+    """DeepSeek, 2025-12-20: $0.27 standard and $0.135 off-peak input became a flat $0.28, and
+    $1.10 / $0.55 output a flat $0.42.  Paired by place in price order, the one flat price took
+    over the cheapest (off-peak) one: a +107% raise of input, and an output cut of 24% instead of
+    62%.  The standard price is the one the flat price replaces."""
+    peak, off_peak = '{"time_window":"peak"}', '{"time_window":"off_peak"}'
+    _, changes = walk([sight(0, {("m", "input", "USD", peak): "0.27", ("m", "input", "USD", off_peak): "0.135",
+                                 ("m", "output", "USD", peak): "1.10", ("m", "output", "USD", off_peak): "0.55"}),
+                       sight(1, {IN: "0.28", OUT: "0.42"})])
+    moved = {(c.kind, c.key[1]): (c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")}
+    assert moved == {("raise", "input"): (D("0.27"), D("0.28")), ("cut", "output"): (D("1.10"), D("0.42"))}
+
+
 def test_new_context_bounds_with_a_new_price_are_a_tier_change_and_a_cut():
     low = ("m", "input", "USD", '{"context_tokens":{"max":32000,"min":0}}')
     new_low = ("m", "input", "USD", '{"context_tokens":{"max":64000,"min":0}}')

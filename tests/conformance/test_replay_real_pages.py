@@ -90,6 +90,11 @@ def test_deepseek_replay_gives_the_real_changes(db, config):
         ("new_model", "deepseek-v4-flash"), ("new_model", "deepseek-v4-pro"),
         ("new_model", "deepseek-v4-flash-vision-exp"),
         ("withdrawn", "deepseek-chat"), ("withdrawn", "deepseek-reasoner")}
+    # V3.2's flat prices of 2025-12-20 replace the standard and off-peak ones of 2025-02-26: each
+    # is weighed against the standard price ($0.27 input, $1.10 output), not the off-peak one.
+    december = {(e[0], e[1], e[2]): (str(e[4]), str(e[5])) for e in price_moves if e[6] == "2025-12-20"}
+    assert december[("raise", "deepseek-chat", "input")] == ("0.27", "0.28")
+    assert december[("cut", "deepseek-chat", "output")] == ("1.1", "0.42")
     # The 09-05 page restricts peak hours to Monday-Friday: a conditions change at unchanged prices.
     september = [e for e in seen if e[6] == "2026-09-05" and e[0] != "new_model"]
     assert september and {e[0] for e in september} == {"tier_change"} and all(e[4] == e[5] for e in september)
