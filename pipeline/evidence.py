@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, PriceInterval
@@ -238,33 +238,39 @@ def durability(session: Session, config: Config, subject: PriceInterval, at: dat
     if event is not None and event.reversal:
         return TestResult("durability", "dumping", None, "this cut was later reversed by a raise", [])
     # A cut is judged on all that was seen since; a price in force at a date, on what was seen by then.
-    held = (subject.last_seen if event is not None else min(subject.last_seen, at)) - subject.first_seen
+    last_seen = subject.last_seen if event is not None else min(subject.last_seen, at)
+    held = last_seen - subject.first_seen
     if held >= timedelta(days=held_days):
         return TestResult("durability", "advantage", f"{held.days}",
                           f"held {held.days} days without a promotion marker (>= {held_days})", [_cite(subject, at)])
-    if _ended(session, subject, at if event is None else None):
+    gone_by = _ended(session, subject, at if event is None else None)
+    if gone_by is not None:
         return TestResult("durability", None, f"{held.days}",
-                          f"held {held.days} days, until {subject.last_seen:%Y-%m-%d} (the source then showed another "
-                          f"price or none), fewer than {held_days}", [_cite(subject, at)])
+                          f"held {held.days} days: last seen {last_seen:%Y-%m-%d}, and the source's next "
+                          f"observation, on {gone_by:%Y-%m-%d}, showed another price or none; fewer than {held_days}",
+                          [_cite(subject, at)])
     return TestResult("durability", None, f"{held.days}",
-                      f"held {held.days} days so far, fewer than {held_days}: too early to tell", [_cite(subject, at)])
+                      f"held {held.days} days so far (last seen {last_seen:%Y-%m-%d}), fewer than "
+                      f"{held_days}: too early to tell", [_cite(subject, at)])
 
 
-def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> bool:
-    """Whether a later observation (up to `until`) no longer showed this price: not merely its
-    conditions reworded, which starts another interval at the same price."""
+def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> datetime | None:
+    """When the source's next observation (up to `until`) no longer showed this price, or None
+    while it still stands: not merely its conditions reworded, which starts another interval at
+    the same price."""
     later = [Observation.source_id == subject.source_id, Observation.status == "ok",
              Observation.observed_at > subject.last_seen]
     if until is not None:
         later.append(Observation.observed_at <= until)
-    if session.scalar(select(Observation.id).where(*later).limit(1)) is None:
-        return False
+    following = session.scalar(select(func.min(Observation.observed_at)).where(*later))
+    if following is None:
+        return None
     same_price_after = select(PriceInterval.id).where(
         PriceInterval.source_id == subject.source_id, PriceInterval.model == subject.model,
         PriceInterval.dimension == subject.dimension, PriceInterval.currency == subject.currency,
         PriceInterval.unit == subject.unit, PriceInterval.price == subject.price,
         PriceInterval.first_seen > subject.last_seen)
-    return session.scalar(same_price_after.limit(1)) is None
+    return None if session.scalar(same_price_after.limit(1)) is not None else following
 
 
 def verdict(results: list[TestResult]) -> str:

@@ -376,11 +376,13 @@ class _Touched:
     force, as evidence.intervals_in_force reads it, is not what it was, for a source whose
     prices other sources' cuts are weighed on (_read_by_others): the other list of a home/export
     pair, or an aggregator's prices that name the provider serving them.
-    `crossed`: the intervals (key, first observation id) whose length crossed `held_days`, on
-    which a cut's durability now points elsewhere."""
+    `durability`: the intervals (key, first observation id) on which a cut's durability reads
+    otherwise now: their length crossed `held_days`, they ended (a later observation shows
+    another price or none) or were seen again, or, ended, their last sighting moved.  (An open
+    interval growing longer is not one: its cut's evidence keeps "held N days so far".)"""
 
     spans: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
-    crossed: set[tuple] = field(default_factory=set)
+    durability: set[tuple] = field(default_factory=set)
 
 
 _INTERVALS_OF = select(
@@ -403,9 +405,10 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
         (row.model, row.dimension, row.currency, row.conditions_key, row.first_observation_id): row
         for row in session.execute(_INTERVALS_OF, {"source": source.id})
     }
+    before = [moment for moment in observed if moment != added] if added else observed
     touched = _Touched()
     if _read_by_others(config, source):
-        touched.spans = _changed_in_force(config, source, list(existing.values()), intervals, observed, added)
+        touched.spans = _changed_in_force(config, source, list(existing.values()), intervals, observed, before)
     held = timedelta(days=config.analysis.durability.held_days)
     inserts, updates = [], []
     for interval in intervals:
@@ -434,8 +437,10 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
                           parser_version=interval.first.parser_version)
         if row.last_observation_id != interval.last.observation_id:
             change.update(last)
-            if (row.last_seen - first_seen >= held) != (last_seen - first_seen >= held):
-                touched.crossed.add((*interval.key, interval.first.observation_id))
+        ended = _next_after(observed, last_seen) is not None
+        if ((row.last_seen - first_seen >= held) != (last_seen - first_seen >= held)
+                or ended != (_next_after(before, row.last_seen) is not None) or (ended and row.last_seen != last_seen)):
+            touched.durability.add((*interval.key, interval.first.observation_id))
         if change:
             updates.append({"row_id": row.id, **change})
     if existing:
@@ -464,32 +469,33 @@ def _hosted(conditions_key: str) -> bool:
     return '"provider":' in conditions_key
 
 
+def _next_after(moments: list[datetime], last_seen: datetime) -> datetime | None:
+    """The first of `moments` (in order) after `last_seen`: where a price seen last then stops
+    being in force, if it is not seen there."""
+    following = bisect_right(moments, last_seen)
+    return moments[following] if following < len(moments) else None
+
+
 def _changed_in_force(config: Config, source: Source, rows: list[Row], intervals: list[Interval],
-                      observed: list[datetime], added: datetime | None) -> list[tuple]:
+                      observed: list[datetime], before: list[datetime]) -> list[tuple]:
     """The spans (see _Touched) where the price in force for a key differs between the stored
-    rows (before this store) and the derived intervals.
+    rows (`before` this store, the observation times then) and the derived intervals.
 
     A price is in force from its first sighting until the next observation after its last
     (db.queries.intervals_in_force): an observation added just after a price's last sighting,
     or a price seen again after runs without it, moves that end with no row's price changing;
     an older copy of an unchanged page moves only the start, and only that stretch counts."""
-    before = [moment for moment in observed if moment != added] if added else observed
-
-    def until(moments: list[datetime], last_seen: datetime) -> datetime | None:
-        following = bisect_right(moments, last_seen)
-        return moments[following] if following < len(moments) else None
-
     old: dict[tuple, list[tuple]] = {}
     for row in rows:
         if not source.aggregator or _hosted(row.conditions_key):
             old.setdefault((row.model, row.dimension, row.currency, row.conditions_key), []).append(
-                (row.first_seen, until(before, row.last_seen), (row.price, row.list_price, row.promo, row.unit)))
+                (row.first_seen, _next_after(before, row.last_seen), (row.price, row.list_price, row.promo, row.unit)))
     new: dict[tuple, list[tuple]] = {}
     for interval in intervals:
         if not source.aggregator or _hosted(interval.key[3]):
             point = interval.point
             new.setdefault(interval.key, []).append((interval.first.observed_at,
-                                                     until(observed, interval.last.observed_at),
+                                                     _next_after(observed, interval.last.observed_at),
                                                      (point.price, point.list_price, point.promo, point.unit)))
     spans = []
     for key in old.keys() | new.keys():
@@ -533,18 +539,18 @@ _CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimensi
 def _cuts_to_weigh_again(session: Session, config: Config, source: Source, touched: _Touched) -> set[int]:
     """The stored cuts whose verdict was weighed on what `touched` changed: the cuts, inside a
     changed span, of the other list of the pair (home_vs_export) or, for an aggregator's hosts,
-    of a first-party source (independent_hosts); and this source's cuts on an interval that
-    crossed `held_days`.  So the stored verdicts do not depend on the order in which sources
-    were stored or pages imported (a live run stores its sources in the order their pages come
-    in, and an import may fill in a list's past after another's cuts).
+    of a first-party source (independent_hosts); and this source's cuts whose durability reads
+    otherwise now (_Touched.durability).  So the stored verdicts do not depend on the order in
+    which sources were stored or pages imported (a live run stores its sources in the order
+    their pages come in, and an import may fill in a list's past after another's cuts).
 
     Not the cuts of its peers: the peer gap is a figure, not a verdict, and a peer group spans
     many sources, so that one backfill would weigh again most of the archive's cuts."""
     again: set[int] = set()
-    if touched.crossed:
-        observations = sorted({crossed[-1] for crossed in touched.crossed})
+    if touched.durability:
+        observations = sorted({moved[-1] for moved in touched.durability})
         for cut in session.execute(_CUTS_AT_OBSERVATIONS, {"source": source.id, "observations": observations}):
-            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in touched.crossed:
+            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in touched.durability:
                 again.add(cut.id)
     if not touched.spans:
         return again

@@ -130,13 +130,16 @@ def test_durability_promo_and_held_cut(db, config):
 
 
 def test_durability_of_a_price_that_has_since_ended_says_so(db, config):
-    """A cut that the next observation replaced did not hold "so far": it held until then."""
+    """A cut that the next observation replaced did not hold "so far": it was last seen on day
+    0, and the next observation (day 3) showed another price."""
     store(db, config, "deepseek", DAY, [price("deepseek-v4-flash", "0.5")])
     store(db, config, "deepseek", DAY + timedelta(days=3), [price("deepseek-v4-flash", "0.4")])
     with db.session() as session:
         ended = session.scalar(select(PriceInterval).where(PriceInterval.price == D("0.5")))
         result = durability(session, config, ended, DAY + timedelta(days=5))
-    assert result.points_to is None and f"until {DAY:%Y-%m-%d}" in result.summary and "so far" not in result.summary
+    assert result.points_to is None and "so far" not in result.summary
+    assert f"last seen {DAY:%Y-%m-%d}, and the source's next observation, on {DAY + timedelta(days=3):%Y-%m-%d}" \
+        in result.summary, result.summary
 
 
 def test_a_price_whose_conditions_were_reworded_has_not_ended(db, config):
@@ -148,7 +151,7 @@ def test_a_price_whose_conditions_were_reworded_has_not_ended(db, config):
     with db.session() as session:
         first = session.scalar(select(PriceInterval).order_by(PriceInterval.first_seen).limit(1))
         result = durability(session, config, first, DAY + timedelta(days=5))
-    assert "so far" in result.summary and "until" not in result.summary
+    assert "so far" in result.summary and "next observation" not in result.summary
 
 
 def test_verdict_counts_only_computed_tests(db, config):

@@ -154,6 +154,25 @@ def test_a_cut_that_held_90_days_while_another_price_moved(db, config):
     assert_current(db, config)
 
 
+def test_a_cut_that_ended_says_so_in_any_order(db, another_db, config):
+    """Z.ai's cut of day 10 is last seen that day: the next observation, on day 40, shows
+    another price.  Stored in time order, its durability kept "held 0 days so far: too early to
+    tell" (weighed on day 10); stored the other way round, it said it had ended.  (The real
+    DeepSeek cuts of 2025-02-26, next seen changed on 2025-12-20, did the same.)"""
+    observations = [(DAY, "4.00"), (DAY + timedelta(days=10), "3.20"), (DAY + timedelta(days=40), "3.00")]
+    for database, order in ((db, observations), (another_db, observations[::-1])):
+        for when, value in order:
+            store(database, config, "zai", when, [price("glm-5", value)])
+    said = []
+    for database in (db, another_db):
+        with database.session() as session:
+            event = session.scalar(select(Event).where(Event.kind == "cut").order_by(Event.observed_at).limit(1))
+            fresh = {r.test: r.summary for r in weigh_event(session, config, event)[1]}["durability"]
+            said.append(({t["test"]: t["summary"] for t in event.evidence}["durability"], fresh))
+    assert said[0] == said[1], said
+    assert said[0][0] == said[0][1] and "next observation, on 2026-08-26" in said[0][0], said
+
+
 def test_a_backfill_that_shortens_a_held_cut(db, config):
     """An import that shows the cut undone before day 90 takes the advantage back."""
     run(db, config, litellm_page(3), 0)
