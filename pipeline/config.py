@@ -56,6 +56,9 @@ class Source:
     aggregator: bool = False
     enabled: bool = True
     schedule: Schedule = Schedule()
+    # false: another product's list of the vendor's models (Alibaba's Qwen inside Hologres), whose
+    # price stands for a model in `compare` and the peer gap only where no API list prices it.
+    headline: bool = True
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pipeline.report.compare import (
     peer_table,
     pick,
 )
+from tests.conftest import REPO
 from tests.report_history import CNY_PER_EUR_DAY40, MODELS, USD_PER_EUR_DAY40, at, build, observe, write_config
 
 
@@ -78,6 +79,26 @@ def test_an_aggregator_s_own_listing_stands_before_a_route_through_a_host(tmp_pa
 
     chosen = pick([row("openrouter/deepseek/deepseek-chat", "0.28"), row("deepseek-chat", "0.42")], config)
     assert (chosen.row.interval.model, chosen.via, chosen.basis) == ("deepseek-chat", "aggregator", UNCONDITIONAL)
+
+
+def test_another_product_s_list_stands_for_a_model_only_where_no_api_list_prices_it():
+    """Alibaba lists qwen3.7-max in Model Studio (the API) at 18 CNY, half its 36 CNY list price
+    for a time, and inside Hologres at 43.2 CNY with no promotion.  Ranked on the basis alone,
+    the Hologres price (unconditional) stood for the model: 2.4x what the API charges."""
+    from pipeline.config import load_config
+
+    config = load_config(REPO / "config")
+
+    def row(source_id: str, price: str, promo: bool = False) -> PriceRow:
+        listed = PriceInterval(source_id=source_id, vendor="alibaba", model="qwen3.7-max", price=Decimal(price),
+                               list_price=Decimal("36") if promo else None, promo=promo, currency="CNY",
+                               unit="token", conditions_key="{}", aggregator=False, market="cn")
+        return PriceRow(listed, Decimal(price) / 7, None, None)
+
+    chosen = pick([row("alibaba-hologres", "43.2"), row("alibaba-cn", "18", promo=True)], config)
+    assert (chosen.row.interval.source_id, chosen.via, chosen.basis) == ("alibaba-cn", "vendor", PROMOTION)
+    alone = pick([row("alibaba-hologres", "43.2")], config)
+    assert (alone.row.interval.source_id, alone.via) == ("alibaba-hologres", "other product")
 
 
 def test_headline_steps_follow_the_headline_through_tier_changes_and_gaps():

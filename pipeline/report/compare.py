@@ -7,7 +7,8 @@ prices of one model, dimension and currency), the unconditional price, or else t
 *standard* tier (no batch, off-peak, promotion or special service tier), and says which it
 took.  Prices in different units (per 1M tokens, per image, per second) are never weighed
 against each other: a headline is per 1M tokens when the list has such a price.  `pick()`
-then prefers the model's own vendor over a reseller and a reseller over an aggregator, within
+then prefers the model's own vendor over a reseller, a reseller over an aggregator and an
+aggregator over another product's list of the models (a source's `headline = false`), within
 an aggregator the model's own listing over a route through a named host (`deepseek/deepseek-chat`
 over `openrouter/deepseek/deepseek-chat`), the international list over the home market, and
 USD over other currencies.
@@ -39,7 +40,7 @@ WIDE_DIMENSIONS = ("input", "cached_input", "output")
 UNCONDITIONAL, STANDARD_TIER, SPECIAL_TIER = "unconditional", "cheapest standard tier", "cheapest special tier"
 PROMOTION = "promotional price"
 BASIS_RANK = {UNCONDITIONAL: 0, STANDARD_TIER: 1, PROMOTION: 2, SPECIAL_TIER: 3}
-VIA_RANK = {"vendor": 0, "reseller": 1, "aggregator": 2}
+VIA_RANK = {"vendor": 0, "reseller": 1, "aggregator": 2, "other product": 3}
 SPECIAL_SERVICE_TIERS = {"flex", "priority", "free", "low_latency"}
 RATIO_PLACES = Decimal("0.01")
 
@@ -127,9 +128,14 @@ def headline_steps(intervals: Sequence[PriceInterval], value: Callable[[PriceInt
 
 
 def via(interval: PriceInterval, config: Config) -> str:
-    """`vendor` when the model's own vendor sells it, `reseller` for another direct seller."""
+    """`vendor` when the model's own vendor sells it, `reseller` for another direct seller;
+    `other product` for a list of the models inside another product (a source's `headline =
+    false`: Hologres' Qwen, about 1.2x the API list, and without its promotions)."""
     if interval.aggregator:
         return "aggregator"
+    source = config.sources.get(interval.source_id)
+    if source is not None and not source.headline:
+        return "other product"
     model = config.models.get(config.canonical(interval.model))
     return "vendor" if model is None or model.vendor == interval.vendor else "reseller"
 
