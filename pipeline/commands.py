@@ -297,8 +297,9 @@ def _print_tests(verdict: str, results) -> None:
 
 
 def cmd_explain(args, config: Config) -> int:
-    from db.models import Event
+    from db.models import Event, Snapshot
     from pipeline.evidence import weigh_event
+    from pipeline.report.html import EVENT_KINDS_WEIGHED
 
     db = open_database(args)
     with db.session() as session:
@@ -310,8 +311,12 @@ def cmd_explain(args, config: Config) -> int:
             print(f"  {event.old_price} -> {event.new_price} {event.currency} ({event.change_pct}%), "
                   f"observed {event.observed_at.isoformat()} (previous state last seen "
                   f"{event.previous_observed_at.isoformat() if event.previous_observed_at else '-'})")
-        print(f"  source URL: {config.sources[event.source_id].urls[0] if event.source_id in config.sources else '-'}"
-              f"; archived snapshot {event.snapshot_id}" + ("; seen only via an aggregator" if event.via_aggregator else ""))
+        snapshot = session.get(Snapshot, event.snapshot_id) if event.snapshot_id is not None else None
+        print(visible(f"  page: {snapshot.url if snapshot else '-'}; archived snapshot {event.snapshot_id}")
+              + ("; seen only via an aggregator" if event.via_aggregator else ""))
+        if event.kind not in EVENT_KINDS_WEIGHED:
+            print(f"not weighed: only cuts are (`pricewatch analyze {event.canonical_model}` weighs a price in force)")
+            return EXIT_OK
         weighed = weigh_event(session, config, event)
         if weighed is None:
             print("no evidence tests: this event has no price in force to weigh")

@@ -334,3 +334,27 @@ def test_a_failure_line_escapes_what_it_quotes_from_a_page():
     assert error.line() == r"openrouter-endpoints: [layout drift] no 'endpoints' list for \x1b]0;PWNED\x07\x1b[2J"
     result = SourceResult("openrouter-endpoints", "failed", error.reason, error.message)
     assert "\x1b" not in result.line() and r"\x1b]0;PWNED" in result.line()
+
+
+def test_explain_cites_the_page_the_event_came_from_and_weighs_only_cuts(tmp_path, db_url, capsys):
+    """`explain` printed the source's configured URL, not the page an import was saved from
+    (`--url`), and gave a raise "verdict: inconclusive" with five tests, while `events` and
+    the report weigh only cuts."""
+    from tests.alerting import config_dir, litellm_pages
+    from tests.alerting import pricewatch as cli
+
+    config = config_dir(tmp_path)
+    cheaper, dearer = litellm_pages(tmp_path, "acme-large")
+    saved_from = "https://raw.githubusercontent.com/BerriAI/litellm/abc123/model_prices_and_context_window.json"
+    for page, day in ((dearer, "2026-01-01"), (cheaper, "2026-02-01"), (dearer, "2026-03-01")):
+        assert cli(db_url, config, "import", "litellm", str(page), "--observed-at", f"{day}T08:00:00Z",
+                   "--url", saved_from) == 0
+    capsys.readouterr()
+    assert cli(db_url, config, "events", "--format", "json") == 0
+    events = {(e["kind"], e["dimension"]): e["id"] for e in json.loads(capsys.readouterr().out)}
+    assert cli(db_url, config, "explain", str(events[("cut", "input")])) == 0
+    cut = capsys.readouterr().out
+    assert f"page: {saved_from};" in cut and "verdict:" in cut
+    assert cli(db_url, config, "explain", str(events[("raise", "input")])) == 0
+    raise_ = capsys.readouterr().out
+    assert "not weighed: only cuts are" in raise_ and "verdict:" not in raise_
