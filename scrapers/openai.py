@@ -159,14 +159,20 @@ def _price(cell: str) -> Decimal | None:
     return found.amount if found else None
 
 
+# Other vendors' model families: a table of them (a comparison, someone's notes on two vendors'
+# prices) is not OpenAI's list, and its rows are not OpenAI's prices.
+_ANOTHER_VENDOR = re.compile(r"^(claude|gemini|gemma|llama|mistral|mixtral|codestral|deepseek|qwen|grok|glm|kimi|"
+                             r"doubao|seed|hunyuan|minimax|ernie)\b", re.I)
+
+
 class _Collector(Collector):
-    """USD quotes; a row whose model cell is empty adds none."""
+    """USD quotes; a row whose model cell is empty, or names another vendor's model, adds none."""
 
     def __init__(self) -> None:
         super().__init__("USD")
 
     def add(self, model: str, *details: Any) -> None:
-        if model:
+        if model and not _ANOTHER_VENDOR.match(model):
             super().add(model, *details)
 
 
@@ -398,7 +404,7 @@ def _emit_card(model: str, section: str, fields: dict[str, str], collector: _Col
             collector.add(model, "output_image", price, conditions, 1, "image")
 
 
-@register("openai", version=2)
+@register("openai", version=3)
 def parse(page: Page) -> list[Quote]:
     text = page.text()
     if tables(text):

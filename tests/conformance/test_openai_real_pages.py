@@ -14,7 +14,7 @@ TRANSCRIPTION = "openai/2026-02-07_docs_pricing_standard_screenshot_transcriptio
 TEXT_2024 = "openai/2024-04-01_openai_com_pricing_text.js"
 CHALLENGE = "openai/2026-05-08_openai_pricing_cloudflare_challenge.html"
 # An author's notes diffing two snapshots (old vs new columns, OpenAI and Anthropic
-# together): not a price list published by OpenAI, so not parsed here.
+# together): not a price list published by OpenAI, refused (test below).
 NOTES = "openai/2026-03-10_pricing_changes_notes.md"
 LONG = {"context_tokens": {"min": 272000, "max": None}}
 
@@ -84,3 +84,13 @@ def test_the_line_above_gives_the_unit_of_the_real_tables():
     per_thousand = parse_page("openai", page.replace("Prices per 1M tokens.", "Prices per 1K tokens."))
     assert {q.per for q in per_thousand if q.model == "gpt-5.5" and q.dimension == "input"} == {1000}
     assert one_quote(parse_page("openai", vendor_page(JINA)), "gpt-5.5", "input").per == 1_000_000
+
+
+def test_notes_on_two_vendors_prices_are_no_openai_list():
+    """The notes' OpenAI tables have old and new columns, which read as no price; their
+    Anthropic table (Model | Input | Output) was read as eighteen OpenAI prices of Claude
+    models, and an import of the file into `openai` published them as new OpenAI models."""
+    from pipeline.errors import LayoutDrift
+
+    with pytest.raises(LayoutDrift, match="only 0 OpenAI models"):
+        parse_page("openai", vendor_page(NOTES))
