@@ -179,6 +179,7 @@ def cmd_history(args, config: Config) -> int:
         if not intervals and not found and not history(session, *names, vendor=args.vendor, dimension=args.dimension):
             raise InputError(f"no price in the archive for model {args.model!r} (its ids as listed or canonical "
                              "are in `pricewatch prices --long`)")
+    intervals.sort(key=lambda i: (i.source_id, i.dimension, i.first_seen, i.conditions_key))  # in time order
     rows = [{**{c: getattr(i, c, None) for c in HISTORY_COLUMNS}, "source": i.source_id,
              "conditions": json.loads(i.conditions), "unit": unit_label(i.unit)} for i in intervals]
     if not rows and not found:

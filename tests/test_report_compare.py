@@ -223,6 +223,17 @@ def test_history_shows_intervals_and_the_events_of_the_span(capsys, archive):
     assert "events from 2026-03-15 to now: 1" in table
 
 
+def test_history_lists_a_source_s_prices_in_time_order(capsys, archive):
+    """acme splits acme-large's output into peak hours on day 50: the peak price came last,
+    though it listed before the day-0 and day-20 prices, ordered by conditions."""
+    db, _, config = archive
+    observe(db, config, "acme", 50, [("acme-large", "output", {"time_window": "peak"}, "9")])
+    document = json.loads(run(capsys, archive, "history", "acme-large", "--dimension", "output", "--vendor", "acme",
+                              "--format", "json"))
+    listed = [(i["source"], i["first_seen"]) for i in document["intervals"]]
+    assert listed == sorted(listed), listed
+
+
 def test_biggest_moves_are_dated_by_the_observation_that_showed_them(archive):
     db, _, _ = archive
     with db.session() as session:
