@@ -54,7 +54,7 @@ class SourceResult:
     message: str = ""
     quotes: int = 0
     events: list[int] = field(default_factory=list)
-    changed: bool = False
+    changed: bool = False  # not a repeat of the latest observation: its history was derived again
     first: bool = False  # the source's first observation: nothing to compare it with yet
     hold: str | None = None  # "new": quarantined now by the sanity gate; "again": the same page as one held
     seconds: float = 0.0
@@ -222,7 +222,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
             _succeeded(session, source, observed_at)
         event_ids = [e.id for e in events]  # flushed by the store (_apply_events)
         weigh_new_cuts(session, config, event_ids)
-    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=bool(event_ids),
+    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=True,
                           first=first, seconds=time.monotonic() - started)
     if status == "quarantined":
         result.hold, result.message = "new", "quarantined for review (pricewatch quarantine)"

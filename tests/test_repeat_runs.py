@@ -117,3 +117,13 @@ def test_any_sequence_of_runs_matches_a_full_rederivation(config, runs):
                 day += 1
         assert_same_as_rederived(db, config)
         db.dispose()
+
+
+def test_only_a_repeat_says_unchanged(db, config):
+    """An older copy of the same list is no repeat: its import re-dates the history (the
+    prices are now first seen a day earlier), and its line said "0 events, unchanged"."""
+    content = page({"alpha": 2})
+    run(db, config, content, 0)
+    assert run(db, config, content, 1).line() == "litellm: ok (10 prices, 0 events, unchanged)"
+    older = run(db, config, content, -1)
+    assert older.line() == "litellm: ok (10 prices, 0 events)" and older.changed
