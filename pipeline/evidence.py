@@ -274,8 +274,11 @@ def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> 
 
 
 def verdict(results: list[TestResult]) -> str:
-    dumping = sum(r.points_to == "dumping" for r in results)
-    advantage = sum(r.points_to == "advantage" for r in results)
+    return _verdict([r.points_to for r in results])
+
+
+def _verdict(points: list[str | None]) -> str:
+    dumping, advantage = points.count("dumping"), points.count("advantage")
     if dumping > advantage:
         return "dumping-consistent"
     if advantage > dumping:
@@ -316,3 +319,19 @@ def weigh_new_cuts(session: Session, config: Config, event_ids: list[int]) -> No
         if weighed:
             event.verdict, results = weighed[0], weighed[1]
             event.evidence = [r.as_dict() for r in results]
+
+
+def weigh_durability_again(session: Session, config: Config, event_ids: list[int]) -> None:
+    """Refresh the durability test in these cuts' stored evidence, and their verdict with it:
+    what a later sighting changes (the price has held `held_days`, or is no longer shown),
+    without the other tests' queries, whose inputs did not move (pipeline.store)."""
+    if not event_ids:
+        return
+    for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind == "cut")):
+        subject = interval_of_event(session, event)
+        if subject is None or not event.evidence:
+            continue
+        fresh = durability(session, config, subject, event.observed_at, event).as_dict()
+        event.evidence = [fresh if test["test"] == "durability" else test for test in event.evidence]
+        event.verdict = _verdict([test["points_to"] for test in event.evidence])
+

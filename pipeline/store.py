@@ -28,7 +28,7 @@ from pipeline.archive import Archived
 from pipeline.config import Config, Source
 from pipeline.diff import Change, Interval, Point, Sighting, names_another_model, walk
 from pipeline.errors import InputError
-from pipeline.evidence import weigh_new_cuts
+from pipeline.evidence import weigh_durability_again, weigh_new_cuts
 from pipeline.normalise import Priced, convert
 
 
@@ -206,7 +206,7 @@ def store_repeat(session: Session, config: Config, source: Source, latest: Row, 
     session.execute(_MOVE_LAST_SEEN, dict(source=source.id, latest=latest.id, seen=observed_at,
                                           observation=observation_id))
     held = timedelta(days=config.analysis.durability.held_days)
-    weigh_new_cuts(session, config, list(session.scalars(_CUTS_NOW_HELD, dict(
+    weigh_durability_again(session, config, list(session.scalars(_CUTS_NOW_HELD, dict(
         source=source.id, observation=observation_id, not_held_before=latest.observed_at - held,
         held_by=observed_at - held))))
     return latest.prices
@@ -357,14 +357,18 @@ def sightings(session: Session, source_id: str) -> list[Sighting]:
 
 def materialise(session: Session, config: Config, source: Source, *, added: datetime | None = None) -> list[Event]:
     """Re-derive the source's intervals and events; write only what differs; weigh again the
-    stored cuts whose evidence that changed (_cuts_to_weigh_again); return the new events.
+    stored cuts whose evidence that changed (_cuts_weighed_on, _cuts_held_otherwise: only their
+    durability for these); return the new events.
     `added`: the moment of the observation this store added to the source's accepted ones."""
     seen = sightings(session, source.id)
     intervals, changes = walk(seen, withdrawn_after=config.diff.withdrawn_after_runs)
     touched = _apply_intervals(session, config, source, intervals, [s.observed_at for s in seen], added)
     created, changed_cuts = _apply_events(session, config, source, changes)
-    again = {e.id for e in changed_cuts} | _cuts_to_weigh_again(session, config, source, touched)
-    weigh_new_cuts(session, config, sorted(again - {e.id for e in created}))  # callers weigh the new ones
+    new = {e.id for e in created}  # the callers weigh these
+    again = ({e.id for e in changed_cuts} | _cuts_weighed_on(session, config, source, touched.spans)) - new
+    weigh_new_cuts(session, config, sorted(again))
+    weigh_durability_again(session, config, sorted(_cuts_held_otherwise(session, source, touched.durability)
+                                                   - again - new))
     return created
 
 
@@ -536,29 +540,32 @@ _CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimensi
                                 _EVENTS.c.observation_id.in_(bindparam("observations", expanding=True))))
 
 
-def _cuts_to_weigh_again(session: Session, config: Config, source: Source, touched: _Touched) -> set[int]:
-    """The stored cuts whose verdict was weighed on what `touched` changed: the cuts, inside a
-    changed span, of the other list of the pair (home_vs_export) or, for an aggregator's hosts,
-    of a first-party source (independent_hosts); and this source's cuts whose durability reads
-    otherwise now (_Touched.durability).  So the stored verdicts do not depend on the order in
-    which sources were stored or pages imported (a live run stores its sources in the order
+def _cuts_held_otherwise(session: Session, source: Source, durability: set[tuple]) -> set[int]:
+    """This source's cuts on the intervals whose durability reads otherwise now (_Touched)."""
+    if not durability:
+        return set()
+    observations = sorted({moved[-1] for moved in durability})
+    return {cut.id for cut in session.execute(_CUTS_AT_OBSERVATIONS, {"source": source.id, "observations": observations})
+            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in durability}
+
+
+def _cuts_weighed_on(session: Session, config: Config, source: Source, changed: list[tuple]) -> set[int]:
+    """The stored cuts weighed on a price in force in one of the `changed` spans (_Touched):
+    the other list's cuts of a home/export pair (home_vs_export) or, for an aggregator's hosts,
+    the first-party cuts (independent_hosts).  So the stored verdicts do not depend on the order
+    in which sources were stored or pages imported (a live run stores its sources in the order
     their pages come in, and an import may fill in a list's past after another's cuts).
 
     Not the cuts of its peers: the peer gap is a figure, not a verdict, and a peer group spans
     many sources, so that one backfill would weigh again most of the archive's cuts."""
-    again: set[int] = set()
-    if touched.durability:
-        observations = sorted({moved[-1] for moved in touched.durability})
-        for cut in session.execute(_CUTS_AT_OBSERVATIONS, {"source": source.id, "observations": observations}):
-            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in touched.durability:
-                again.add(cut.id)
-    if not touched.spans:
-        return again
+    if not changed:
+        return set()
     partners = _partners(config, source)
     spans: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = {}
-    for canonical, dimension, start, until in touched.spans:
+    for canonical, dimension, start, until in changed:
         spans.setdefault((canonical, dimension), []).append((start, until))
-    since = min(start for _, _, start, _ in touched.spans)
+    since = min(start for _, _, start, _ in changed)
+    again = set()
     for cut in session.execute(_CUTS_OF_MODELS, {"since": since, "models": sorted({m for m, _ in spans})}):
         weighed_on_this = not cut.via_aggregator if source.aggregator else cut.source_id in partners
         if weighed_on_this and any(start <= cut.observed_at and (until is None or cut.observed_at < until)

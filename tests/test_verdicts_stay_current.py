@@ -312,3 +312,21 @@ def test_a_list_no_test_reads_weighs_no_cut_again(db, config, monkeypatch):
         store(db, config, "litellm", DAY + timedelta(days=day), [price("glm-5", "3.00")])
     assert_current(db, config)
     assert weighed == [], f"{len(weighed)} weighings of cuts whose inputs did not change"
+
+
+def test_a_later_sighting_reads_only_the_durability_again(db, config, monkeypatch):
+    """A price that ends or has held 90 days changes the durability test alone: the store
+    refreshes that test, not the four whose inputs did not move (on a ten-year archive the peer
+    gap's query alone took 40 ms a cut, at every run that ended one)."""
+    import pipeline.evidence
+
+    run(db, config, litellm_page(3), 0)
+    run(db, config, litellm_page(2), 1)
+    weighed = []
+    real = pipeline.evidence.weigh_event
+    monkeypatch.setattr(pipeline.evidence, "weigh_event", lambda *a: weighed.append(a[2].id) or real(*a))
+    run(db, config, litellm_page(2), 95)  # a repeat: held 94 days
+    run(db, config, litellm_page(1), 96)  # ended by another cut, itself weighed (new)
+    assert alpha_cut(db) == ("advantage-consistent", "advantage")
+    assert len(weighed) == 1, weighed
+    assert_current(db, config)
