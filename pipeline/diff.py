@@ -170,6 +170,20 @@ def _service(key: Key) -> tuple:
     return tuple(conditions.get(name) for name in SERVICE_CONDITIONS)
 
 
+SPECIAL_SERVICE_TIERS = {"flex", "priority", "free", "low_latency"}
+
+
+def is_standard(conditions: dict) -> bool:
+    """Conditions a customer pays by default.  Context-length tiers, peak hours and thinking
+    modes are standard; batch, fine-tuned, off-peak and flex / priority / free / low-latency
+    service tiers are not (nor is a promotion, a flag on the price: see report.compare.headline)."""
+    if conditions.get("batch") or conditions.get("fine_tuned"):
+        return False
+    if conditions.get("tier") in SPECIAL_SERVICE_TIERS:
+        return False
+    return conditions.get("time_window") in (None, "peak", "standard")
+
+
 def _shared(conditions: dict, other: dict) -> int:
     return sum(1 for k, v in conditions.items() if other.get(k) == v)
 
@@ -179,9 +193,12 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
     """The vanished price point each appearing one takes over, one for one, among points of the
     same model, dimension, currency and service: most conditions in common; then, when as many
     points appear as vanished, the same place in price order (tiers whose bounds moved, their
-    prices unchanged or moved together), else the same price (a tier added or dropped beside
-    unchanged ones); then the standard (highest) price.  An appearing point left over (a tier
-    split in two) is matched by _closest."""
+    prices unchanged or moved together), then the same price.  When they are not as many: a
+    standard price (is_standard) before the others, so that a flat price replacing peak and
+    off-peak ones takes over the peak one, then the same price (a tier added or dropped beside
+    unchanged ones), then the cheapest (a base context tier before the long-context one: the
+    headline `compare` showed).  An appearing point left over (a tier split in two) is matched
+    by _closest."""
     group = {key: (*key[:3], _service(key)) for key in (*appearing, *vanished)}
 
     def ranks(keys, price) -> dict[Key, int]:
@@ -206,13 +223,12 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
                 continue
             old_point, old_conditions = open_[old].point, json.loads(old[3])
             same_price = (new_point.price, new_point.unit) == (old_point.price, old_point.unit)
-            same_place = new_rank[new] == old_rank[old]
-            # As many on each side: the same place in price order first.  Else the same price, then
-            # the standard (highest) price: a flat price that replaces peak and off-peak ones
-            # takes over the peak one, not the cheapest (the lowest place).
-            placed = same_place if aligned else same_price
-            score = (_shared(new_conditions, old_conditions), placed, same_price,
-                     -abs(len(old_conditions) - len(new_conditions)), old_point.price)
+            shared, alike = _shared(new_conditions, old_conditions), -abs(len(old_conditions) - len(new_conditions))
+            if aligned:
+                score = (shared, new_rank[new] == old_rank[old], same_price, alike, old_point.price)
+            else:
+                score = (shared, is_standard(old_conditions), same_price, is_standard(new_conditions), alike,
+                         -old_point.price)
             candidates.append((score, new, old))
     taken: dict[Key, Key] = {}
     for _score, new, old in sorted(candidates, reverse=True):

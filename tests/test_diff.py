@@ -261,3 +261,34 @@ def test_a_tier_added_beside_unchanged_ones_leaves_them_unchanged():
     _, changes = walk([sight(0, {context(0, 200000): "2", context(200000, None): "4"}),
                        sight(1, {context(0, 32000): "1", context(32000, 256000): "2", context(256000, None): "4"})])
     assert moves(changes) == [("cut", {"context_tokens": {"max": 32000, "min": 0}}, D("2"), D("1"))]
+
+
+def test_context_tiers_flattened_are_compared_with_the_base_tier():
+    """A flat $0.60 replacing $0.80 up to 128K and $2.40 above is a 25% cut of what a customer
+    pays by default (the base tier, compare's headline), not a 75% one of the long-context
+    price.  (Found by a review of the fix above, which compared it with the dearest.)"""
+    low = ("m", "input", "USD", '{"context_tokens":{"max":128000,"min":0}}')
+    high = ("m", "input", "USD", '{"context_tokens":{"min":128000}}')
+    _, changes = walk([sight(0, {low: "0.80", high: "2.40", OUT: "2"}), sight(1, {IN: "0.60", OUT: "2"})])
+    moved = {(c.kind, c.key[1]): (c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")}
+    assert moved == {("cut", "input"): (D("0.80"), D("0.60"))}
+
+
+def test_a_flat_price_equal_to_the_old_off_peak_one_is_a_cut_of_the_peak_one():
+    """Off-peak's $0.55 for every hour is a 50% cut for peak hours, not no change."""
+    peak, off_peak = '{"time_window":"peak"}', '{"time_window":"off_peak"}'
+    _, changes = walk([sight(0, {("m", "output", "USD", peak): "1.10", ("m", "output", "USD", off_peak): "0.55"}),
+                       sight(1, {OUT: "0.55"})])
+    moved = {(c.kind, c.key[1]): (c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")}
+    assert moved == {("cut", "output"): (D("1.10"), D("0.55"))}
+
+
+def test_a_tier_dropped_while_the_bounds_move_leaves_the_others_unchanged():
+    """Three context tiers ($2, $4, $8) become two at new bounds, at $2 and $8: the middle one
+    is gone, and no price of the others moved."""
+    def tier(low, high):
+        return ("m", "input", "USD", json.dumps({"context_tokens": {"max": high, "min": low}},
+                                                separators=(",", ":"), sort_keys=True))
+    _, changes = walk([sight(0, {tier(0, 32000): "2", tier(32000, 128000): "4", tier(128000, None): "8"}),
+                       sight(1, {tier(0, 64000): "2", tier(64000, None): "8"})])
+    assert not [c for c in changes if c.kind in ("cut", "raise")], [(c.kind, c.old, c.new) for c in changes]

@@ -13,6 +13,7 @@ import pytest
 from db.models import PriceInterval
 from db.queries import PriceRow
 from pipeline.cli import main
+from pipeline.diff import is_standard
 from pipeline.report.html import render_report
 from pipeline.report.compare import (
     PROMOTION,
@@ -21,7 +22,6 @@ from pipeline.report.compare import (
     UNCONDITIONAL,
     headline,
     headline_steps,
-    is_standard,
     moves,
     peer_table,
     pick,

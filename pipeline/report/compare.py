@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from db.models import PriceInterval
 from db.queries import PriceRow, history, intervals_in_force, prices_at
 from pipeline.config import Config
-from pipeline.diff import alias_moved
+from pipeline.diff import alias_moved, is_standard
 from pipeline.errors import InputError
 from pipeline.output import significant, unit_label
 
@@ -41,21 +41,9 @@ UNCONDITIONAL, STANDARD_TIER, SPECIAL_TIER = "unconditional", "cheapest standard
 PROMOTION = "promotional price"
 BASIS_RANK = {UNCONDITIONAL: 0, STANDARD_TIER: 1, PROMOTION: 2, SPECIAL_TIER: 3}
 VIA_RANK = {"vendor": 0, "reseller": 1, "aggregator": 2, "other product": 3}
-SPECIAL_SERVICE_TIERS = {"flex", "priority", "free", "low_latency"}
 RATIO_PLACES = Decimal("0.01")
 
 Steps = list[tuple[datetime, Decimal | None]]
-
-
-def is_standard(conditions: dict[str, Any]) -> bool:
-    """Conditions a customer pays by default.  Context-length tiers, peak hours and thinking
-    modes are standard; batch, fine-tuned, off-peak and flex / priority / free / low-latency
-    service tiers are not (nor is a promotion, a flag on the price: see headline)."""
-    if conditions.get("batch") or conditions.get("fine_tuned"):
-        return False
-    if conditions.get("tier") in SPECIAL_SERVICE_TIERS:
-        return False
-    return conditions.get("time_window") in (None, "peak", "standard")
 
 
 def headline_unit(intervals: Iterable[PriceInterval]) -> str | None:
