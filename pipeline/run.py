@@ -54,7 +54,8 @@ class SourceResult:
     message: str = ""
     quotes: int = 0
     events: list[int] = field(default_factory=list)
-    changed: bool = False  # not a repeat of the latest observation: its history was derived again
+    changed: bool = False  # new events
+    repeat: bool = False  # the very pages of the latest observation: stored as one more sighting
     first: bool = False  # the source's first observation: nothing to compare it with yet
     hold: str | None = None  # "new": quarantined now by the sanity gate; "again": the same page as one held
     seconds: float = 0.0
@@ -71,7 +72,7 @@ class SourceResult:
             elif self.first:
                 detail = f"{self.quotes} prices, first observation"
             else:
-                detail = f"{self.quotes} prices, {len(self.events)} events" + ("" if self.changed else ", unchanged")
+                detail = f"{self.quotes} prices, {len(self.events)} events" + (", unchanged" if self.repeat else "")
             return f"{self.source}: ok ({detail})" + (f"; {self.message}" if self.message else "")
         if self.status == "skipped":
             return f"{self.source}: skipped ({self.message})"
@@ -222,7 +223,7 @@ def ingest(db: Database, config: Config, source: Source, pages: list[Fetched], o
             _succeeded(session, source, observed_at)
         event_ids = [e.id for e in events]  # flushed by the store (_apply_events)
         weigh_new_cuts(session, config, event_ids)
-    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=True,
+    result = SourceResult(source.id, "ok", quotes=len(priced), events=event_ids, changed=bool(event_ids),
                           first=first, seconds=time.monotonic() - started)
     if status == "quarantined":
         result.hold, result.message = "new", "quarantined for review (pricewatch quarantine)"
@@ -241,7 +242,7 @@ def _store_if_repeat(db: Database, config: Config, source: Source, pages: list[F
             return None
         snapshots = _archive_pages(session, source, pages)
         if latest.status == "ok":
-            result = SourceResult(source.id, "ok", quotes=store_repeat(
+            result = SourceResult(source.id, "ok", repeat=True, quotes=store_repeat(
                 session, config, source, latest, observed_at=observed_at, snapshot_ids=[s.id for s in snapshots],
                 parser=source.parser))
         else:

@@ -126,4 +126,4 @@ def test_only_a_repeat_says_unchanged(db, config):
     run(db, config, content, 0)
     assert run(db, config, content, 1).line() == "litellm: ok (10 prices, 0 events, unchanged)"
     older = run(db, config, content, -1)
-    assert older.line() == "litellm: ok (10 prices, 0 events)" and older.changed
+    assert older.line() == "litellm: ok (10 prices, 0 events)" and not older.repeat
