@@ -257,7 +257,7 @@ def durability(session: Session, config: Config, subject: PriceInterval, at: dat
 def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> datetime | None:
     """When the source's next observation (up to `until`) no longer showed this price, or None
     while it still stands: not merely its conditions reworded, which starts another interval at
-    the same price."""
+    the same price at that observation (a return of the price later is no rewording)."""
     later = [Observation.source_id == subject.source_id, Observation.status == "ok",
              Observation.observed_at > subject.last_seen]
     if until is not None:
@@ -269,7 +269,7 @@ def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> 
         PriceInterval.source_id == subject.source_id, PriceInterval.model == subject.model,
         PriceInterval.dimension == subject.dimension, PriceInterval.currency == subject.currency,
         PriceInterval.unit == subject.unit, PriceInterval.price == subject.price,
-        PriceInterval.first_seen > subject.last_seen)
+        PriceInterval.first_seen == following)
     return None if session.scalar(same_price_after.limit(1)) is not None else following
 
 
@@ -334,4 +334,3 @@ def weigh_durability_again(session: Session, config: Config, event_ids: list[int
         fresh = durability(session, config, subject, event.observed_at, event).as_dict()
         event.evidence = [fresh if test["test"] == "durability" else test for test in event.evidence]
         event.verdict = _verdict([test["points_to"] for test in event.evidence])
-

@@ -357,18 +357,18 @@ def sightings(session: Session, source_id: str) -> list[Sighting]:
 
 def materialise(session: Session, config: Config, source: Source, *, added: datetime | None = None) -> list[Event]:
     """Re-derive the source's intervals and events; write only what differs; weigh again the
-    stored cuts whose evidence that changed (_cuts_weighed_on, _cuts_held_otherwise: only their
-    durability for these); return the new events.
+    stored cuts whose evidence that changed (_cuts_weighed_on; _cuts_on the intervals _Touched
+    names, only their durability for those whose length or end moved); return the new events.
     `added`: the moment of the observation this store added to the source's accepted ones."""
     seen = sightings(session, source.id)
     intervals, changes = walk(seen, withdrawn_after=config.diff.withdrawn_after_runs)
     touched = _apply_intervals(session, config, source, intervals, [s.observed_at for s in seen], added)
     created, changed_cuts = _apply_events(session, config, source, changes)
     new = {e.id for e in created}  # the callers weigh these
-    again = ({e.id for e in changed_cuts} | _cuts_weighed_on(session, config, source, touched.spans)) - new
+    again = ({e.id for e in changed_cuts} | _cuts_weighed_on(session, config, source, touched.spans)
+             | _cuts_on(session, source, touched.reread)) - new
     weigh_new_cuts(session, config, sorted(again))
-    weigh_durability_again(session, config, sorted(_cuts_held_otherwise(session, source, touched.durability)
-                                                   - again - new))
+    weigh_durability_again(session, config, sorted(_cuts_on(session, source, touched.durability) - again - new))
     return created
 
 
@@ -381,12 +381,15 @@ class _Touched:
     prices other sources' cuts are weighed on (_read_by_others): the other list of a home/export
     pair, or an aggregator's prices that name the provider serving them.
     `durability`: the intervals (key, first observation id) on which a cut's durability reads
-    otherwise now: their length crossed `held_days`, they ended (a later observation shows
-    another price or none) or were seen again, or, ended, their last sighting moved.  (An open
-    interval growing longer is not one: its cut's evidence keeps "held N days so far".)"""
+    otherwise now: their length crossed `held_days`, the observation that no longer showed them
+    is another (or there is one now, or none), or, ended, their last sighting moved.  (An open
+    interval growing longer is not one: its cut's evidence keeps "held N days so far".)
+    `reread`: the intervals whose price point itself changed in place (a newer parser reads a
+    promotion, a list price, another unit): every test of a cut on them reads otherwise."""
 
     spans: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
     durability: set[tuple] = field(default_factory=set)
+    reread: set[tuple] = field(default_factory=set)
 
 
 _INTERVALS_OF = select(
@@ -439,11 +442,12 @@ def _apply_intervals(session: Session, config: Config, source: Source, intervals
             change = dict(price=point.price, list_price=point.list_price, promo=point.promo, unit=point.unit,
                           conditions=point.conditions, snapshot_id=point.snapshot_id,
                           parser_version=interval.first.parser_version)
+            touched.reread.add((*interval.key, interval.first.observation_id))
         if row.last_observation_id != interval.last.observation_id:
             change.update(last)
-        ended = _next_after(observed, last_seen) is not None
+        gone_by = _next_after(observed, last_seen)
         if ((row.last_seen - first_seen >= held) != (last_seen - first_seen >= held)
-                or ended != (_next_after(before, row.last_seen) is not None) or (ended and row.last_seen != last_seen)):
+                or gone_by != _next_after(before, row.last_seen) or (gone_by and row.last_seen != last_seen)):
             touched.durability.add((*interval.key, interval.first.observation_id))
         if change:
             updates.append({"row_id": row.id, **change})
@@ -540,13 +544,14 @@ _CUTS_AT_OBSERVATIONS = (select(_EVENTS.c.id, _EVENTS.c.model, _EVENTS.c.dimensi
                                 _EVENTS.c.observation_id.in_(bindparam("observations", expanding=True))))
 
 
-def _cuts_held_otherwise(session: Session, source: Source, durability: set[tuple]) -> set[int]:
-    """This source's cuts on the intervals whose durability reads otherwise now (_Touched)."""
-    if not durability:
+def _cuts_on(session: Session, source: Source, intervals: set[tuple]) -> set[int]:
+    """This source's cuts on these intervals (key, first observation id): each interval's
+    first observation is its cut's."""
+    if not intervals:
         return set()
-    observations = sorted({moved[-1] for moved in durability})
+    observations = sorted({interval[-1] for interval in intervals})
     return {cut.id for cut in session.execute(_CUTS_AT_OBSERVATIONS, {"source": source.id, "observations": observations})
-            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in durability}
+            if (cut.model, cut.dimension, cut.currency, cut.conditions_key, cut.observation_id) in intervals}
 
 
 def _cuts_weighed_on(session: Session, config: Config, source: Source, changed: list[tuple]) -> set[int]:

@@ -10,6 +10,7 @@ import json
 import random
 import tempfile
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal as D
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -269,6 +270,86 @@ def test_a_released_home_page_after_one_absent_run(db, db_url, config):
         held = session.scalar(select(Observation.id).where(Observation.status == "quarantined"))
     assert main(["--db", db_url, "--config", str(REPO / "config"), "quarantine", "release", str(held)]) == 0
     assert_current(db, config)
+
+
+# -- the end of a price, and a price re-read (found by a review of the durability wording) ---------
+
+
+def durability_of_first_cut(db, config) -> tuple[str, str]:
+    """The stored durability summary of the earliest cut, beside the one weighing it now gives."""
+    with db.session() as session:
+        event = session.scalar(select(Event).where(Event.kind == "cut").order_by(Event.observed_at).limit(1))
+        fresh = {r.test: r.summary for r in weigh_event(session, config, event)[1]}["durability"]
+        return {t["test"]: t["summary"] for t in event.evidence}["durability"], fresh
+
+
+def test_a_backfill_between_last_sighting_and_next_observation_redates_the_end(db, config):
+    """Z.ai cuts GLM-5 to $3.20 on day 10; the next observation, on day 40, shows $3.00: the
+    stored durability says "the source's next observation, on 2026-08-26".  A page of day 20
+    ($3.00 already) is then imported: the next observation after the last sighting is now day 20.
+    The cut's interval row does not change (same last_seen, still ended), and the stored reading
+    once kept day 40 while `explain` said day 20."""
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
+    store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00")])
+    store(db, config, "zai", DAY + timedelta(days=20), [price("glm-5", "3.00")])
+    stored, fresh = durability_of_first_cut(db, config)
+    assert stored == fresh
+
+
+def test_a_price_replaced_then_back_later_is_not_still_standing(db, config):
+    """Z.ai cuts GLM-5 to $3.20 on day 10, shows $3.00 on day 40, and $3.20 again on day 50.
+    `_ended` once took any later interval at the same price for "its conditions reworded", so
+    the day-10 cut's durability read "held 0 days so far (last seen 2026-07-27) ... too early to
+    tell" although the source's next observation (day 40) showed another price."""
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
+    store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00")])
+    store(db, config, "zai", DAY + timedelta(days=50), [price("glm-5", "3.20")])
+    stored, fresh = durability_of_first_cut(db, config)
+    assert "next observation, on 2026-08-26" in fresh, fresh
+
+
+def test_a_price_back_later_leaves_the_stored_reading_stale(db, config):
+    """The same history stored in time order: on day 40 the stored reading becomes "next
+    observation, on 2026-08-26 ... showed another price"; the day-50 store once flipped what
+    `_ended` answered (a later interval at $3.20 existed) without touching the day-10 interval,
+    so the stored reading and `explain` disagreed."""
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
+    store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00")])
+    store(db, config, "zai", DAY + timedelta(days=50), [price("glm-5", "3.20")])
+    stored, fresh = durability_of_first_cut(db, config)
+    assert stored == fresh
+
+
+def test_a_reparse_that_reads_the_cut_price_as_a_promotion_weighs_the_cut_again(db, config):
+    """DeepSeek's page of day 10 is read by parser 1 as a plain $0.50 (a cut from $1.00); parser 2
+    reads the same bytes as $0.50 promotional, list price $1.00.  The cut keeps its prices and
+    its interval its key and sightings, so nothing weighed it again: the stored durability
+    stayed "too early to tell" (verdict inconclusive) while weighing said "marked as a
+    promotion" (dumping-consistent)."""
+    from pipeline.archive import archive
+    from pipeline.evidence import weigh_new_cuts
+    from pipeline.normalise import Priced
+    from pipeline.store import store_observation
+
+    def stored(when, content, priced, version=1):
+        with db.transaction() as session:
+            snapshot = archive(session, content, url="https://x", content_type=None, seen_at=when)
+            _, events = store_observation(session, config, config.source("deepseek"), observed_at=when,
+                                          snapshots=[snapshot], parser="test", parser_version=version, priced=priced)
+            weigh_new_cuts(session, config, [e.id for e in events])
+
+    stored(DAY, b"day 0", [price("deepseek-v4-pro", "1.00")])
+    stored(DAY + timedelta(days=10), b"day 10", [price("deepseek-v4-pro", "0.50")])
+    promo = Priced("deepseek-v4-pro", "output", {}, "USD", "token", D("0.50"), D("1.00"), True)
+    stored(DAY + timedelta(days=10), b"day 10", [promo], version=2)
+    with db.session() as session:
+        event = session.scalar(select(Event).where(Event.kind == "cut"))
+        verdict, results = weigh_event(session, config, event)
+        stored_durability = {t["test"]: t["summary"] for t in event.evidence}["durability"]
+        assert (event.verdict, stored_durability) == (verdict, results[-1].summary)
 
 
 # -- what it costs: only the cuts whose inputs changed ------------------------------------------------
