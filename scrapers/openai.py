@@ -159,20 +159,21 @@ def _price(cell: str) -> Decimal | None:
     return found.amount if found else None
 
 
-# Other vendors' model families: a table of them (a comparison, someone's notes on two vendors'
-# prices) is not OpenAI's list, and its rows are not OpenAI's prices.
-_ANOTHER_VENDOR = re.compile(r"^(claude|gemini|gemma|llama|mistral|mixtral|codestral|deepseek|qwen|grok|glm|kimi|"
-                             r"doubao|seed|hunyuan|minimax|ernie)\b", re.I)
+# OpenAI's model families, 2020-2026: a row naming anything else (a comparison table, someone's
+# notes on two vendors' prices: Claude, Nova, Command R+...) is not an OpenAI price.  A new family
+# needs its name here; until then its rows are not read (the conformance tests show it).
+_OPENAI_MODEL = re.compile(r"^(gpt|chatgpt|chat|o\d|codex|computer-use|dall-e|sora|text-embedding|text-moderation|"
+                           r"omni-moderation|tts|whisper|davinci|babbage|curie|ada)\b", re.I)
 
 
 class _Collector(Collector):
-    """USD quotes; a row whose model cell is empty, or names another vendor's model, adds none."""
+    """USD quotes; a row whose model cell is empty, or is no OpenAI model, adds none."""
 
     def __init__(self) -> None:
         super().__init__("USD")
 
     def add(self, model: str, *details: Any) -> None:
-        if model and not _ANOTHER_VENDOR.match(model):
+        if model and _OPENAI_MODEL.match(model):
             super().add(model, *details)
 
 

@@ -129,3 +129,15 @@ def test_a_bare_table_price_is_per_what_the_line_above_says():
     flagship = [q for q in quotes if q.model == "gpt-5.5" and q.dimension == "input"]
     assert len(flagship) == 7 and {q.per for q in flagship} == {1000}, "every tab's table of the section"
     assert one_quote(quotes, "gpt-realtime-2", "input_audio").per == 1_000_000, "the next section says per 1M"
+
+
+def test_a_table_of_other_vendors_models_is_no_openai_list():
+    """A comparison table (Claude, Nova, Command R+, Phi, Jamba) under Model / Input / Output
+    headers read as five OpenAI models with prices."""
+    from pipeline.errors import LayoutDrift
+
+    page = ("| Model | Input | Output |\n| --- | --- | --- |\n"
+            "| Claude Sonnet 4 | $3.00 | $15.00 |\n| Nova Pro | $0.80 | $3.20 |\n| Nova Lite | $0.06 | $0.24 |\n"
+            "| Command R+ | $2.50 | $10.00 |\n| Phi-4 | $0.07 | $0.14 |\n| Jamba 1.5 Large | $2.00 | $8.00 |\n")
+    with pytest.raises(LayoutDrift, match="only 0 OpenAI models"):
+        parse_page("openai", page)
