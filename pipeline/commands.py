@@ -299,8 +299,7 @@ def _print_tests(verdict: str, results) -> None:
 
 def cmd_explain(args, config: Config) -> int:
     from db.models import Event, Snapshot
-    from pipeline.evidence import weigh_event
-    from pipeline.report.html import EVENT_KINDS_WEIGHED
+    from pipeline.evidence import WEIGHED_KINDS, weigh_event
 
     db = open_database(args)
     with db.session() as session:
@@ -315,7 +314,7 @@ def cmd_explain(args, config: Config) -> int:
         snapshot = session.get(Snapshot, event.snapshot_id) if event.snapshot_id is not None else None
         print(visible(f"  page: {snapshot.url if snapshot else '-'}; archived snapshot {event.snapshot_id}")
               + ("; seen only via an aggregator" if event.via_aggregator else ""))
-        if event.kind not in EVENT_KINDS_WEIGHED:
+        if event.kind not in WEIGHED_KINDS:
             print(f"not weighed: only cuts are (`pricewatch analyze {event.canonical_model}` weighs a price in force)")
             return EXIT_OK
         weighed = weigh_event(session, config, event)

@@ -29,6 +29,9 @@ from pipeline.diff import name_key
 from pipeline.fx import ecb_rates
 
 
+WEIGHED_KINDS = ("cut",)  # what the tests weigh: a raise or an alias moving is no subsidy question
+
+
 @dataclass
 class TestResult:
     test: str
@@ -314,7 +317,7 @@ def weigh_new_cuts(session: Session, config: Config, event_ids: list[int]) -> No
     if not event_ids:
         return
     session.info.pop(_IN_FORCE, None)  # prices were just stored: read them afresh
-    for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind == "cut")):
+    for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind.in_(WEIGHED_KINDS))):
         weighed = weigh_event(session, config, event)
         if weighed:
             event.verdict, results = weighed[0], weighed[1]
@@ -327,7 +330,7 @@ def weigh_durability_again(session: Session, config: Config, event_ids: list[int
     without the other tests' queries, whose inputs did not move (pipeline.store)."""
     if not event_ids:
         return
-    for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind == "cut")):
+    for event in session.scalars(select(Event).where(Event.id.in_(event_ids), Event.kind.in_(WEIGHED_KINDS))):
         subject = interval_of_event(session, event)
         if subject is None or not event.evidence:
             continue

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.queries import events, interval_counts, prices_at, source_outages, source_status
 from pipeline.config import Config
+from pipeline.evidence import WEIGHED_KINDS
 from pipeline.output import plain, significant
 from pipeline.report import chart
 from pipeline.report.compare import headline_rows, moves, peer_table
@@ -31,7 +32,6 @@ from pipeline.report.compare import headline_rows, moves, peer_table
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MOVE_WINDOWS = (30, 90, 365)
 MODELS_PER_CHART = 6
-EVENT_KINDS_WEIGHED = ("cut",)
 
 
 @dataclass
@@ -133,7 +133,7 @@ def report_events(session: Session, *, until: datetime, aggregators: bool) -> li
              "old_usd": e.old_usd, "new_usd": e.new_usd, "observed_at": e.observed_at,
              "previous_observed_at": e.previous_observed_at, "verdict": e.verdict, "snapshot_id": e.snapshot_id,
              "via_aggregator": e.via_aggregator, "reversal": e.reversal, "evidence": e.evidence or [],
-             "weighed": e.kind in EVENT_KINDS_WEIGHED}
+             "weighed": e.kind in WEIGHED_KINDS}
             for e in sorted(found, key=lambda e: (e.observed_at, e.id), reverse=True)]
 
 
