@@ -82,7 +82,8 @@ def build_series(session: Session, config: Config, models: Sequence[str], *, dim
                  currency: str = "USD", since: datetime | None = None, until: datetime | None = None,
                  sources: Sequence[str] = ()) -> list[Series]:
     """The lines to draw for `models` (ids as listed, or canonical): the lists of `sources`, or
-    else of the model's own vendor, else of its resellers, else of aggregators.  USD and EUR
+    else of the model's own vendor, else of its resellers, else of aggregators, else of another
+    product (compare.via).  USD and EUR
     values are at the ECB rate of the day each price was first seen, so an exchange-rate move
     is no step."""
     names = set(models) | {config.canonical(m) for m in models}
