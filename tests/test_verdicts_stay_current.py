@@ -297,30 +297,19 @@ def test_a_backfill_between_last_sighting_and_next_observation_redates_the_end(d
     assert stored == fresh
 
 
-def test_a_price_replaced_then_back_later_is_not_still_standing(db, config):
+def test_a_price_replaced_then_back_later_has_ended(db, config):
     """Z.ai cuts GLM-5 to $3.20 on day 10, shows $3.00 on day 40, and $3.20 again on day 50.
     `_ended` once took any later interval at the same price for "its conditions reworded", so
-    the day-10 cut's durability read "held 0 days so far (last seen 2026-07-27) ... too early to
-    tell" although the source's next observation (day 40) showed another price."""
+    the day-10 cut's durability read "held 0 days so far ... too early to tell" although the
+    next observation (day 40) showed another price; and, stored in time order, the day-50 store
+    flipped that answer without touching the day-10 interval, so the stored reading and
+    `explain` disagreed."""
     store(db, config, "zai", DAY, [price("glm-5", "4.00")])
     store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
     store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00")])
     store(db, config, "zai", DAY + timedelta(days=50), [price("glm-5", "3.20")])
     stored, fresh = durability_of_first_cut(db, config)
-    assert "next observation, on 2026-08-26" in fresh, fresh
-
-
-def test_a_price_back_later_leaves_the_stored_reading_stale(db, config):
-    """The same history stored in time order: on day 40 the stored reading becomes "next
-    observation, on 2026-08-26 ... showed another price"; the day-50 store once flipped what
-    `_ended` answered (a later interval at $3.20 existed) without touching the day-10 interval,
-    so the stored reading and `explain` disagreed."""
-    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
-    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
-    store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00")])
-    store(db, config, "zai", DAY + timedelta(days=50), [price("glm-5", "3.20")])
-    stored, fresh = durability_of_first_cut(db, config)
-    assert stored == fresh
+    assert stored == fresh and "next observation, on 2026-08-26" in fresh, (stored, fresh)
 
 
 def test_a_reparse_that_reads_the_cut_price_as_a_promotion_weighs_the_cut_again(db, config):
