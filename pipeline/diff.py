@@ -161,12 +161,12 @@ def _price_changes(key: Key, at: Sighting, previous_at: datetime, old: Point, ne
 SERVICE_CONDITIONS = ("batch", "tier", "fine_tuned", "provider", "cache_ttl")
 
 
-def _service(key: Key) -> tuple:
+def service_of(conditions_key: str) -> tuple:
     """What a price buys besides the tokens (batch, a service tier, fine-tuning, the host an
     aggregator routes to, how long a cache write lasts): only prices of the same service are
     compared as a cut or raise.  A time window is no other service: a flat price split into
     dearer peak and off-peak prices is a raise for every customer."""
-    conditions = json.loads(key[3])
+    conditions = json.loads(conditions_key)
     return tuple(conditions.get(name) for name in SERVICE_CONDITIONS)
 
 
@@ -196,10 +196,11 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
     prices unchanged or moved together), then the same price.  When they are not as many: a
     standard price (is_standard) before the others, so that a flat price replacing peak and
     off-peak ones takes over the peak one, then the same price (a tier added or dropped beside
-    unchanged ones), then the cheapest (a base context tier before the long-context one: the
-    headline `compare` showed).  An appearing point left over (a tier split in two) is matched
-    by _closest."""
-    group = {key: (*key[:3], _service(key)) for key in (*appearing, *vanished)}
+    unchanged ones), then the nearest place in price order, each side's span counted from 0 to
+    1 (three tiers merged into two, every price cut: the cheapest to the cheapest, the dearest
+    to the dearest; one flat price replacing context tiers takes over the base tier, compare's
+    headline).  An appearing point left over (a tier split in two) is matched by _closest."""
+    group = {key: (*key[:3], service_of(key[3])) for key in (*appearing, *vanished)}
 
     def ranks(keys, price) -> dict[Key, int]:
         by_group: dict[tuple, list[Key]] = {}
@@ -226,8 +227,10 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
             shared, alike = _shared(new_conditions, old_conditions), -abs(len(old_conditions) - len(new_conditions))
             if aligned:
                 score = (shared, new_rank[new] == old_rank[old], same_price, alike, old_point.price)
-            else:
-                score = (shared, is_standard(old_conditions), same_price, is_standard(new_conditions), alike,
+            else:  # the place in price order, as a share of each side's span (the cheapest 0, the dearest 1)
+                new_size, old_size = sizes[group[new]]
+                apart = abs(new_rank[new] / max(new_size - 1, 1) - old_rank[old] / max(old_size - 1, 1))
+                score = (shared, is_standard(old_conditions), same_price, -apart, is_standard(new_conditions), alike,
                          -old_point.price)
             candidates.append((score, new, old))
     taken: dict[Key, Key] = {}
@@ -297,13 +300,13 @@ def walk(sightings: list[Sighting], *, withdrawn_after: int = 3) -> tuple[list[I
             elif model in listed:
                 replaced = [k for k in vanished if k[:3] == key[:3]]
                 if replaced:
-                    same_service = [k for k in replaced if _service(k) == _service(key)]
+                    same_service = [k for k in replaced if service_of(k[3]) == service_of(key[3])]
                     before_key = replacements.get(key) or _closest(key, point.price, same_service or replaced, open_)
                     before = open_[before_key]
                     changes.append(Change("tier_change", key, sighting, before.last.observed_at, before.point, point,
                                           {"old_conditions": before.point.conditions,
                                            "vanished": sorted(open_[k].point.conditions for k in replaced)}))
-                    if _service(before_key) == _service(key) and before.point.unit == point.unit:
+                    if service_of(before_key[3]) == service_of(key[3]) and before.point.unit == point.unit:
                         changes += _price_changes(key, sighting, before.last.observed_at, before.point, point)
 
         for model in sorted(present_models - listed):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from db.models import Event, Observation, PriceInterval
 from db.queries import PriceRow, intervals_in_force
 from pipeline.config import Config
-from pipeline.diff import name_key
+from pipeline.diff import is_standard, name_key, service_of
 from pipeline.fx import ecb_rates
 
 
@@ -260,7 +260,8 @@ def durability(session: Session, config: Config, subject: PriceInterval, at: dat
 def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> datetime | None:
     """When the source's next observation (up to `until`) no longer showed this price, or None
     while it still stands: not merely its conditions reworded, which starts another interval at
-    the same price at that observation (a return of the price later is no rewording)."""
+    the same price, for the same service and standing (not a batch or off-peak price that
+    happens to equal it), at that observation (a return of the price later is no rewording)."""
     later = [Observation.source_id == subject.source_id, Observation.status == "ok",
              Observation.observed_at > subject.last_seen]
     if until is not None:
@@ -268,12 +269,18 @@ def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> 
     following = session.scalar(select(func.min(Observation.observed_at)).where(*later))
     if following is None:
         return None
-    same_price_after = select(PriceInterval.id).where(
+    same_price_then = select(PriceInterval.conditions_key).where(
         PriceInterval.source_id == subject.source_id, PriceInterval.model == subject.model,
         PriceInterval.dimension == subject.dimension, PriceInterval.currency == subject.currency,
         PriceInterval.unit == subject.unit, PriceInterval.price == subject.price,
         PriceInterval.first_seen == following)
-    return None if session.scalar(same_price_after.limit(1)) is not None else following
+    kind = _service_and_standing(subject.conditions_key)
+    reworded = any(_service_and_standing(key) == kind for key in session.scalars(same_price_then))
+    return None if reworded else following
+
+
+def _service_and_standing(conditions_key: str) -> tuple:
+    return service_of(conditions_key), is_standard(json.loads(conditions_key))
 
 
 def verdict(results: list[TestResult]) -> str:

@@ -283,12 +283,24 @@ def test_a_flat_price_equal_to_the_old_off_peak_one_is_a_cut_of_the_peak_one():
     assert moved == {("cut", "output"): (D("1.10"), D("0.55"))}
 
 
+def _tier(low, high):
+    return ("m", "input", "USD", json.dumps({"context_tokens": {"max": high, "min": low}},
+                                            separators=(",", ":"), sort_keys=True))
+
+
 def test_a_tier_dropped_while_the_bounds_move_leaves_the_others_unchanged():
     """Three context tiers ($2, $4, $8) become two at new bounds, at $2 and $8: the middle one
     is gone, and no price of the others moved."""
-    def tier(low, high):
-        return ("m", "input", "USD", json.dumps({"context_tokens": {"max": high, "min": low}},
-                                                separators=(",", ":"), sort_keys=True))
-    _, changes = walk([sight(0, {tier(0, 32000): "2", tier(32000, 128000): "4", tier(128000, None): "8"}),
-                       sight(1, {tier(0, 64000): "2", tier(64000, None): "8"})])
+    _, changes = walk([sight(0, {_tier(0, 32000): "2", _tier(32000, 128000): "4", _tier(128000, None): "8"}),
+                       sight(1, {_tier(0, 64000): "2", _tier(64000, None): "8"})])
     assert not [c for c in changes if c.kind in ("cut", "raise")], [(c.kind, c.old, c.new) for c in changes]
+
+
+def test_three_tiers_merged_into_two_with_every_price_cut_publishes_no_raise():
+    """$1 / $2 / $4 (0-32K, 32-128K, 128-256K) become $0.80 up to 128K and $3.20 above, every
+    price 20% lower: no customer pays more.  Paired by "cheapest" alone, the $3.20 tier took over
+    the $2 one, a 60% raise (a review's test)."""
+    _, changes = walk([sight(0, {_tier(0, 32000): "1", _tier(32000, 128000): "2", _tier(128000, 256000): "4"}),
+                       sight(1, {_tier(0, 128000): "0.80", _tier(128000, 1000000): "3.20"})])
+    moves = [(c.kind, c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")]
+    assert not [m for m in moves if m[0] == "raise"], moves

@@ -6,6 +6,7 @@ list imported after the export list's cut, a source stored after another in the 
 a cut that went on to hold `held_days`, left the stored verdict at what the archive held at
 first, while `explain` said otherwise.  Each test here failed then."""
 
+import functools
 import json
 import random
 import tempfile
@@ -45,6 +46,20 @@ def assert_current(db, config) -> list[tuple]:
     for model, at, *stored, verdict, home in found:
         assert tuple(stored) == (verdict, home), (model, at)
     return found
+
+
+def read(db, config, source_id: str, when, content: bytes, priced, version: int = 1) -> None:
+    """Store `priced` as what parser `version` read from `content` (the same bytes read again by
+    a newer parser re-read that observation), and weigh its new cuts, as ingest does."""
+    from pipeline.archive import archive
+    from pipeline.evidence import weigh_new_cuts
+    from pipeline.store import store_observation
+
+    with db.transaction() as session:
+        snapshot = archive(session, content, url="https://x", content_type=None, seen_at=when)
+        _, events = store_observation(session, config, config.source(source_id), observed_at=when,
+                                      snapshots=[snapshot], parser="test", parser_version=version, priced=priced)
+        weigh_new_cuts(session, config, [e.id for e in events])
 
 
 # -- another list stored after the cut ------------------------------------------------------------
@@ -223,17 +238,7 @@ def test_a_reparse_that_reads_a_missed_home_price(db, config):
     """bigmodel.cn's page of day 5 was read without GLM-5 (parser 1) and Z.ai's cut of day 7 was
     weighed on no home price; parser 2 reads 30 CNY on the same bytes.  GLM-5's interval now
     runs to day 5 and is in force on day 7, but the stored verdict is not weighed again."""
-    from pipeline.archive import archive
-    from pipeline.evidence import weigh_new_cuts
-    from pipeline.store import store_observation
-
-    def stored(source_id, when, content, priced, version=1):
-        with db.transaction() as session:
-            snapshot = archive(session, content, url="https://x", content_type=None, seen_at=when)
-            _, events = store_observation(session, config, config.source(source_id), observed_at=when,
-                                          snapshots=[snapshot], parser="test", parser_version=version, priced=priced)
-            weigh_new_cuts(session, config, [e.id for e in events])
-
+    stored = functools.partial(read, db, config)
     stored("zhipu", DAY, b"home day 0", [price("glm-5", "30", "CNY"), price("glm-4.6", "10", "CNY")])
     stored("zhipu", DAY + timedelta(days=5), b"home day 5", [price("glm-4.6", "10", "CNY")])
     stored("zai", DAY, b"export day 0", [price("glm-5", "4.00")])
@@ -318,18 +323,9 @@ def test_a_reparse_that_reads_the_cut_price_as_a_promotion_weighs_the_cut_again(
     its interval its key and sightings, so nothing weighed it again: the stored durability
     stayed "too early to tell" (verdict inconclusive) while weighing said "marked as a
     promotion" (dumping-consistent)."""
-    from pipeline.archive import archive
-    from pipeline.evidence import weigh_new_cuts
     from pipeline.normalise import Priced
-    from pipeline.store import store_observation
 
-    def stored(when, content, priced, version=1):
-        with db.transaction() as session:
-            snapshot = archive(session, content, url="https://x", content_type=None, seen_at=when)
-            _, events = store_observation(session, config, config.source("deepseek"), observed_at=when,
-                                          snapshots=[snapshot], parser="test", parser_version=version, priced=priced)
-            weigh_new_cuts(session, config, [e.id for e in events])
-
+    stored = functools.partial(read, db, config, "deepseek")
     stored(DAY, b"day 0", [price("deepseek-v4-pro", "1.00")])
     stored(DAY + timedelta(days=10), b"day 10", [price("deepseek-v4-pro", "0.50")])
     promo = Priced("deepseek-v4-pro", "output", {}, "USD", "token", D("0.50"), D("1.00"), True)
@@ -339,6 +335,32 @@ def test_a_reparse_that_reads_the_cut_price_as_a_promotion_weighs_the_cut_again(
         verdict, results = weigh_event(session, config, event)
         stored_durability = {t["test"]: t["summary"] for t in event.evidence}["durability"]
         assert (event.verdict, stored_durability) == (verdict, results[-1].summary)
+
+
+def test_a_reparse_that_reads_a_new_point_at_the_cut_price_on_the_next_observation(db, config):
+    """deepseek-v4-pro is cut to $0.50 on day 10; the page of day 40 shows $0.40: the cut's price
+    ended there.  Parser 2 reads the same day-40 bytes with a batch price too, $0.50.  No interval
+    of the cut changes, so nothing weighs it again; `_ended` once found that batch interval at
+    $0.50 starting on day 40 and called the end a rewording (a review's test)."""
+    stored = functools.partial(read, db, config, "deepseek")
+    stored(DAY, b"day 0", [price("deepseek-v4-pro", "1.00")])
+    stored(DAY + timedelta(days=10), b"day 10", [price("deepseek-v4-pro", "0.50")])
+    stored(DAY + timedelta(days=40), b"day 40", [price("deepseek-v4-pro", "0.40")])
+    stored(DAY + timedelta(days=40), b"day 40", [price("deepseek-v4-pro", "0.40"),
+                                                 price("deepseek-v4-pro", "0.50", batch=True)], version=2)
+    stored_durability, fresh = durability_of_first_cut(db, config)
+    assert stored_durability == fresh
+
+
+def test_a_batch_price_at_the_old_price_is_no_rewording(db, config):
+    """Z.ai cuts GLM-5 output to $3.20 on day 10; day 40 shows $3.00, and a new batch price of
+    $3.20.  The cut's price ended on day 40; `_ended` once matched any interval of the model and
+    dimension at $3.20 starting then, whatever its service (a review's test)."""
+    store(db, config, "zai", DAY, [price("glm-5", "4.00")])
+    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20")])
+    store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00"), price("glm-5", "3.20", batch=True)])
+    stored, fresh = durability_of_first_cut(db, config)
+    assert "next observation, on 2026-08-26" in fresh, (stored, fresh)
 
 
 # -- what it costs: only the cuts whose inputs changed ------------------------------------------------
