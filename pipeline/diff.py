@@ -184,6 +184,16 @@ def is_standard(conditions: dict) -> bool:
     return conditions.get("time_window") in (None, "peak", "standard")
 
 
+TIER_BOUNDS = ("context_tokens", "input_tokens", "output_tokens", "time_window", "time_window_hours")
+
+
+def _family(conditions_key: str) -> str:
+    """The conditions besides tier bounds (a mode, a region, a resolution): the points of one
+    price list that a vendor tiers, apart from the parallel lists beside them."""
+    conditions = json.loads(conditions_key)
+    return json.dumps({k: v for k, v in conditions.items() if k not in TIER_BOUNDS}, sort_keys=True)
+
+
 def _shared(conditions: dict, other: dict) -> int:
     return sum(1 for k, v in conditions.items() if other.get(k) == v)
 
@@ -200,7 +210,9 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
     1 (three tiers merged into two, every price cut: the cheapest to the cheapest, the dearest
     to the dearest; one flat price replacing context tiers takes over the base tier, compare's
     headline).  An appearing point left over (a tier split in two) is matched by _closest."""
-    group = {key: (*key[:3], service_of(key[3])) for key in (*appearing, *vanished)}
+    # A point's place in price order counts within its group and family: the points that differ
+    # from it in tier bounds alone (a thinking mode's context tiers, not the non-thinking ones).
+    group = {key: (*key[:3], service_of(key[3]), _family(key[3])) for key in (*appearing, *vanished)}
 
     def ranks(keys, price) -> dict[Key, int]:
         by_group: dict[tuple, list[Key]] = {}
@@ -220,7 +232,7 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
         new_point, new_conditions = points[new], json.loads(new[3])
         aligned = sizes[group[new]][0] == sizes[group[new]][1]
         for old in vanished:
-            if group[old] != group[new]:
+            if group[old][:4] != group[new][:4]:
                 continue
             old_point, old_conditions = open_[old].point, json.loads(old[3])
             same_price = (new_point.price, new_point.unit) == (old_point.price, old_point.unit)
@@ -228,7 +240,7 @@ def _replacements(appearing: list[Key], vanished: set[Key], points: dict[Key, Po
             if aligned:
                 score = (shared, new_rank[new] == old_rank[old], same_price, alike, old_point.price)
             else:  # the place in price order, as a share of each side's span (the cheapest 0, the dearest 1)
-                new_size, old_size = sizes[group[new]]
+                new_size, old_size = sizes[group[new]][0], sizes[group[old]][1]
                 apart = abs(new_rank[new] / max(new_size - 1, 1) - old_rank[old] / max(old_size - 1, 1))
                 score = (shared, is_standard(old_conditions), same_price, -apart, is_standard(new_conditions), alike,
                          -old_point.price)

@@ -269,13 +269,17 @@ def _ended(session: Session, subject: PriceInterval, until: datetime | None) -> 
     following = session.scalar(select(func.min(Observation.observed_at)).where(*later))
     if following is None:
         return None
-    same_price_then = select(PriceInterval.conditions_key).where(
+    starting_then = select(PriceInterval.conditions_key, PriceInterval.price, PriceInterval.unit).where(
         PriceInterval.source_id == subject.source_id, PriceInterval.model == subject.model,
         PriceInterval.dimension == subject.dimension, PriceInterval.currency == subject.currency,
-        PriceInterval.unit == subject.unit, PriceInterval.price == subject.price,
         PriceInterval.first_seen == following)
+    then = session.execute(starting_then).all()
+    if any(row.conditions_key == subject.conditions_key and (row.price, row.unit) != (subject.price, subject.unit)
+           for row in then):
+        return following  # its own conditions show another price then: another tier's equal price is no rewording
     kind = _service_and_standing(subject.conditions_key)
-    reworded = any(_service_and_standing(key) == kind for key in session.scalars(same_price_then))
+    reworded = any((row.price, row.unit) == (subject.price, subject.unit) and _service_and_standing(row.conditions_key) == kind
+                   for row in then)
     return None if reworded else following
 
 

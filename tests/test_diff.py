@@ -304,3 +304,25 @@ def test_three_tiers_merged_into_two_with_every_price_cut_publishes_no_raise():
                        sight(1, {_tier(0, 128000): "0.80", _tier(128000, 1000000): "3.20"})])
     moves = [(c.kind, c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")]
     assert not [m for m in moves if m[0] == "raise"], moves
+
+
+def _mode_tier(mode, low, high):
+    return ("m", "input", "USD", json.dumps({"context_tokens": {"max": high, "min": low}, "mode": mode},
+                                            sort_keys=True, separators=(",", ":")))
+
+
+def test_context_tiers_flattened_within_a_mode_are_compared_with_that_modes_base_tier():
+    """Thinking $2 up to 32K and $4 above become one thinking price, $3 (non-thinking likewise,
+    $0.50 / $1 to $0.80).  As without modes (test_context_tiers_flattened_are_compared_with_the_
+    base_tier), the flat price is weighed against the base tier: a 50% raise for thinking, not a
+    25% cut of the long-context price.  Places in price order counted across both modes once
+    paired it with the dearest (a review's test)."""
+    thinking = ("m", "input", "USD", '{"mode":"thinking"}')
+    non_thinking = ("m", "input", "USD", '{"mode":"non_thinking"}')
+    _, changes = walk([sight(0, {_mode_tier("thinking", 0, 32000): "2", _mode_tier("thinking", 32000, None): "4",
+                                 _mode_tier("non_thinking", 0, 32000): "0.5",
+                                 _mode_tier("non_thinking", 32000, None): "1"}),
+                       sight(1, {thinking: "3", non_thinking: "0.8"})])
+    moved = {(c.kind, c.key[3]): (c.old.price, c.new.price) for c in changes if c.kind in ("cut", "raise")}
+    assert moved == {("raise", '{"mode":"thinking"}'): (D("2"), D("3")),
+                     ("raise", '{"mode":"non_thinking"}'): (D("0.5"), D("0.8"))}

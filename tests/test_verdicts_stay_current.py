@@ -363,6 +363,22 @@ def test_a_batch_price_at_the_old_price_is_no_rewording(db, config):
     assert "next observation, on 2026-08-26" in fresh, (stored, fresh)
 
 
+def test_a_tier_reaching_the_cut_price_is_no_rewording_of_it(db, config):
+    """Z.ai: GLM-5 output $4 up to 32K and $8 above; day 10 cuts the base tier to $3.20; day 40
+    shows the base tier at $3.00 and the long tier cut to $3.20.  The base tier's $3.20 ended on
+    day 40 (its own conditions show $3.00 then); the long tier's new $3.20, same service and
+    standing, is no rewording of it (a review's test)."""
+    base, long = {"min": 0, "max": 32000}, {"min": 32000, "max": None}
+    store(db, config, "zai", DAY, [price("glm-5", "4.00", context_tokens=base),
+                                   price("glm-5", "8.00", context_tokens=long)])
+    store(db, config, "zai", DAY + timedelta(days=10), [price("glm-5", "3.20", context_tokens=base),
+                                                        price("glm-5", "8.00", context_tokens=long)])
+    store(db, config, "zai", DAY + timedelta(days=40), [price("glm-5", "3.00", context_tokens=base),
+                                                        price("glm-5", "3.20", context_tokens=long)])
+    stored, fresh = durability_of_first_cut(db, config)
+    assert "next observation, on 2026-08-26" in fresh, (stored, fresh)
+
+
 # -- what it costs: only the cuts whose inputs changed ------------------------------------------------
 
 
