@@ -57,6 +57,11 @@ def require_known(session: Session, *, vendor: str | None = None, dimension: str
                          f"(known: {', '.join(known) if known else 'none yet'})")
 
 
+# How an aggregator's price that names the provider serving it reads in its conditions_key
+# (canonical JSON, pipeline.normalise.conditions_key): a host of open weights.
+HOSTED_BY = '"provider":'
+
+
 def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = None,
                        dimension: str | None = None, canonical_models: Collection[str] | None = None,
                        hosts_only: bool = False) -> list[PriceInterval]:
@@ -74,8 +79,8 @@ def intervals_in_force(session: Session, at: datetime, *, vendor: str | None = N
         query = query.where(PriceInterval.dimension == dimension)
     if canonical_models is not None:
         query = query.where(PriceInterval.canonical_model.in_(sorted(canonical_models)))
-    if hosts_only:  # conditions_key is canonical JSON (pipeline.normalise.conditions_key)
-        query = query.where(PriceInterval.aggregator.is_(True), PriceInterval.conditions_key.contains('"provider":'))
+    if hosts_only:
+        query = query.where(PriceInterval.aggregator.is_(True), PriceInterval.conditions_key.contains(HOSTED_BY))
     return list(session.scalars(query.order_by(PriceInterval.vendor, PriceInterval.canonical_model,
                                                PriceInterval.source_id, PriceInterval.dimension,
                                                PriceInterval.conditions_key)))

@@ -24,6 +24,7 @@ from sqlalchemy import Row, Select, Update, and_, bindparam, delete, func, inser
 from sqlalchemy.orm import Session
 
 from db.models import Event, Observation, ObservationPage, PriceInterval, QuoteRow, QuoteSet
+from db.queries import HOSTED_BY
 from pipeline.archive import Archived
 from pipeline.config import Config, Source
 from pipeline.diff import Change, Interval, Point, Sighting, names_another_model, walk
@@ -472,11 +473,6 @@ def _read_by_others(config: Config, source: Source) -> bool:
     return source.aggregator or bool(_partners(config, source))
 
 
-def _hosted(conditions_key: str) -> bool:
-    """An aggregator's price names the provider serving it (db.queries.intervals_in_force's hosts_only)."""
-    return '"provider":' in conditions_key
-
-
 def _next_after(moments: list[datetime], last_seen: datetime) -> datetime | None:
     """The first of `moments` (in order) after `last_seen`: where a price seen last then stops
     being in force, if it is not seen there."""
@@ -495,12 +491,12 @@ def _changed_in_force(config: Config, source: Source, rows: list[Row], intervals
     an older copy of an unchanged page moves only the start, and only that stretch counts."""
     old: dict[tuple, list[tuple]] = {}
     for row in rows:
-        if not source.aggregator or _hosted(row.conditions_key):
+        if not source.aggregator or HOSTED_BY in row.conditions_key:
             old.setdefault((row.model, row.dimension, row.currency, row.conditions_key), []).append(
                 (row.first_seen, _next_after(before, row.last_seen), (row.price, row.list_price, row.promo, row.unit)))
     new: dict[tuple, list[tuple]] = {}
     for interval in intervals:
-        if not source.aggregator or _hosted(interval.key[3]):
+        if not source.aggregator or HOSTED_BY in interval.key[3]:
             point = interval.point
             new.setdefault(interval.key, []).append((interval.first.observed_at,
                                                      _next_after(observed, interval.last.observed_at),
